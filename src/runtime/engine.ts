@@ -1,0 +1,303 @@
+/**
+ * The engine: one device (WebGPU or the CPU reference), its buffer pool and kernels, the queue of recorded
+ * dispatches, `tidy` scopes and the autograd switch. Ops record dispatch nodes; nothing is submitted until
+ * a readback or an explicit `flush()`, so a training step goes to the GPU as one command buffer.
+ */
+import { requestGpu, type AdapterReport, type Gpu } from './device.js';
+import { Kernel, type Constants, type ParamValues } from './kernel.js';
+import { BufferPool, type PoolStats } from './pool.js';
+import { shaderSources } from './shaders.js';
+import { Storage, Tensor, formatShape, numel, type DType, type TypedArray } from './tensor.js';
+
+export type Backend = 'webgpu' | 'cpu';
+
+/** One recorded kernel launch: the node of the dispatch graph. */
+export interface DispatchNode {
+  kernel: string;
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  workgroups: [number, number, number];
+}
+
+export interface DispatchSpec {
+  /** Tensors by binding name, as the WGSL declares them (`x`, `y`, `dy`, `lens`, …). */
+  bindings: Record<string, Tensor>;
+  params?: ParamValues;
+  constants?: Constants;
+  workgroups: [number, number?, number?];
+}
+
+export interface MemoryStats extends PoolStats {
+  /** Tensors created and not disposed. */
+  tensors: number;
+}
+
+const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST, without needing the GPUBufferUsage global
+const UNIFORM = 0x40 | 0x8;
+const READBACK = 0x1 | 0x8; // MAP_READ | COPY_DST
+/** Submit after this many recorded dispatches so a long graph does not hold every uniform buffer. */
+const MAX_PENDING = 4096;
+
+export class Engine {
+  readonly pool: BufferPool | null;
+  private readonly kernels = new Map<string, Kernel>();
+  private pending: DispatchNode[] = [];
+  private uniformsInFlight: GPUBuffer[] = [];
+  private readonly scopes: Set<Tensor>[] = [];
+  private readonly live = new Set<Tensor>();
+  private errorChecks: Promise<GPUError | null>[] = [];
+  private lostReason: string | null = null;
+  /** Whether ops record the autograd tape (false inside {@link Engine.noGrad}). */
+  gradEnabled = true;
+  /** Dispatches submitted since creation (for dispatch-overhead accounting). */
+  dispatchCount = 0;
+
+  private constructor(
+    readonly backend: Backend,
+    readonly gpu: Gpu | null,
+  ) {
+    this.pool = gpu ? new BufferPool(gpu.device) : null;
+    gpu?.device.lost.then((info) => {
+      if (info.reason !== 'destroyed')
+        this.lostReason = `WebGPU device lost (${info.reason}): ${info.message}`;
+    });
+  }
+
+  /** Creates an engine on WebGPU (browser or Node/Dawn) or on the CPU reference. */
+  static async create(backend: Backend = 'webgpu'): Promise<Engine> {
+    return new Engine(backend, backend === 'webgpu' ? await requestGpu() : null);
+  }
+
+  get adapter(): AdapterReport | { runtime: 'cpu' } {
+    return this.gpu?.report ?? { runtime: 'cpu' };
+  }
+
+  get device(): GPUDevice {
+    if (!this.gpu) throw new Error('the CPU backend has no GPUDevice');
+    this.checkLost();
+    return this.gpu.device;
+  }
+
+  private checkLost(): void {
+    if (this.lostReason) throw new Error(this.lostReason);
+  }
+
+  kernel(name: string): Kernel {
+    let k = this.kernels.get(name);
+    if (!k) this.kernels.set(name, (k = new Kernel(name, this.device)));
+    return k;
+  }
+
+  /**
+   * Compiles every kernel in `shaders/` in parallel and throws with WGSL line numbers if any fails.
+   * Optional: kernels also compile on first use.
+   */
+  async compileAll(names: string[] = Object.keys(shaderSources)): Promise<void> {
+    if (!this.gpu) return;
+    const errors = await Promise.all(names.map((n) => this.kernel(n).diagnostics()));
+    const msg = errors.filter(Boolean).join('\n');
+    if (msg) throw new Error(`WGSL compile errors:\n${msg}`);
+    await Promise.all(names.map((n) => this.kernel(n).pipelineAsync()));
+  }
+
+  // ---- tensors and memory ----
+
+  /** @internal */
+  track(t: Tensor): void {
+    this.live.add(t);
+    this.scopes.at(-1)?.add(t);
+  }
+
+  /** @internal `keepOnly` removes it from scopes but keeps it counted as live. */
+  untrack(t: Tensor, keepOnly = false): void {
+    if (!keepOnly) this.live.delete(t);
+    for (const s of this.scopes) s.delete(t);
+  }
+
+  /** @internal */
+  releaseBuffer(buf: GPUBuffer): void {
+    // Safe to hand out again at once: a later dispatch is ordered after the pending ones, and uploads
+    // (queue.writeBuffer, which jumps ahead of unsubmitted work) flush first.
+    this.pool!.release(buf);
+  }
+
+  /** An uninitialised tensor (contents are whatever the pooled buffer held). */
+  empty(shape: readonly number[], dtype: DType = 'float32'): Tensor {
+    for (const d of shape)
+      if (!Number.isInteger(d) || d < 0)
+        throw new Error(`invalid shape ${formatShape(shape)}: dims must be integers >= 0`);
+    const n = numel(shape);
+    const bytes = Math.max(4, n * 4);
+    const storage = this.pool
+      ? new Storage(this, bytes, this.pool.acquire(bytes, STORAGE), null)
+      : new Storage(this, bytes, null, dtype === 'int32' ? new Int32Array(n) : new Float32Array(n));
+    return new Tensor(this, shape, dtype, storage);
+  }
+
+  /** A tensor holding `values` (row-major), uploaded to the device. */
+  fromArray(values: ArrayLike<number>, shape: readonly number[], dtype: DType = 'float32'): Tensor {
+    const n = numel(shape);
+    if (values.length !== n)
+      throw new Error(
+        `tensor: ${values.length} values do not fill shape ${formatShape(shape)} (${n} elements)`,
+      );
+    const t = this.empty(shape, dtype);
+    const typed = dtype === 'int32' ? Int32Array.from(values) : Float32Array.from(values);
+    if (!this.pool) {
+      t.array.set(typed);
+    } else if (n > 0) {
+      // writeBuffer runs before unsubmitted dispatches; submit them first so a recycled buffer
+      // is not overwritten before its previous readers ran.
+      this.flush();
+      this.device.queue.writeBuffer(t.buffer, 0, typed);
+    }
+    return t;
+  }
+
+  memoryStats(): MemoryStats {
+    const pool = this.pool?.stats() ?? { buffers: 0, bytes: 0, inUse: 0, inUseBytes: 0, peakBytes: 0 };
+    return { ...pool, tensors: this.live.size };
+  }
+
+  /**
+   * Runs `fn` and disposes every tensor it created, except those it returns (a Tensor, or Tensors inside a
+   * returned array/object) and those `keep()`-ed. In the spirit of `tf.tidy`.
+   */
+  tidy<T>(fn: () => T): T {
+    const scope = new Set<Tensor>();
+    this.scopes.push(scope);
+    let result: T;
+    try {
+      result = fn();
+    } finally {
+      this.scopes.pop();
+    }
+    const keep = new Set<Tensor>();
+    const collect = (v: unknown): void => {
+      if (v instanceof Tensor) keep.add(v);
+      else if (Array.isArray(v)) v.forEach(collect);
+      else if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
+        Object.values(v).forEach(collect);
+    };
+    collect(result);
+    for (const t of scope) if (!keep.has(t)) t.dispose();
+    for (const t of keep) if (!t.disposed) this.scopes.at(-1)?.add(t);
+    return result;
+  }
+
+  /** Runs `fn` without recording the autograd tape (evaluation, optimizer updates). */
+  noGrad<T>(fn: () => T): T {
+    const prev = this.gradEnabled;
+    this.gradEnabled = false;
+    try {
+      return fn();
+    } finally {
+      this.gradEnabled = prev;
+    }
+  }
+
+  // ---- dispatch ----
+
+  /**
+   * Records one launch of `shaders/<kernel>.wgsl`. Bindings are checked against the reflected layout.
+   * @throws Error naming the kernel and binding when a binding is missing, unknown or disposed.
+   */
+  dispatch(kernelName: string, spec: DispatchSpec): void {
+    const kernel = this.kernel(kernelName);
+    const entries: GPUBindGroupEntry[] = [];
+    for (const b of kernel.tensorBindings) {
+      const t = spec.bindings[b.name];
+      if (!t) throw new Error(`${kernelName}: missing binding "${b.name}"`);
+      if (t.disposed) throw new Error(`${kernelName}: binding "${b.name}" is a disposed tensor`);
+      entries.push({ binding: b.binding, resource: { buffer: t.buffer, size: Math.max(4, t.size * 4) } });
+    }
+    for (const name of Object.keys(spec.bindings))
+      if (!kernel.tensorBindings.some((b) => b.name === name))
+        throw new Error(
+          `${kernelName}: unknown binding "${name}" (expects ${kernel.tensorBindings.map((b) => b.name).join(', ')})`,
+        );
+    if (kernel.paramsBinding !== null) {
+      const data = kernel.packParams(spec.params);
+      const ub = this.pool!.acquire(data.byteLength, UNIFORM);
+      this.device.queue.writeBuffer(ub, 0, data);
+      this.uniformsInFlight.push(ub);
+      entries.push({ binding: kernel.paramsBinding, resource: { buffer: ub, size: data.byteLength } });
+    }
+    const [x, y = 1, z = 1] = spec.workgroups;
+    const max = this.gpu!.report.limits.maxComputeWorkgroupsPerDimension;
+    if (x > max || y > max || z > max)
+      throw new Error(`${kernelName}: dispatch (${x}, ${y}, ${z}) exceeds ${max} workgroups per dimension`);
+    if (x * y * z === 0) return;
+    this.pending.push({
+      kernel: kernelName,
+      pipeline: kernel.pipeline(spec.constants),
+      bindGroup: this.device.createBindGroup({ label: kernelName, layout: kernel.layout, entries }),
+      workgroups: [x, y, z],
+    });
+    if (this.pending.length >= MAX_PENDING) this.flush();
+  }
+
+  /** Encodes every recorded dispatch into one compute pass and submits it. Does not wait. */
+  flush(): void {
+    if (!this.gpu || this.pending.length === 0) return;
+    const device = this.device;
+    device.pushErrorScope('validation');
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    for (const node of this.pending) {
+      pass.setPipeline(node.pipeline);
+      pass.setBindGroup(0, node.bindGroup);
+      pass.dispatchWorkgroups(...node.workgroups);
+    }
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    this.errorChecks.push(device.popErrorScope());
+    this.dispatchCount += this.pending.length;
+    this.pending = [];
+    // Uniform buffers were filled with writeBuffer at record time; recycle them only after their submit.
+    for (const ub of this.uniformsInFlight) this.pool!.release(ub);
+    this.uniformsInFlight = [];
+  }
+
+  /** @internal reads a tensor back; throws validation errors raised by earlier submits. */
+  async read(t: Tensor): Promise<TypedArray> {
+    if (!this.gpu) return t.dtype === 'int32' ? Int32Array.from(t.array) : Float32Array.from(t.array);
+    this.checkLost();
+    const bytes = t.size * 4;
+    const out = t.dtype === 'int32' ? new Int32Array(t.size) : new Float32Array(t.size);
+    if (bytes === 0) return out;
+    const src = t.buffer;
+    this.flush();
+    const staging = this.pool!.acquire(bytes, READBACK);
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(src, 0, staging, 0, bytes);
+    this.device.queue.submit([encoder.finish()]);
+    const checks = this.errorChecks;
+    this.errorChecks = [];
+    try {
+      await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+      out.set(new (t.dtype === 'int32' ? Int32Array : Float32Array)(staging.getMappedRange(0, bytes)));
+      staging.unmap();
+    } finally {
+      this.pool!.release(staging);
+    }
+    this.checkLost();
+    const errors = (await Promise.all(checks)).filter((e): e is GPUError => e !== null);
+    if (errors.length) throw new Error(`WebGPU validation error: ${errors.map((e) => e.message).join('\n')}`);
+    return out;
+  }
+
+  /** Waits until the GPU has finished all submitted work. */
+  async sync(): Promise<void> {
+    if (!this.gpu) return;
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+  }
+
+  /** Frees every live tensor and every pooled buffer and destroys the device. The engine is unusable afterwards. */
+  destroy(): void {
+    for (const t of [...this.live]) t.dispose();
+    this.pool?.destroy();
+    this.gpu?.device.destroy();
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * How an op is declared (shape rule, GPU dispatch, CPU reference, backward and test cases together) and how
+ * it is applied: one generic `apply` runs it on the engine's backend and records it on the autograd tape.
+ */
+import type { Engine } from './engine.js';
+import { Tensor, formatShape, type DType } from './tensor.js';
+
+/** A tensor as the CPU references see it: row-major values, float64 for float inputs. */
+export interface CpuTensor {
+  shape: readonly number[];
+  data: ArrayLike<number>;
+}
+
+export interface TensorMeta {
+  shape: readonly number[];
+  dtype: DType;
+}
+
+export interface OutSpec {
+  shape: readonly number[];
+  dtype?: DType;
+}
+
+/** How the generic registry test fills an input. */
+export type Fill =
+  | 'normal'
+  | 'positive'
+  /** integers in [0, n): labels, valid lengths */
+  | { int: number }
+  | { values: number[] };
+
+export interface InputSpec {
+  shape: number[];
+  dtype?: DType;
+  fill?: Fill;
+  /** false: not differentiated in the finite-difference check (e.g. running statistics). */
+  grad?: boolean;
+}
+
+export interface OpCase<A> {
+  name?: string;
+  inputs: InputSpec[];
+  attrs: A;
+  /** Skip the (slow, O(size²)) finite-difference check, e.g. for a 1000×1000 matmul. */
+  noGradCheck?: boolean;
+}
+
+export interface BackwardArgs<A> {
+  inputs: Tensor[];
+  outputs: Tensor[];
+  dy: Tensor;
+  attrs: A;
+}
+
+export interface OpDef<A> {
+  /** snake_case, as the WGSL file and the op file are named. */
+  name: string;
+  /** Output shapes and dtypes; throws an {@link OpError} naming the op and the shapes on bad input. */
+  shape(inputs: readonly TensorMeta[], attrs: A): OutSpec[];
+  /** Records the dispatches that compute `outputs` from `inputs` on WebGPU. */
+  gpu(engine: Engine, inputs: Tensor[], outputs: Tensor[], attrs: A): void;
+  /** Independent CPU reference, accumulating in float64; one array per output. */
+  cpu(inputs: CpuTensor[], attrs: A): ArrayLike<number>[];
+  /** Gradients of the inputs from the gradient of `outputs[0]`; null for a non-differentiable op (say why). */
+  backward: ((args: BackwardArgs<A>) => (Tensor | null)[]) | null;
+  /** Shapes for the generic registry test: awkward sizes, 1-sized dims, masked rows. */
+  cases: OpCase<A>[];
+}
+
+/** A bad-input error that names the op and the shapes it got. */
+export class OpError extends Error {
+  constructor(op: string, message: string, shapes: readonly (readonly number[])[]) {
+    super(`${op}: ${message} (got ${shapes.map(formatShape).join(', ')})`);
+    this.name = 'OpError';
+  }
+}
+
+/**
+ * Runs `def` on the inputs' engine and, when gradients are enabled and an input requires one, records the
+ * node on the tape. Returns every output; `outputs[0]` is the differentiable one.
+ */
+export function apply<A>(def: OpDef<A>, inputs: Tensor[], attrs: NoInfer<A>): Tensor[] {
+  const engine = inputs[0].engine;
+  for (const t of inputs) {
+    if (t.disposed)
+      throw new Error(`${def.name}: input tensor #${t.id} ${formatShape(t.shape)} used after dispose()`);
+    if (t.engine !== engine) throw new Error(`${def.name}: inputs live on different engines`);
+  }
+  const specs = def.shape(
+    inputs.map((t) => ({ shape: t.shape, dtype: t.dtype })),
+    attrs,
+  );
+  const outputs = specs.map((s) => engine.empty(s.shape, s.dtype ?? 'float32'));
+  if (engine.backend === 'cpu') {
+    const results = def.cpu(
+      inputs.map((t) => ({
+        shape: t.shape,
+        data: t.dtype === 'int32' ? t.array : Float64Array.from(t.array),
+      })),
+      attrs,
+    );
+    results.forEach((r, i) => outputs[i].array.set(r));
+  } else {
+    def.gpu(engine, inputs, outputs, attrs);
+  }
+  if (def.backward && engine.gradEnabled && inputs.some((t) => t.requiresGrad)) {
+    const backward = def.backward;
+    const out = outputs[0];
+    out.requiresGrad = true;
+    out.creator = { op: def.name, inputs, backward: (dy) => backward({ inputs, outputs, dy, attrs }) };
+  }
+  return outputs;
+}
+
+/** Throws an {@link OpError} unless the two shapes are equal. */
+export function expectSameShape(op: string, a: readonly number[], b: readonly number[]): void {
+  if (a.length !== b.length || a.some((d, i) => d !== b[i]))
+    throw new OpError(op, 'shapes must be equal', [a, b]);
+}

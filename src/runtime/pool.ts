@@ -1,0 +1,87 @@
+/**
+ * GPU buffers recycled by size class so a training step allocates nothing after its first run.
+ * Classes are powers of two (>= 256 bytes): at most 2× over-allocation, few distinct classes.
+ */
+
+export interface PoolStats {
+  /** Buffers created by the pool and not destroyed (in use + free). */
+  buffers: number;
+  bytes: number;
+  /** Buffers currently handed out. */
+  inUse: number;
+  inUseBytes: number;
+  /** Highest `inUseBytes` since the last {@link BufferPool.resetPeak}. */
+  peakBytes: number;
+}
+
+export function sizeClass(bytes: number): number {
+  return Math.max(256, 2 ** Math.ceil(Math.log2(Math.max(1, bytes))));
+}
+
+export class BufferPool {
+  private readonly free = new Map<string, GPUBuffer[]>();
+  private readonly sizes = new Map<GPUBuffer, number>();
+  private inUse = 0;
+  private inUseBytes = 0;
+  private peak = 0;
+  private totalBytes = 0;
+
+  constructor(private readonly device: GPUDevice) {}
+
+  acquire(bytes: number, usage: GPUBufferUsageFlags): GPUBuffer {
+    const size = sizeClass(bytes);
+    const list = this.free.get(`${usage}:${size}`);
+    let buf = list?.pop();
+    if (!buf) {
+      buf = this.device.createBuffer({ size, usage });
+      this.sizes.set(buf, size);
+      this.totalBytes += size;
+    }
+    this.inUse++;
+    this.inUseBytes += size;
+    this.peak = Math.max(this.peak, this.inUseBytes);
+    return buf;
+  }
+
+  release(buf: GPUBuffer): void {
+    const size = this.sizes.get(buf);
+    if (size === undefined) throw new Error('BufferPool.release: buffer does not belong to this pool');
+    this.inUse--;
+    this.inUseBytes -= size;
+    const key = `${buf.usage}:${size}`;
+    let list = this.free.get(key);
+    if (!list) this.free.set(key, (list = []));
+    list.push(buf);
+  }
+
+  /** Destroys the free buffers (not the ones in use). */
+  trim(): void {
+    for (const list of this.free.values())
+      for (const b of list.splice(0)) {
+        this.totalBytes -= this.sizes.get(b)!;
+        this.sizes.delete(b);
+        b.destroy();
+      }
+  }
+
+  resetPeak(): void {
+    this.peak = this.inUseBytes;
+  }
+
+  stats(): PoolStats {
+    return {
+      buffers: this.sizes.size,
+      bytes: this.totalBytes,
+      inUse: this.inUse,
+      inUseBytes: this.inUseBytes,
+      peakBytes: this.peak,
+    };
+  }
+
+  destroy(): void {
+    for (const b of this.sizes.keys()) b.destroy();
+    this.sizes.clear();
+    this.free.clear();
+    this.totalBytes = this.inUse = this.inUseBytes = 0;
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * A tensor: an f32 or i32 array on a GPU storage buffer (or, on the CPU backend, in a typed array), with the
+ * autograd fields of PyTorch (`requiresGrad`, `grad`) and explicit, deterministic freeing (`dispose`).
+ */
+import type { Engine } from './engine.js';
+
+export type DType = 'float32' | 'int32';
+export type TypedArray = Float32Array | Int32Array;
+
+/** Reference-counted backing memory; `reshape` views share it. */
+export class Storage {
+  refs = 1;
+  constructor(
+    readonly engine: Engine,
+    readonly bytes: number,
+    public buffer: GPUBuffer | null,
+    public array: TypedArray | null,
+  ) {}
+
+  release(): void {
+    if (--this.refs > 0) return;
+    if (this.buffer) this.engine.releaseBuffer(this.buffer);
+    this.buffer = null;
+    this.array = null;
+  }
+}
+
+/** A recorded op on the autograd tape: how to turn the gradient of `outputs[0]` into gradients of `inputs`. */
+export interface TapeNode {
+  op: string;
+  inputs: Tensor[];
+  backward: (dy: Tensor) => (Tensor | null)[];
+}
+
+let nextId = 0;
+
+export function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export function formatShape(shape: readonly number[]): string {
+  return `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
+}
+
+export class Tensor {
+  readonly id = nextId++;
+  readonly size: number;
+  /** Whether gradients flow to this tensor; leaves with it set receive `.grad` from `backward()`. */
+  requiresGrad = false;
+  /** Accumulated gradient of a leaf, same shape; owned by this tensor and disposed with it. */
+  grad: Tensor | null = null;
+  /** The op that produced this tensor, when it was recorded for autograd. */
+  creator: TapeNode | null = null;
+  private storage: Storage | null;
+
+  constructor(
+    readonly engine: Engine,
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+    storage: Storage,
+  ) {
+    this.size = numel(shape);
+    this.storage = storage;
+    engine.track(this);
+  }
+
+  get disposed(): boolean {
+    return this.storage === null;
+  }
+
+  private live(): Storage {
+    if (!this.storage) throw new Error(`tensor #${this.id} ${formatShape(this.shape)} used after dispose()`);
+    return this.storage;
+  }
+
+  /** The GPU buffer (WebGPU backend). */
+  get buffer(): GPUBuffer {
+    const b = this.live().buffer;
+    if (!b) throw new Error(`tensor #${this.id} lives on the CPU backend, it has no GPU buffer`);
+    return b;
+  }
+
+  /** The typed array (CPU backend). */
+  get array(): TypedArray {
+    const a = this.live().array;
+    if (!a) throw new Error(`tensor #${this.id} lives on the GPU, read it with await data()`);
+    return a;
+  }
+
+  /** Byte size actually used (the pooled buffer may be larger). */
+  get bytes(): number {
+    return this.size * 4;
+  }
+
+  /** @internal a new tensor sharing this storage (for views such as reshape). */
+  share(shape: readonly number[]): Tensor {
+    const s = this.live();
+    s.refs++;
+    return new Tensor(this.engine, shape, this.dtype, s);
+  }
+
+  /**
+   * Replaces this tensor's contents with `other`'s (same shape and dtype) without a copy, the way
+   * `tf.Variable.assign` does; `other` stays valid. Used by optimizers and running statistics.
+   * @throws Error when shapes or dtypes differ.
+   */
+  assign(other: Tensor): void {
+    if (other.dtype !== this.dtype || other.size !== this.size)
+      throw new Error(
+        `assign: shape ${formatShape(other.shape)} ${other.dtype} does not match ${formatShape(this.shape)} ${this.dtype}`,
+      );
+    const s = other.live();
+    s.refs++;
+    this.live().release();
+    this.storage = s;
+  }
+
+  /** Frees the memory (returned to the pool) and the gradient; further use throws. Idempotent. */
+  dispose(): void {
+    if (!this.storage) return;
+    this.storage.release();
+    this.storage = null;
+    this.creator = null;
+    this.grad?.dispose();
+    this.grad = null;
+    this.engine.untrack(this);
+  }
+
+  /** Exempts this tensor from the enclosing `tidy` scopes: the caller now owns it. */
+  keep(): this {
+    this.engine.untrack(this, true);
+    return this;
+  }
+
+  /** Reads the values back (async on WebGPU: flushes pending work, copies, maps). */
+  async data(): Promise<TypedArray> {
+    return this.engine.read(this);
+  }
+
+  /** The single value of a one-element tensor. */
+  async item(): Promise<number> {
+    if (this.size !== 1)
+      throw new Error(`item(): tensor has shape ${formatShape(this.shape)}, not one element`);
+    return (await this.data())[0];
+  }
+
+  /** Nested arrays in the tensor's shape, like `tensor.tolist()` in PyTorch. */
+  async toArray(): Promise<unknown> {
+    const flat = Array.from(await this.data());
+    const build = (dim: number, offset: number): unknown => {
+      if (dim === this.shape.length) return flat[offset];
+      const stride = numel(this.shape.slice(dim + 1));
+      return Array.from({ length: this.shape[dim] }, (_, i) => build(dim + 1, offset + i * stride));
+    };
+    return build(0, 0);
+  }
+
+  toString(): string {
+    return `Tensor#${this.id}${formatShape(this.shape)} ${this.dtype}${this.requiresGrad ? ' requiresGrad' : ''}`;
+  }
+}

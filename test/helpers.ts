@@ -1,0 +1,80 @@
+/** Shared test utilities: building inputs from op cases, float64 finite differences, tolerant comparison. */
+import { expect } from 'vitest';
+import { Random } from '../src/data/random.js';
+import type { Engine } from '../src/runtime/engine.js';
+import type { CpuTensor, InputSpec, OpDef } from '../src/runtime/op.js';
+import { numel, type Tensor } from '../src/runtime/tensor.js';
+
+export function makeValues(spec: InputSpec, rng: Random): number[] {
+  const n = numel(spec.shape);
+  const fill = spec.fill ?? 'normal';
+  if (typeof fill === 'object' && 'values' in fill) return fill.values;
+  return Array.from({ length: n }, () => {
+    if (fill === 'normal') return rng.normal();
+    if (fill === 'positive') return rng.uniform(0.5, 2);
+    return rng.int(fill.int);
+  });
+}
+
+/** Values rounded to float32, as the GPU sees them. */
+export function f32(values: number[]): Float64Array {
+  return Float64Array.from(Float32Array.from(values));
+}
+
+export function upload(engine: Engine, spec: InputSpec, values: number[]): Tensor {
+  return engine.fromArray(values, spec.shape, spec.dtype ?? 'float32');
+}
+
+/** Asserts |actual − expected| ≤ atol + rtol·|expected| elementwise; reports the worst element. */
+export function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  { atol = 1e-4, rtol = 1e-3, what = '' } = {},
+): void {
+  expect(actual.length, `${what}: length`).toBe(expected.length);
+  let worst = -1;
+  let worstExcess = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    const excess = Math.abs(a - e) - (atol + rtol * Math.abs(e));
+    if (!(excess <= 0) && (worst < 0 || !(excess <= worstExcess))) {
+      worst = i;
+      worstExcess = excess;
+    }
+  }
+  if (worst >= 0)
+    expect.fail(
+      `${what}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} (atol ${atol}, rtol ${rtol})`,
+    );
+}
+
+/**
+ * d(Σ out₀·dy)/d(input k) by central differences on the CPU reference in float64.
+ */
+export function finiteDifference<A>(
+  def: OpDef<A>,
+  inputs: CpuTensor[],
+  attrs: A,
+  dy: ArrayLike<number>,
+  k: number,
+  h = 1e-6,
+): Float64Array {
+  const base = Float64Array.from(inputs[k].data);
+  const grad = new Float64Array(base.length);
+  const objective = (data: Float64Array) => {
+    const args = inputs.map((t, i) => (i === k ? { shape: t.shape, data } : t));
+    const out = def.cpu(args, attrs)[0];
+    let s = 0;
+    for (let i = 0; i < out.length; i++) s += out[i] * dy[i];
+    return s;
+  };
+  for (let j = 0; j < base.length; j++) {
+    const p = Float64Array.from(base);
+    p[j] += h;
+    const m = Float64Array.from(base);
+    m[j] -= h;
+    grad[j] = (objective(p) - objective(m)) / (2 * h);
+  }
+  return grad;
+}

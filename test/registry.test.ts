@@ -40,7 +40,7 @@ describe.each(entries)('%s', (_name, def) => {
       const values = c.inputs.map((s) => makeValues(s, rng));
       const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({ shape: s.shape, data: f32(values[k]) }));
       const expected = def.cpu(cpuIn, c.attrs);
-      await engine.tidy(async () => {
+      await engine.tidyAsync(async () => {
         const gpuIn = c.inputs.map((s, k) => upload(engine, s, values[k]));
         const outs = apply(def, gpuIn, c.attrs);
         for (let o = 0; o < outs.length; o++)
@@ -54,7 +54,7 @@ describe.each(entries)('%s', (_name, def) => {
         const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({ shape: s.shape, data: f32(values[k]) }));
         const out0 = def.cpu(cpuIn, c.attrs)[0];
         const dyValues = Array.from({ length: out0.length }, () => rng.normal());
-        const grads = await engine.tidy(async () => {
+        const grads = await engine.tidyAsync(async () => {
           const gpuIn = c.inputs.map((s, k) => upload(engine, s, values[k]));
           c.inputs.forEach((s, k) => {
             gpuIn[k].requiresGrad = (s.dtype ?? 'float32') === 'float32' && s.grad !== false;

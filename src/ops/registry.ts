@@ -4,7 +4,12 @@
  * test in test/registry.test.ts walks this table.
  */
 import type { OpDef } from '../runtime/op.js';
+import { batchNormBackward, batchNormOp } from './batch_norm.js';
+import { crossEntropyBackward, crossEntropyOp } from './cross_entropy.js';
 import { binary, unary, unaryBackward } from './elementwise.js';
+import { maskedSoftmaxBackward, maskedSoftmaxOp } from './masked_softmax.js';
+import { matmulOp } from './matmul.js';
+import { adamUpdate, sgdUpdate } from './optim_update.js';
 import { reduce } from './reduce.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -13,4 +18,13 @@ export const registry = {
   unary_backward: unaryBackward,
   binary,
   reduce,
+  matmul: matmulOp,
+  batch_norm: batchNormOp,
+  batch_norm_backward: batchNormBackward,
+  sgd_update: sgdUpdate,
+  adam_update: adamUpdate,
+  masked_softmax: maskedSoftmaxOp,
+  masked_softmax_backward: maskedSoftmaxBackward,
+  cross_entropy: crossEntropyOp,
+  cross_entropy_backward: crossEntropyBackward,
 } satisfies Record<string, OpDef<any>>;

@@ -164,14 +164,40 @@ export class Engine {
    * returned array/object) and those `keep()`-ed. In the spirit of `tf.tidy`.
    */
   tidy<T>(fn: () => T): T {
-    const scope = new Set<Tensor>();
-    this.scopes.push(scope);
+    const scope = this.openScope();
     let result: T;
     try {
       result = fn();
     } finally {
-      this.scopes.pop();
+      this.scopes.splice(this.scopes.lastIndexOf(scope), 1);
     }
+    this.closeScope(scope, result);
+    return result;
+  }
+
+  /**
+   * `tidy` for async work (reading results back inside): the scope stays open until `fn` settles, so every
+   * tensor created meanwhile belongs to it. Do not run other tensor work concurrently with it.
+   */
+  async tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
+    const scope = this.openScope();
+    let result: T;
+    try {
+      result = await fn();
+    } finally {
+      this.scopes.splice(this.scopes.lastIndexOf(scope), 1);
+    }
+    this.closeScope(scope, result);
+    return result;
+  }
+
+  private openScope(): Set<Tensor> {
+    const scope = new Set<Tensor>();
+    this.scopes.push(scope);
+    return scope;
+  }
+
+  private closeScope(scope: Set<Tensor>, result: unknown): void {
     const keep = new Set<Tensor>();
     const collect = (v: unknown): void => {
       if (v instanceof Tensor) keep.add(v);
@@ -182,7 +208,6 @@ export class Engine {
     collect(result);
     for (const t of scope) if (!keep.has(t)) t.dispose();
     for (const t of keep) if (!t.disposed) this.scopes.at(-1)?.add(t);
-    return result;
   }
 
   /** Runs `fn` without recording the autograd tape (evaluation, optimizer updates). */

@@ -45,8 +45,9 @@ export class Kernel {
   constructor(
     readonly name: string,
     readonly device: GPUDevice,
+    /** Defaults to shaders/<name>.wgsl; given explicitly only by tests of the loader itself. */
+    readonly source: string = shaderSource(name),
   ) {
-    const source = shaderSource(name);
     const reflect = new WgslReflect(source);
     if (reflect.entry.compute.length !== 1 || reflect.entry.compute[0].name !== 'main')
       throw new Error(`kernel "${name}": shaders/${name}.wgsl must have exactly one @compute fn main`);
@@ -144,7 +145,7 @@ export class Kernel {
   /** Compile diagnostics with WGSL line numbers and the offending line; empty when the source is valid. */
   async diagnostics(): Promise<string> {
     const info = await this.module.getCompilationInfo();
-    const lines = shaderSource(this.name).split('\n');
+    const lines = this.source.split('\n');
     return info.messages
       .filter((m) => m.type === 'error')
       .map(

@@ -1,0 +1,62 @@
+// y[r, k] = exp(x̃[r, k] − m_r) / Σ_j exp(x̃[r, j] − m_r), m_r = max_j x̃[r, j], where x̃[r, k] = x[r, k] for
+// k < len_r and −1e6 otherwise (d2l §11.3 `masked_softmax`: masked scores are replaced, so a row with
+// len 0 is uniform 1/S). len_r = S when mode = 0 (no mask; lens is an unread 1-element dummy), else
+// lens[r / group] (mode 1: one length per batch item, group = rows per item; mode 2: one per query row).
+// Shapes: x, y (N, S) with N = rows (B·L for d2l's (B, L, S)); lens (B) or (B, L) int32.
+// Dispatch: one workgroup of WG threads per row (N workgroups, folded into a 2-D grid past 65535); threads
+// stride over S, max and sum are workgroup tree reductions. Backward: masked_softmax_backward.wgsl.
+override WG: u32 = 64u;
+
+struct Params { rows: u32, s: u32, mode: u32, group: u32 }
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> lens: array<i32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+const MASKED: f32 = -1e6;
+
+var<workgroup> partial: array<f32, WG>;
+
+fn score(base: u32, k: u32, len: i32) -> f32 {
+  return select(MASKED, x[base + k], i32(k) < len);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u,
+        @builtin(num_workgroups) nwg: vec3u) {
+  let row = wid.x + wid.y * nwg.x;
+  // Every thread of a workgroup takes the same branch, so the barriers below stay legal.
+  let valid = row < params.rows;
+  let s = params.s;
+  let base = row * s;
+  var len = i32(s);
+  if (valid && params.mode != 0u) { len = lens[row / params.group]; }
+
+  var m = -3.402823e38;
+  if (valid) {
+    for (var k = lid.x; k < s; k += WG) { m = max(m, score(base, k, len)); }
+  }
+  partial[lid.x] = m;
+  workgroupBarrier();
+  for (var h = WG / 2u; h > 0u; h = h / 2u) {
+    if (lid.x < h) { partial[lid.x] = max(partial[lid.x], partial[lid.x + h]); }
+    workgroupBarrier();
+  }
+  m = partial[0];
+  workgroupBarrier();
+
+  var acc = 0.0;
+  if (valid) {
+    for (var k = lid.x; k < s; k += WG) { acc += exp(score(base, k, len) - m); }
+  }
+  partial[lid.x] = acc;
+  workgroupBarrier();
+  for (var h = WG / 2u; h > 0u; h = h / 2u) {
+    if (lid.x < h) { partial[lid.x] += partial[lid.x + h]; }
+    workgroupBarrier();
+  }
+  if (!valid) { return; }
+  let inv = 1.0 / partial[0];
+  for (var k = lid.x; k < s; k += WG) { y[base + k] = exp(score(base, k, len) - m) * inv; }
+}

@@ -1,0 +1,194 @@
+/**
+ * Masked softmax over the last axis, d2l §11.3 "Attention Scoring Functions" (`masked_softmax`): scores at
+ * key positions at or past a row's valid length are REPLACED by −1e6 before the softmax, so they get
+ * (almost) no weight and no gradient. Forward and backward are one kernel each (shaders/masked_softmax.wgsl,
+ * masked_softmax_backward.wgsl), one workgroup per row.
+ */
+import { OpError, apply, type CpuTensor, type OpDef, type TensorMeta } from '../runtime/op.js';
+import { numel, type Tensor } from '../runtime/tensor.js';
+import { grid } from './grid.js';
+
+/** No attributes: the mask mode follows from the shape of `lens`. */
+export type MaskedSoftmaxAttrs = Record<string, never>;
+
+/** The value d2l's `_sequence_mask(X, valid_len, value=-1e6)` writes over masked scores. */
+const MASKED = -1e6;
+
+/** Row geometry of kernels and references; `mode`: 0 none, 1 one length per batch item, 2 per query row. */
+interface Layout {
+  rows: number;
+  s: number;
+  mode: 0 | 1 | 2;
+  /** Consecutive rows sharing one valid length (rows per batch item in mode 1; 1 for (B, L, S) in mode 2). */
+  group: number;
+}
+
+function layout(op: string, x: TensorMeta, lens: TensorMeta | undefined): Layout {
+  const shapes = lens ? [x.shape, lens.shape] : [x.shape];
+  if (x.shape.length === 0)
+    throw new OpError(op, 'x needs rank >= 1 (softmax runs over the last axis)', shapes);
+  const s = x.shape[x.shape.length - 1];
+  const rows = numel(x.shape) / Math.max(s, 1);
+  if (!lens) return { rows, s, mode: 0, group: 1 };
+  if (lens.dtype !== 'int32')
+    throw new OpError(
+      op,
+      `validLens must be an int32 tensor, got ${lens.dtype} (upload it with dtype 'int32')`,
+      shapes,
+    );
+  const lead = x.shape.slice(0, -1);
+  const r = lens.shape.length;
+  // (B) lengths need a batch axis before the keys; (B, L) lengths need a query axis too.
+  if ((r !== 1 && r !== 2) || lead.length < r || lens.shape.some((d, i) => d !== lead[i]))
+    throw new OpError(op, 'validLens must be (B) or (B, L), the leading dims of x (B, L, S)', shapes);
+  return {
+    rows,
+    s,
+    mode: r === 1 ? 1 : 2,
+    group: Math.max(1, rows / Math.max(1, numel(lens.shape))),
+  };
+}
+
+/** Valid length of each row (S when unmasked), as the CPU references need them. */
+function rowLengths(l: Layout, lens: CpuTensor | undefined): number[] {
+  return Array.from({ length: l.rows }, (_, r) => (l.mode === 0 ? l.s : lens!.data[Math.floor(r / l.group)]));
+}
+
+/** Binds `lens`, or when unmasked a 1-element dummy (never read): WebGPU needs every binding bound. */
+function dispatchRows(kernel: string, bindings: Record<string, Tensor>, x: Tensor, lens: Tensor | undefined) {
+  const engine = x.engine;
+  const l = layout(kernel, x, lens);
+  const dummy = lens ? null : engine.empty([1], 'int32');
+  engine.dispatch(kernel, {
+    bindings: { ...bindings, lens: lens ?? dummy! },
+    params: { rows: l.rows, s: l.s, mode: l.mode, group: l.group },
+    workgroups: grid(l.rows, 1),
+  });
+  dummy?.dispose();
+}
+
+export const maskedSoftmaxOp: OpDef<MaskedSoftmaxAttrs> = {
+  name: 'masked_softmax',
+  shape([x, lens]) {
+    layout('masked_softmax', x, lens);
+    return [{ shape: x.shape }];
+  },
+  gpu(_engine, [x, lens], [y]) {
+    dispatchRows('masked_softmax', { x, y }, x, lens);
+  },
+  cpu([x, lens]) {
+    const l = layout(
+      'masked_softmax',
+      { shape: x.shape, dtype: 'float32' },
+      lens && { shape: lens.shape, dtype: 'int32' },
+    );
+    const len = rowLengths(l, lens);
+    const y = new Float64Array(x.data.length);
+    for (let r = 0; r < l.rows; r++) {
+      const scores = Array.from({ length: l.s }, (_, k) => (k < len[r] ? x.data[r * l.s + k] : MASKED));
+      const m = scores.reduce((a, b) => Math.max(a, b), -Infinity);
+      const e = scores.map((v) => Math.exp(v - m));
+      const total = e.reduce((a, b) => a + b, 0);
+      e.forEach((v, k) => (y[r * l.s + k] = v / total));
+    }
+    return [y];
+  },
+  backward({ inputs: [, lens], outputs: [y], dy }) {
+    const dx = apply(maskedSoftmaxBackward, lens ? [y, dy, lens] : [y, dy], {})[0];
+    // validLens are integers: no gradient.
+    return lens ? [dx, null] : [dx];
+  },
+  cases: [
+    { inputs: [{ shape: [1, 1, 1] }], attrs: {} },
+    { inputs: [{ shape: [2, 3, 7] }], attrs: {} },
+    {
+      name: 'per-batch lens, one of them 0',
+      inputs: [{ shape: [2, 4, 5] }, { shape: [2], dtype: 'int32', fill: { values: [3, 0] } }],
+      attrs: {},
+    },
+    {
+      name: 'per-row lens 0, 1, S and > S',
+      inputs: [
+        { shape: [2, 3, 129] },
+        { shape: [2, 3], dtype: 'int32', fill: { values: [0, 1, 129, 200, 64, 5] } },
+      ],
+      attrs: {},
+    },
+    { inputs: [{ shape: [1, 1, 300] }], attrs: {} },
+    {
+      name: 'rank 2, S = 1',
+      inputs: [{ shape: [5, 1] }, { shape: [5], dtype: 'int32', fill: { values: [0, 1, 2, 1, 0] } }],
+      attrs: {},
+    },
+  ],
+};
+
+export const maskedSoftmaxBackward: OpDef<MaskedSoftmaxAttrs> = {
+  name: 'masked_softmax_backward',
+  shape([y, dy, lens]) {
+    if (y.shape.join() !== dy.shape.join())
+      throw new OpError('masked_softmax_backward', 'y and dy must have one shape', [y.shape, dy.shape]);
+    layout('masked_softmax_backward', y, lens);
+    return [{ shape: y.shape }];
+  },
+  gpu(_engine, [y, dy, lens], [dx]) {
+    dispatchRows('masked_softmax_backward', { y, dy, dx }, y, lens);
+  },
+  cpu([y, dy, lens]) {
+    const l = layout(
+      'masked_softmax_backward',
+      { shape: y.shape, dtype: 'float32' },
+      lens && { shape: lens.shape, dtype: 'int32' },
+    );
+    const len = rowLengths(l, lens);
+    const dx = new Float64Array(y.data.length);
+    for (let r = 0; r < l.rows; r++) {
+      let dot = 0;
+      for (let k = 0; k < l.s; k++) dot += dy.data[r * l.s + k] * y.data[r * l.s + k];
+      for (let k = 0; k < len[r] && k < l.s; k++) {
+        const i = r * l.s + k;
+        dx[i] = y.data[i] * (dy.data[i] - dot);
+      }
+    }
+    return [dx];
+  },
+  // Second derivatives are not needed by any model here.
+  backward: null,
+  cases: [],
+};
+
+/**
+ * Softmax over the last axis with key positions masked by valid length, exactly d2l's `masked_softmax`
+ * (§11.3): scores at positions k ≥ validLen are replaced by −1e6 before the softmax, so a row with valid
+ * length 0 is uniform 1/S (as in d2l) and lengths > S leave the row fully valid.
+ * @param x (B, L, S) float32 attention scores; any rank ≥ 1 works, the softmax runs over the last axis S.
+ * @param validLens absent or null: a plain softmax. (B) int32: one length per batch item, applied to every
+ *   query row of it (d2l's `repeat_interleave(valid_lens, shape[1])`; for other ranks, to every row under
+ *   x's first axis). (B, L) int32 (x of rank ≥ 3): one length per query row. A `number[]` / `number[][]` is
+ *   uploaded as int32 (freed with the enclosing `tidy`, or at once when no gradient is recorded).
+ * @returns y, the shape of x. Backward: dx = y ⊙ (dy − Σ_k dy_k y_k) at valid positions and exactly 0 at
+ *   masked ones (their score was replaced by a constant), so a valid-length-0 row gets no gradient;
+ *   validLens gets none.
+ * @throws OpError naming `masked_softmax` and both shapes when validLens is neither (B) nor (B, L) of x's
+ *   leading dims, or when a validLens tensor is not int32.
+ */
+export function maskedSoftmax(x: Tensor, validLens?: Tensor | number[] | number[][] | null): Tensor {
+  if (!validLens) return apply(maskedSoftmaxOp, [x], {})[0];
+  if (!Array.isArray(validLens)) return apply(maskedSoftmaxOp, [x, validLens], {})[0];
+  const nested = validLens.length > 0 && Array.isArray(validLens[0]);
+  const flat = nested ? (validLens as number[][]).flat() : (validLens as number[]);
+  const shape = nested ? [validLens.length, flat.length / validLens.length] : [validLens.length];
+  if (nested && (validLens as number[][]).some((row) => row.length !== shape[1]))
+    throw new OpError('masked_softmax', 'validLens rows have different lengths', [x.shape]);
+  const lens = x.engine.fromArray(flat, shape, 'int32');
+  let y: Tensor;
+  try {
+    y = apply(maskedSoftmaxOp, [x, lens], {})[0];
+  } catch (e) {
+    lens.dispose();
+    throw e;
+  }
+  // Without a tape entry nothing refers to lens any more; with one, backward reads it and the scope frees it.
+  if (!y.creator) lens.dispose();
+  return y;
+}

@@ -1,0 +1,178 @@
+/**
+ * Batched matrix product with the transposes folded in (`torch.matmul` / `torch.bmm` on `a.mT`, `b.mT`), one
+ * kernel, shaders/matmul.wgsl. Its backward is the same op with other transpose flags, so no gradient ever
+ * needs a transpose copy.
+ */
+import { OpError, apply, type OpCase, type OpDef } from '../runtime/op.js';
+import type { Tensor } from '../runtime/tensor.js';
+import { sumToShape } from './reduce.js';
+import { reshape } from './shape.js';
+
+export interface MatmulAttrs {
+  /** a is stored (K, M) / (B, K, M) and used transposed. */
+  transA: boolean;
+  /** b is stored (N, K) / (B, N, K) and used transposed. */
+  transB: boolean;
+}
+
+/**
+ * Threads per workgroup along N and M, and the RM×RN block of y each thread computes (a const in the WGSL):
+ * 32×32 tiles. Measured on lavapipe at 512²; see the WGSL header.
+ */
+const WX = 4;
+const WY = 4;
+const RM = 8;
+const RN = 8;
+/** WebGPU's default maxComputeWorkgroupsPerDimension: larger batches go out in chunks. */
+const MAX_DIM = 65535;
+
+interface Dims {
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+  /** Elements between consecutive batch items; 0 when the operand is shared across the batch. */
+  astride: number;
+  bstride: number;
+  out: number[];
+}
+
+function dims(a: readonly number[], b: readonly number[], { transA, transB }: MatmulAttrs): Dims {
+  if (a.length < 2 || a.length > 3 || b.length < 2 || b.length > 3)
+    throw new OpError('matmul', 'operands must be 2-D or 3-D', [a, b]);
+  const [ra, ca] = a.slice(-2);
+  const [rb, cb] = b.slice(-2);
+  const [m, k] = transA ? [ca, ra] : [ra, ca];
+  const [kb, n] = transB ? [cb, rb] : [rb, cb];
+  if (k !== kb)
+    throw new OpError(
+      'matmul',
+      `inner dimensions differ (K = ${k} vs ${kb}, transA ${transA}, transB ${transB})`,
+      [a, b],
+    );
+  const ba = a.length === 3 ? a[0] : 1;
+  const bb = b.length === 3 ? b[0] : 1;
+  if (ba !== bb && ba !== 1 && bb !== 1)
+    throw new OpError('matmul', `batch sizes ${ba} and ${bb} cannot be broadcast`, [a, b]);
+  const batch = Math.max(ba, bb);
+  return {
+    batch,
+    m,
+    n,
+    k,
+    astride: ba === 1 ? 0 : m * k,
+    bstride: bb === 1 ? 0 : k * n,
+    out: a.length === 3 || b.length === 3 ? [batch, m, n] : [m, n],
+  };
+}
+
+function mmCase(
+  a: number[],
+  b: number[],
+  transA = false,
+  transB = false,
+  extra: Partial<OpCase<MatmulAttrs>> = {},
+): OpCase<MatmulAttrs> {
+  return { inputs: [{ shape: a }, { shape: b }], attrs: { transA, transB }, ...extra };
+}
+
+/** 2-D, 3-D, broadcast, transposed and awkward (1, prime, non-multiple-of-tile) sizes. */
+const cases: OpCase<MatmulAttrs>[] = [
+  mmCase([1, 1], [1, 1]),
+  mmCase([7, 13], [13, 5]),
+  mmCase([1, 64], [64, 1]),
+  mmCase([11, 3], [3, 17]),
+  mmCase([37, 5], [5, 41]),
+  mmCase([3, 17, 9], [3, 9, 11]),
+  mmCase([2, 5, 4], [4, 3]),
+  mmCase([5, 4], [2, 4, 3]),
+  mmCase([1, 6, 5], [3, 5, 2]),
+  mmCase([3, 6, 5], [1, 5, 2]),
+  mmCase([2, 3, 37], [37, 5]),
+  mmCase([2, 5, 7], [7, 3], false, false),
+  mmCase([2, 7, 5], [7, 3], true, false),
+  mmCase([2, 5, 7], [3, 7], false, true),
+  mmCase([2, 7, 5], [3, 7], true, true),
+  mmCase([6, 7], [4, 7], false, true, { name: 'Linear x·Wᵀ' }),
+  mmCase([13, 6], [2, 5, 13], true, true),
+  mmCase([1, 9, 4], [3, 9, 5], true, false),
+  // Forward only: several tiles in every direction with both transposes, and a batch past one dispatch's limit.
+  mmCase([3, 70, 45], [3, 33, 70], true, true, { noGradCheck: true }),
+  mmCase([65537, 1, 2], [65537, 2, 1], false, false, { noGradCheck: true }),
+  mmCase([1000, 1000], [1000, 1000], false, false, { noGradCheck: true }),
+];
+
+export const matmulOp: OpDef<MatmulAttrs> = {
+  name: 'matmul',
+  shape: ([a, b], attrs) => [{ shape: dims(a.shape, b.shape, attrs).out }],
+  gpu(engine, [a, b], [y], attrs) {
+    const d = dims(a.shape, b.shape, attrs);
+    for (let z0 = 0; z0 < d.batch; z0 += MAX_DIM)
+      engine.dispatch('matmul', {
+        bindings: { a, b, y },
+        params: { m: d.m, n: d.n, k: d.k, astride: d.astride, bstride: d.bstride, z0 },
+        constants: { TRANS_A: Number(attrs.transA), TRANS_B: Number(attrs.transB), WX, WY },
+        workgroups: [Math.ceil(d.n / (RN * WX)), Math.ceil(d.m / (RM * WY)), Math.min(MAX_DIM, d.batch - z0)],
+      });
+  },
+  cpu([a, b], attrs) {
+    const { batch, m, n, k, astride, bstride } = dims(a.shape, b.shape, attrs);
+    const y = new Float64Array(batch * m * n);
+    // Row-major (M, K) and (K, N) float64 copies, so the inner loop below runs over contiguous rows.
+    const at = new Float64Array(m * k);
+    const bt = new Float64Array(k * n);
+    for (let z = 0; z < batch; z++) {
+      for (let i = 0; i < m; i++)
+        for (let p = 0; p < k; p++)
+          at[i * k + p] = a.data[z * astride + (attrs.transA ? p * m + i : i * k + p)];
+      for (let p = 0; p < k; p++)
+        for (let j = 0; j < n; j++)
+          bt[p * n + j] = b.data[z * bstride + (attrs.transB ? j * k + p : p * n + j)];
+      for (let i = 0; i < m; i++) {
+        const yi = y.subarray((z * m + i) * n, (z * m + i + 1) * n);
+        for (let p = 0; p < k; p++) {
+          const aip = at[i * k + p];
+          const bp = bt.subarray(p * n, (p + 1) * n);
+          for (let j = 0; j < n; j++) yi[j] += aip * bp[j];
+        }
+      }
+    }
+    return [y];
+  },
+  backward({ inputs: [a, b], dy, attrs: { transA, transB } }) {
+    // y = op(a)·op(b); each gradient is one matmul with flags chosen so that it comes out in the operand's
+    // stored layout. A shared (broadcast) operand gets the sum over the batch.
+    const mm = (x: Tensor, w: Tensor, tx: boolean, tw: boolean) =>
+      apply(matmulOp, [x, w], { transA: tx, transB: tw })[0];
+    let da: Tensor;
+    let db: Tensor;
+    if (!transA && !transB) [da, db] = [mm(dy, b, false, true), mm(a, dy, true, false)];
+    else if (!transA) [da, db] = [mm(dy, b, false, false), mm(dy, a, true, false)];
+    else if (!transB) [da, db] = [mm(b, dy, false, true), mm(a, dy, false, false)];
+    else [da, db] = [mm(b, dy, true, true), mm(dy, a, true, true)];
+    return [sumToShape(da, a.shape), sumToShape(db, b.shape)];
+  },
+  cases,
+};
+
+/**
+ * Matrix product op(a)·op(b), batched, like `torch.matmul(a, b)` (with `a.mT` / `b.mT` when transposed) for
+ * 2-D and 3-D operands; float32.
+ * @param a (M, K) or (B, M, K); with `transA` (K, M) or (B, K, M).
+ * @param b (K, N) or (B, K, N); with `transB` (N, K) or (B, N, K).
+ * @returns (M, N), or (B, M, N) when either operand has a batch dim. An operand without a batch dim, or with
+ *   batch 1, is shared by every batch item (PyTorch broadcasting); its gradient is summed over the batch.
+ * @throws OpError naming `matmul` and both shapes when a rank is not 2 or 3, the K dims differ, or the batch
+ *   sizes differ and neither is 1.
+ */
+export function matmul(a: Tensor, b: Tensor, { transA = false, transB = false } = {}): Tensor {
+  const attrs = { transA, transB };
+  const d = dims(a.shape, b.shape, attrs);
+  if (a.shape.length === 3 && b.shape.length === 2 && !transA) {
+    // (B, M, K)·(K, N) is one (B·M, K)·(K, N) product: then the weight gradient comes out as a single
+    // product contracting over B·M instead of B products summed afterwards (Linear on (B, L, D) inputs).
+    const flat = apply(matmulOp, [reshape(a, [d.batch * d.m, d.k]), b], attrs)[0];
+    return reshape(flat, d.out);
+  }
+  return apply(matmulOp, [a, b], attrs)[0];
+}

@@ -1,0 +1,26 @@
+/** `torch.nn.utils.clip_grad_norm_` (d2l §9.5): rescale all gradients together when their global L2 norm is large. */
+import { add, div, fill, minimum, mul, sqrt, square } from '../ops/elementwise.js';
+import { sum } from '../ops/reduce.js';
+import { engine as currentEngine } from '../runtime/global.js';
+import type { Tensor } from '../runtime/tensor.js';
+
+/**
+ * Scales every gradient in place by coef = min(1, maxNorm/(‖g‖ + 1e-6)), where ‖g‖ is the L2 norm of all the
+ * params' gradients concatenated; computed on the device, with no readback. Params without a gradient are skipped.
+ * @param params tensors of any shapes, on one engine.
+ * @returns the total norm before clipping, a scalar () float32 tensor owned by the caller (0 when no gradients).
+ */
+export function clipGradNorm(params: Tensor[], maxNorm: number): Tensor {
+  const grads = params.map((p) => p.grad).filter((g): g is Tensor => g !== null);
+  const engine = grads[0]?.engine ?? params[0]?.engine ?? currentEngine();
+  if (grads.length === 0) return fill([], 0, engine);
+  return engine.noGrad(() =>
+    engine.tidy(() => {
+      const total = sqrt(grads.map((g) => sum(square(g))).reduce((a, b) => add(a, b)));
+      const coef = minimum(div(maxNorm, add(total, 1e-6)), 1);
+      // assign shares the product's storage, so the kept `.grad` handles survive the scope closing.
+      for (const g of grads) g.assign(mul(g, coef));
+      return total;
+    }),
+  );
+}

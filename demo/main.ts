@@ -12,7 +12,9 @@ document.querySelector<HTMLButtonElement>('#run')!.onclick = async () => {
     const engine = await init('webgpu');
     const a = engine.adapter;
     print(`adapter: ${'vendor' in a ? `${a.vendor} ${a.architecture} ${a.description}` : 'cpu'}`);
-    const nw = await trainNadarayaWatson({ onEpoch: (e, l) => print(`nadaraya_watson epoch ${e}, loss ${l.toFixed(4)}`) });
+    const nw = await trainNadarayaWatson({
+      onEpoch: (e, l) => print(`nadaraya_watson epoch ${e}, loss ${l.toFixed(4)}`),
+    });
     print(`learned w = ${nw.w.toFixed(4)}`);
     const mlp = await trainClsMlp({
       onEpoch: (e, l, acc) => {

@@ -24,7 +24,8 @@ const { values: args } = parseArgs({
   },
 });
 const device = args.device as Backend;
-if (device !== 'webgpu' && device !== 'cpu') throw new Error(`--device must be webgpu or cpu, got "${args.device}"`);
+if (device !== 'webgpu' && device !== 'cpu')
+  throw new Error(`--device must be webgpu or cpu, got "${args.device}"`);
 const seed = Number(args.seed);
 const out = args.out!;
 
@@ -34,33 +35,51 @@ interface Run {
   mlp: ClsMlpResult;
 }
 
-async function run(backend: Backend, showProgress: boolean): Promise<Run> {
+/** Progress: bars on a terminal (epoch lines printed above them), plain epoch lines in a log file or CI. */
+function progress(enabled: boolean) {
+  const tty = enabled && process.stdout.isTTY;
+  const bars = tty
+    ? new cliProgress.MultiBar(
+        { format: '{model} [{bar}] {value}/{total} epochs | {status}', hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
+  return {
+    bar(model: string, total: number) {
+      const bar = bars?.create(total, 0, { model: model.padEnd(15), status: '' });
+      return (epoch: number, line: string, status: string) => {
+        bar?.update(epoch, { status });
+        if (bars) bars.log(`${line}\n`);
+        else if (enabled) console.log(line);
+      };
+    },
+    stop: () => bars?.stop(),
+  };
+}
+
+async function run(backend: Backend, verbose: boolean): Promise<Run> {
   const engine = await init(backend);
   manualSeed(seed);
-  const label = backend === 'webgpu' ? 'WebGPU' : 'CPU reference';
-  const bars = new cliProgress.MultiBar(
-    { format: `{model} [{bar}] {value}/{total} epochs | loss {loss}`, hideCursor: true, noTTYOutput: false },
-    cliProgress.Presets.shades_classic,
-  );
-  const log = (line: string) => (showProgress ? bars.log(`${line}\n`) : undefined);
-  console.log(`\n== ${label}${backend === 'webgpu' ? ` (${describe(engine)})` : ''}`);
-  const nwBar = showProgress ? bars.create(5, 0, { model: 'nadaraya_watson', loss: '-' }) : null;
+  const label = backend === 'webgpu' ? `WebGPU (${describe(engine)})` : 'CPU reference';
+  console.log(`\n== ${label}`);
+  const p = progress(verbose);
+  const nwTick = p.bar('nadaraya_watson', 5);
   const nw = await trainNadarayaWatson({
     seed,
-    onEpoch: (epoch, loss) => {
-      nwBar?.update(epoch, { loss: loss.toFixed(6) });
-      log(`nadaraya_watson epoch ${epoch}, loss ${loss.toFixed(6)}`);
-    },
+    onEpoch: (epoch, loss) =>
+      nwTick(epoch, `nadaraya_watson epoch ${epoch}, loss ${loss.toFixed(6)}`, `loss ${loss.toFixed(4)}`),
   });
-  const mlpBar = showProgress ? bars.create(200, 0, { model: 'cls_mlp        ', loss: '-' }) : null;
+  const mlpTick = p.bar('cls_mlp', 200);
   const mlp = await trainClsMlp({
     seed,
-    onEpoch: (epoch, loss, acc) => {
-      mlpBar?.update(epoch, { loss: `${loss.toFixed(4)} acc ${acc.toFixed(3)}` });
-      log(`cls_mlp epoch ${epoch}, loss ${loss.toFixed(6)}, train acc ${acc.toFixed(3)}`);
-    },
+    onEpoch: (epoch, loss, acc) =>
+      mlpTick(
+        epoch,
+        `cls_mlp epoch ${epoch}, loss ${loss.toFixed(6)}, training accuracy ${acc.toFixed(3)}`,
+        `loss ${loss.toFixed(4)} acc ${acc.toFixed(3)}`,
+      ),
   });
-  bars.stop();
+  p.stop();
   console.log(
     `nadaraya_watson: final loss ${nw.finalLoss.toFixed(4)}, w ${nw.w.toFixed(4)}, ${nw.seconds.toFixed(2)} s\n` +
       `cls_mlp: final loss ${mlp.finalLoss.toFixed(4)}, training accuracy ${mlp.accuracy.toFixed(3)}, ` +
@@ -71,7 +90,9 @@ async function run(backend: Backend, showProgress: boolean): Promise<Run> {
 
 function describe(engine: Engine): string {
   const a = engine.adapter;
-  return 'vendor' in a ? [a.vendor, a.architecture, a.description, a.runtime].filter(Boolean).join(' / ') : 'cpu';
+  return 'vendor' in a
+    ? [a.vendor, a.architecture, a.description, a.runtime].filter(Boolean).join(' / ')
+    : 'cpu';
 }
 
 function relDiff(a: number, b: number): number {
@@ -79,6 +100,11 @@ function relDiff(a: number, b: number): number {
 }
 
 const main = await run(device, true);
+// One draw of 50 noisy points decides much of NW's final loss; show the spread over seeds next to d2l's
+// single printed run (PyTorch's own spread over seeds 0–19 is 10.6–51.4, median 19.2).
+const spread: number[] = [];
+for (let s = 0; s < 20; s++) spread.push((await trainNadarayaWatson({ seed: s })).finalLoss);
+spread.sort((a, b) => a - b);
 await mkdir(out, { recursive: true });
 const images = [...(await plotNadarayaWatson(main.nw, out)), ...(await plotClsMlp(main.mlp, out))];
 
@@ -92,6 +118,11 @@ const summary: Record<string, unknown> = {
       w: main.nw.w,
       seconds: main.nw.seconds,
       losses: main.nw.losses,
+      final_loss_over_seeds_0_to_19: {
+        min: spread[0],
+        median: (spread[9] + spread[10]) / 2,
+        max: spread[19],
+      },
     },
     cls_mlp: {
       final_loss: main.mlp.finalLoss,
@@ -109,7 +140,9 @@ main.engine.destroy();
 
 if (!args['no-cpu-check']) {
   const other: Backend = device === 'webgpu' ? 'cpu' : 'webgpu';
-  console.log(`\nChecking against the ${other === 'cpu' ? 'CPU reference' : 'WebGPU'} run with the same seed…`);
+  console.log(
+    `\nChecking against the ${other === 'cpu' ? 'CPU reference' : 'WebGPU'} run with the same seed…`,
+  );
   const ref = await run(other, false);
   ref.engine.destroy();
   const tolerance = 1e-3;
@@ -122,13 +155,17 @@ if (!args['no-cpu-check']) {
   const agreement = {
     tolerance,
     nadaraya_watson_final_loss: compare(main.nw.finalLoss, ref.nw.finalLoss),
+    cls_mlp_first_epoch_loss: compare(main.mlp.losses[0], ref.mlp.losses[0]),
+    // 5000 Adam steps amplify float32 rounding differences (each step matches PyTorch, see test/parity.test.ts),
+    // so the final losses of the two backends drift apart by a few percent.
     cls_mlp_final_loss: compare(main.mlp.finalLoss, ref.mlp.finalLoss),
   };
   summary.agreement = agreement;
   console.log(
     `agreement (relative difference of final losses, tolerance ${tolerance}): ` +
       `nadaraya_watson ${agreement.nadaraya_watson_final_loss.relative_difference.toExponential(2)}, ` +
-      `cls_mlp ${agreement.cls_mlp_final_loss.relative_difference.toExponential(2)}`,
+      `cls_mlp after 1 epoch ${agreement.cls_mlp_first_epoch_loss.relative_difference.toExponential(2)}, ` +
+      `after 200 epochs ${agreement.cls_mlp_final_loss.relative_difference.toExponential(2)}`,
   );
 }
 

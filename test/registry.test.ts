@@ -8,7 +8,7 @@ import { registry } from '../src/ops/registry.js';
 import { backward } from '../src/runtime/autograd.js';
 import type { Engine } from '../src/runtime/engine.js';
 import { init } from '../src/runtime/global.js';
-import type { CpuTensor, OpCase, OpDef } from '../src/runtime/op.js';
+import type { AnyOpDef, CpuTensor, OpCase } from '../src/runtime/op.js';
 import { apply } from '../src/runtime/op.js';
 import { formatShape } from '../src/runtime/tensor.js';
 import { expectClose, f32, finiteDifference, makeValues, upload } from './helpers.js';
@@ -24,8 +24,7 @@ function label<A>(c: OpCase<A>, i: number): string {
   return `${c.name ?? `case ${i}`} ${c.inputs.map((s) => formatShape(s.shape)).join(' ')} ${JSON.stringify(c.attrs)}`;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const entries = Object.entries(registry) as [string, OpDef<any>][];
+const entries = Object.entries(registry) as [string, AnyOpDef][];
 
 describe.each(entries)('%s', (_name, def) => {
   if (def.cases.length === 0) {

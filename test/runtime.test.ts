@@ -38,9 +38,9 @@ describe('bad input', () => {
 
   it('a wrong or missing binding names the kernel and the binding', () => {
     const y = engine.empty([4]);
-    expect(() => engine.dispatch('fill', { bindings: {}, params: { n: 4, value: 1 }, workgroups: [1] })).toThrow(
-      'fill: missing binding "y"',
-    );
+    expect(() =>
+      engine.dispatch('fill', { bindings: {}, params: { n: 4, value: 1 }, workgroups: [1] }),
+    ).toThrow('fill: missing binding "y"');
     expect(() =>
       engine.dispatch('fill', { bindings: { y, x: y }, params: { n: 4, value: 1 }, workgroups: [1] }),
     ).toThrow('fill: unknown binding "x"');
@@ -51,7 +51,11 @@ describe('bad input', () => {
   });
 
   it('WGSL compile errors are reported with the file line', async () => {
-    const k = new Kernel('broken', engine.device, '@compute @workgroup_size(1)\nfn main() {\n  let x: f32 = 1u;\n}\n');
+    const k = new Kernel(
+      'broken',
+      engine.device,
+      '@compute @workgroup_size(1)\nfn main() {\n  let x: f32 = 1u;\n}\n',
+    );
     const msg = await k.diagnostics();
     expect(msg).toMatch(/shaders\/broken\.wgsl:3:\d+: error/);
     expect(msg).toContain('let x: f32 = 1u;');

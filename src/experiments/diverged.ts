@@ -1,7 +1,9 @@
 /** Training that produces NaN or Infinity stops loudly instead of printing NaN losses. */
 export class DivergenceError extends Error {
   constructor(model: string, epoch: number, loss: number) {
-    super(`${model}: training diverged at epoch ${epoch} (loss ${loss}); lower the learning rate or check the data`);
+    super(
+      `${model}: training diverged at epoch ${epoch} (loss ${loss}); lower the learning rate or check the data`,
+    );
     this.name = 'DivergenceError';
   }
 }

@@ -18,6 +18,10 @@ export interface NwOptions {
   epochs?: number;
   lr?: number;
   onEpoch?: (epoch: number, loss: number) => void;
+  /** Training data to use instead of drawing it from the seed (e.g. PyTorch's draw, for parity tests). */
+  data?: { xTrain: Float32Array; yTrain: Float32Array };
+  /** Initial width instead of drawing it from the seed. */
+  initialW?: number;
 }
 
 export interface NwResult {
@@ -38,17 +42,27 @@ export interface NwResult {
 }
 
 function rows(flat: ArrayLike<number>, width: number): number[][] {
-  return Array.from({ length: flat.length / width }, (_, i) => Array.from(flat).slice(i * width, (i + 1) * width));
+  return Array.from({ length: flat.length / width }, (_, i) =>
+    Array.from(flat).slice(i * width, (i + 1) * width),
+  );
 }
 
-export async function trainNadarayaWatson({ seed = 0, epochs = 5, lr = 0.5, onEpoch }: NwOptions = {}): Promise<NwResult> {
+export async function trainNadarayaWatson({
+  seed = 0,
+  epochs = 5,
+  lr = 0.5,
+  onEpoch,
+  data: given,
+  initialW,
+}: NwOptions = {}): Promise<NwResult> {
   const e = engine();
   const start = performance.now();
   const rng = new Random(seed);
-  const data = nwData(rng);
+  const data = { ...nwData(rng), ...given };
   const n = data.xTrain.length;
   const { keys, values } = nwKeysValues(data.xTrain, data.yTrain);
   const net = new NWKernelRegression(rng);
+  if (initialW !== undefined) net.loadStateDict({ w: [initialW] });
   const opt = new SGD(net.parameters(), { lr });
   const [x, y, k, v] = [
     e.fromArray(data.xTrain, [n]),

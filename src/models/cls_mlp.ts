@@ -10,7 +10,12 @@ import { Sequential } from '../nn/sequential.js';
 import { defaultGenerator } from '../nn/init.js';
 
 /** (N, 10) float32 token ids → (N, 26) logits. */
-export function clsMlp(rng: Random = defaultGenerator(), window = 10, hidden = 100, classes = 26): Sequential {
+export function clsMlp(
+  rng: Random = defaultGenerator(),
+  window = 10,
+  hidden = 100,
+  classes = 26,
+): Sequential {
   return new Sequential(
     new Linear(window, hidden, { rng }),
     new ReLU(),

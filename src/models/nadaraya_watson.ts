@@ -14,9 +14,12 @@ import type { Tensor } from '../runtime/tensor.js';
 
 /** Attention pooling weights softmax(−((q − k)·w)²/2) over the keys of each query. */
 function gaussianAttention(queries: Tensor, keys: Tensor, w: Tensor | null): Tensor {
-  const [n, m] = keys.shape;
+  const n = keys.shape[0];
   if (queries.shape.length !== 1 || keys.shape.length !== 2 || queries.shape[0] !== n)
-    throw new OpError('NWKernelRegression', 'queries (n) and keys (n, m) disagree', [queries.shape, keys.shape]);
+    throw new OpError('NWKernelRegression', 'queries (n) and keys (n, m) disagree', [
+      queries.shape,
+      keys.shape,
+    ]);
   const diff = sub(reshape(queries, [n, 1]), keys);
   const scaled = w ? mul(diff, w) : diff;
   return maskedSoftmax(mul(square(scaled), -0.5));
@@ -55,7 +58,11 @@ export class NWKernelRegression extends Module {
  * Non-parametric Nadaraya-Watson (Gaussian kernel, width 1), d2l §10.2.3.
  * @returns predictions (n) and the attention weights (n, m).
  */
-export function nwNonParametric(queries: Tensor, keys: Tensor, values: Tensor): { yHat: Tensor; attention: Tensor } {
+export function nwNonParametric(
+  queries: Tensor,
+  keys: Tensor,
+  values: Tensor,
+): { yHat: Tensor; attention: Tensor } {
   const attention = gaussianAttention(queries, keys, null);
   return { yHat: pool(attention, values), attention };
 }

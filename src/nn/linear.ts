@@ -30,7 +30,9 @@ export class Linear extends Module {
       'weight',
       fromValues(uniformValues(outFeatures * inFeatures, bound, rng), [outFeatures, inFeatures]),
     );
-    this.bias = bias ? this.addParameter('bias', fromValues(uniformValues(outFeatures, bound, rng), [outFeatures])) : null;
+    this.bias = bias
+      ? this.addParameter('bias', fromValues(uniformValues(outFeatures, bound, rng), [outFeatures]))
+      : null;
   }
 
   /**

@@ -52,6 +52,25 @@ export abstract class Module {
     return this.train(false);
   }
 
+  /**
+   * Loads values by `state_dict` name (flat row-major arrays, e.g. from PyTorch), replacing each tensor's
+   * contents in place. Extra keys are ignored (PyTorch's `num_batches_tracked`, say).
+   * @throws Error naming the key when one is missing or has the wrong number of values.
+   */
+  loadStateDict(values: Record<string, ArrayLike<number>>): void {
+    for (const [name, t] of this.namedTensors()) {
+      const v = values[name];
+      if (!v) throw new Error(`loadStateDict: missing "${name}"`);
+      if (v.length !== t.size)
+        throw new Error(
+          `loadStateDict: "${name}" has ${v.length} values, the tensor (${t.shape.join(', ')}) ${t.size}`,
+        );
+      const loaded = t.engine.fromArray(v, t.shape, t.dtype);
+      t.assign(loaded);
+      loaded.dispose();
+    }
+  }
+
   /** Frees every parameter and buffer (and their gradients). */
   dispose(): void {
     for (const [, t] of this.namedTensors()) t.dispose();

@@ -19,11 +19,19 @@ function shapeOf(v: unknown): number[] {
  */
 export function tensor(values: number | ArrayLike<number> | unknown[], options: TensorOptions = {}): Tensor {
   const nested = Array.isArray(values) && Array.isArray(values[0]);
-  const shape = options.shape ?? (typeof values === 'number' ? [] : nested ? shapeOf(values) : [(values as ArrayLike<number>).length]);
+  const shape =
+    options.shape ??
+    (typeof values === 'number' ? [] : nested ? shapeOf(values) : [(values as ArrayLike<number>).length]);
   const flat =
-    typeof values === 'number' ? [values] : nested ? (values as unknown[]).flat(Infinity as 1) : (values as ArrayLike<number>);
+    typeof values === 'number'
+      ? [values]
+      : nested
+        ? (values as unknown[]).flat(Infinity as 1)
+        : (values as ArrayLike<number>);
   if ((flat as ArrayLike<number>).length !== numel(shape))
-    throw new Error(`tensor: ${(flat as ArrayLike<number>).length} values do not fill shape (${shape.join(', ')})`);
+    throw new Error(
+      `tensor: ${(flat as ArrayLike<number>).length} values do not fill shape (${shape.join(', ')})`,
+    );
   const t = engine().fromArray(flat as ArrayLike<number>, shape, options.dtype ?? 'float32');
   t.requiresGrad = options.requiresGrad ?? false;
   return t;

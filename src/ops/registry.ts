@@ -3,7 +3,7 @@
  * reference, backward or an explained null, test cases), so a missing piece is a compile error; the generic
  * test in test/registry.test.ts walks this table.
  */
-import type { OpDef } from '../runtime/op.js';
+import type { AnyOpDef } from '../runtime/op.js';
 import { batchNormBackward, batchNormOp } from './batch_norm.js';
 import { crossEntropyBackward, crossEntropyOp } from './cross_entropy.js';
 import { binary, unary, unaryBackward } from './elementwise.js';
@@ -12,7 +12,6 @@ import { matmulOp } from './matmul.js';
 import { adamUpdate, sgdUpdate } from './optim_update.js';
 import { reduce } from './reduce.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const registry = {
   unary,
   unary_backward: unaryBackward,
@@ -27,4 +26,4 @@ export const registry = {
   masked_softmax_backward: maskedSoftmaxBackward,
   cross_entropy: crossEntropyOp,
   cross_entropy_backward: crossEntropyBackward,
-} satisfies Record<string, OpDef<any>>;
+} satisfies Record<string, AnyOpDef>;

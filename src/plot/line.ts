@@ -92,7 +92,7 @@ export function lineChartSpec(options: LineChartOptions): TopLevelSpec {
           field: 'point',
           type: 'nominal',
           scale: legendScale('point'),
-          legend: { title: null, symbolType: 'circle' },
+          legend: { title: null, symbolType: 'circle', labelLimit: 320 },
         },
       },
     });
@@ -109,7 +109,7 @@ export function lineChartSpec(options: LineChartOptions): TopLevelSpec {
           field: 'line',
           type: 'nominal',
           scale: legendScale('line'),
-          legend: { title: null, symbolType: 'stroke' },
+          legend: { title: null, symbolType: 'stroke', labelLimit: 320 },
         },
         order: { field: 'i', type: 'quantitative' },
       },

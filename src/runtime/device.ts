@@ -42,7 +42,9 @@ async function nodeGpu(): Promise<globalThis.GPU> {
   try {
     webgpu = await import(/* @vite-ignore */ mod);
   } catch (e) {
-    throw new Error(`${INSTALL_HINT}\n(The 'webgpu' npm package could not be loaded: ${String(e)})`);
+    throw new Error(`${INSTALL_HINT}\n(The 'webgpu' npm package could not be loaded: ${String(e)})`, {
+      cause: e,
+    });
   }
   Object.assign(globalThis, webgpu.globals);
   return webgpu.create([]);

@@ -154,7 +154,12 @@ export class Engine {
     return t;
   }
 
+  /**
+   * Live tensors and pooled buffers. Submits recorded work first, so uniform buffers waiting for their submit
+   * are not counted as in use.
+   */
   memoryStats(): MemoryStats {
+    this.flush();
     const pool = this.pool?.stats() ?? { buffers: 0, bytes: 0, inUse: 0, inUseBytes: 0, peakBytes: 0 };
     return { ...pool, tensors: this.live.size };
   }

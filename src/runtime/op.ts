@@ -67,6 +67,10 @@ export interface OpDef<A> {
   cases: OpCase<A>[];
 }
 
+/** An OpDef of any attribute type, for tables of ops. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyOpDef = OpDef<any>;
+
 /** A bad-input error that names the op and the shapes it got. */
 export class OpError extends Error {
   constructor(op: string, message: string, shapes: readonly (readonly number[])[]) {

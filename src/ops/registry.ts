@@ -6,6 +6,7 @@
 import type { AnyOpDef } from '../runtime/op.js';
 import { batchNormBackward, batchNormOp } from './batch_norm.js';
 import { crossEntropyBackward, crossEntropyOp } from './cross_entropy.js';
+import { dropoutOp } from './dropout.js';
 import { binary, unary, unaryBackward } from './elementwise.js';
 import { maskedSoftmaxBackward, maskedSoftmaxOp } from './masked_softmax.js';
 import { matmulOp } from './matmul.js';
@@ -26,4 +27,5 @@ export const registry = {
   masked_softmax_backward: maskedSoftmaxBackward,
   cross_entropy: crossEntropyOp,
   cross_entropy_backward: crossEntropyBackward,
+  dropout: dropoutOp,
 } satisfies Record<string, AnyOpDef>;

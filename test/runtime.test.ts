@@ -109,3 +109,16 @@ describe('memory', () => {
     expect(engine.memoryStats().inUse).toBe(before.inUse);
   });
 });
+
+describe('errors inside tidy', () => {
+  it('a failing step frees what it created and leaves the engine usable', () => {
+    const before = engine.memoryStats().tensors;
+    expect(() =>
+      engine.tidy(() => {
+        const a = fill([4], 1);
+        add(a, fill([3], 1)); // shape error
+      }),
+    ).toThrow('add: shapes cannot be broadcast together (got (4,), (3,))');
+    expect(engine.memoryStats().tensors).toBe(before);
+  });
+});

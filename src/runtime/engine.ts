@@ -166,15 +166,17 @@ export class Engine {
 
   /**
    * Runs `fn` and disposes every tensor it created, except those it returns (a Tensor, or Tensors inside a
-   * returned array/object) and those `keep()`-ed. In the spirit of `tf.tidy`.
+   * returned array/object) and those `keep()`-ed. In the spirit of `tf.tidy`. When `fn` throws, everything it
+   * created is disposed before the error propagates, so a failed step leaks nothing.
    */
   tidy<T>(fn: () => T): T {
     const scope = this.openScope();
     let result: T;
     try {
       result = fn();
-    } finally {
-      this.scopes.splice(this.scopes.lastIndexOf(scope), 1);
+    } catch (e) {
+      this.closeScope(scope, undefined);
+      throw e;
     }
     this.closeScope(scope, result);
     return result;
@@ -189,8 +191,9 @@ export class Engine {
     let result: T;
     try {
       result = await fn();
-    } finally {
-      this.scopes.splice(this.scopes.lastIndexOf(scope), 1);
+    } catch (e) {
+      this.closeScope(scope, undefined);
+      throw e;
     }
     this.closeScope(scope, result);
     return result;
@@ -202,7 +205,9 @@ export class Engine {
     return scope;
   }
 
+  /** Removes `scope` and disposes its tensors except those in `result`, which move to the enclosing scope. */
   private closeScope(scope: Set<Tensor>, result: unknown): void {
+    this.scopes.splice(this.scopes.lastIndexOf(scope), 1);
     const keep = new Set<Tensor>();
     const collect = (v: unknown): void => {
       if (v instanceof Tensor) keep.add(v);

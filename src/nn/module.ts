@@ -76,7 +76,8 @@ export abstract class Module {
     for (const [, t] of this.namedTensors()) t.dispose();
   }
 
-  abstract forward(...inputs: Tensor[]): Tensor;
+  /** The module's computation; signatures differ (a GRU returns [output, state]), as in PyTorch. */
+  abstract forward(...inputs: never[]): unknown;
 }
 
 /** Uploads `values` as a tensor on the current engine. */

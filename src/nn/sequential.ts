@@ -2,10 +2,13 @@
 import type { Tensor } from '../runtime/tensor.js';
 import { Module } from './module.js';
 
-export class Sequential extends Module {
-  readonly layers: Module[];
+/** A module that maps one tensor to one tensor, the kind `Sequential` chains. */
+export type TensorModule = Module & { forward(x: Tensor): Tensor };
 
-  constructor(...layers: Module[]) {
+export class Sequential extends Module {
+  readonly layers: TensorModule[];
+
+  constructor(...layers: TensorModule[]) {
     super();
     this.layers = layers.map((m, i) => this.addModule(String(i), m));
   }

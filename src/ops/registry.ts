@@ -5,9 +5,13 @@
  */
 import type { AnyOpDef } from '../runtime/op.js';
 import { batchNormBackward, batchNormOp } from './batch_norm.js';
+import { concatOp, sliceOp } from './concat.js';
 import { crossEntropyBackward, crossEntropyOp } from './cross_entropy.js';
 import { dropoutOp } from './dropout.js';
 import { binary, unary, unaryBackward } from './elementwise.js';
+import { gruCellBackward, gruCellOp } from './gru_cell.js';
+import { layerNormBackward, layerNormOp } from './layer_norm.js';
+import { lstmCellBackward, lstmCellOp } from './lstm_cell.js';
 import { maskedSoftmaxBackward, maskedSoftmaxOp } from './masked_softmax.js';
 import { matmulOp } from './matmul.js';
 import { adamUpdate, sgdUpdate } from './optim_update.js';
@@ -28,4 +32,12 @@ export const registry = {
   cross_entropy: crossEntropyOp,
   cross_entropy_backward: crossEntropyBackward,
   dropout: dropoutOp,
+  concat: concatOp,
+  slice: sliceOp,
+  gru_cell: gruCellOp,
+  gru_cell_backward: gruCellBackward,
+  lstm_cell: lstmCellOp,
+  lstm_cell_backward: lstmCellBackward,
+  layer_norm: layerNormOp,
+  layer_norm_backward: layerNormBackward,
 } satisfies Record<string, AnyOpDef>;

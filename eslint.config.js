@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'dist', 'results', 'bench/results', 'coverage'] },
+  { ignores: ['node_modules', 'dist', 'results', 'bench/results', 'bench/_scratch*', 'coverage'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

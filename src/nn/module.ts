@@ -71,9 +71,13 @@ export abstract class Module {
     }
   }
 
-  /** Frees every parameter and buffer (and their gradients). */
+  /**
+   * Frees this module's parameters and buffers and disposes every sub-module through its own `dispose`
+   * (so state a module keeps outside its parameters, such as cached tables, is freed too). Idempotent.
+   */
   dispose(): void {
-    for (const [, t] of this.namedTensors()) t.dispose();
+    for (const t of this.params.values()) t.dispose();
+    for (const m of this.children.values()) m.dispose();
   }
 
   /** The module's computation; signatures differ (a GRU returns [output, state]), as in PyTorch. */

@@ -4,18 +4,30 @@
  * test in test/registry.test.ts walks this table.
  */
 import type { AnyOpDef } from '../runtime/op.js';
+import { additiveScoreBackward, additiveScoreOp } from './additive_score.js';
+import {
+  sdpaBackwardDelta,
+  sdpaBackwardDkdv,
+  sdpaBackwardDq,
+  sdpaForward,
+  sdpaWeights,
+} from './attention.js';
 import { batchNormBackward, batchNormOp } from './batch_norm.js';
 import { concatOp, sliceOp } from './concat.js';
 import { crossEntropyBackward, crossEntropyOp } from './cross_entropy.js';
 import { dropoutOp } from './dropout.js';
 import { binary, unary, unaryBackward } from './elementwise.js';
+import { embeddingBackward, embeddingOp } from './embedding.js';
 import { gruCellBackward, gruCellOp } from './gru_cell.js';
+import { mergeHeadsOp, splitHeadsOp } from './heads.js';
+import { hardAttentionOp } from './hard_attention.js';
 import { layerNormBackward, layerNormOp } from './layer_norm.js';
 import { lstmCellBackward, lstmCellOp } from './lstm_cell.js';
 import { maskedSoftmaxBackward, maskedSoftmaxOp } from './masked_softmax.js';
 import { matmulOp } from './matmul.js';
 import { adamUpdate, sgdUpdate } from './optim_update.js';
 import { reduce } from './reduce.js';
+import { repeatInterleaveOp } from './repeat_interleave.js';
 
 export const registry = {
   unary,
@@ -40,4 +52,17 @@ export const registry = {
   lstm_cell_backward: lstmCellBackward,
   layer_norm: layerNormOp,
   layer_norm_backward: layerNormBackward,
+  sdpa_forward: sdpaForward,
+  sdpa_backward_delta: sdpaBackwardDelta,
+  sdpa_backward_dq: sdpaBackwardDq,
+  sdpa_backward_dkdv: sdpaBackwardDkdv,
+  sdpa_weights: sdpaWeights,
+  additive_score: additiveScoreOp,
+  additive_score_backward: additiveScoreBackward,
+  hard_attention: hardAttentionOp,
+  split_heads: splitHeadsOp,
+  merge_heads: mergeHeadsOp,
+  repeat_interleave: repeatInterleaveOp,
+  embedding: embeddingOp,
+  embedding_backward: embeddingBackward,
 } satisfies Record<string, AnyOpDef>;

@@ -1,0 +1,217 @@
+/**
+ * English → French translation on d2l's slice of the fra-eng corpus (600 examples, batches of 64, 10 steps), as
+ * d2l 0.17 §10.4 "Bahdanau Attention" trains it: train, translate d2l's four sentences greedily, score them with
+ * BLEU (k = 2), plot the loss and the attention over the last sentence, and save a checkpoint. The architecture
+ * comes from {@link TRANSLATION_MODELS}, so the Transformer plugs in beside the Bahdanau model.
+ */
+import { join } from 'node:path';
+import { Random } from '../data/random.js';
+import { loadDataNmt } from '../data/translation_arrays.js';
+import type { Vocab } from '../data/vocab.js';
+import type { EncoderDecoder } from '../models/encoder_decoder.js';
+import { seq2seqAttention } from '../models/seq2seq.js';
+import { D2L_TRANSFORMER_CONFIG, D2L_TRANSFORMER_TRAINING, buildTransformer } from '../models/transformer.js';
+import { transformerPlots } from './transformer_plots.js';
+import { heatmap, lineChart } from '../plot/index.js';
+import { saveCheckpoint, type CheckpointConfig } from '../train/checkpoint.js';
+import { D2L_TEST_PAIRS, evaluateBleu } from '../train/predict.js';
+import { trainSeq2Seq } from '../train/trainer.js';
+
+/** Any encoder-decoder, whatever its encoder output and decoder state types. */
+export type TranslationModel = EncoderDecoder<unknown, unknown>;
+
+/** How to build and train one architecture. */
+export interface TranslationModelSpec {
+  /** d2l's training settings for it. */
+  lr: number;
+  epochs: number;
+  /** Architecture hyperparameters (saved in config.json and passed back to `build`). */
+  hyperparameters: Record<string, number>;
+  /** A fresh model for the vocabularies; `config` holds the hyperparameters (from the defaults or a checkpoint). */
+  build(config: CheckpointConfig, srcVocab: Vocab, tgtVocab: Vocab, rng?: Random): TranslationModel;
+  /**
+   * Extra pictures after training and evaluation (the Transformer's per-head heatmaps, say); returns their paths.
+   * The attention heatmap of decoders that record d2l's per-step weights (Bahdanau) is drawn without it.
+   */
+  plots?: (model: TranslationModel, context: PlotContext) => Promise<string[]>;
+}
+
+/** What a {@link TranslationModelSpec.plots} hook gets. */
+export interface PlotContext {
+  name: string;
+  outDir: string;
+  srcVocab: Vocab;
+  tgtVocab: Vocab;
+  numSteps: number;
+}
+
+/** The architectures `runTranslation` and the translate CLI know, by the name stored in checkpoints. */
+export const TRANSLATION_MODELS = {
+  /** d2l 0.17 §10.4: embed 32, hidden 32, 2 GRU layers, dropout 0.1, lr 0.005, 250 epochs. */
+  bahdanau: {
+    lr: 0.005,
+    epochs: 250,
+    hyperparameters: { embedSize: 32, numHiddens: 32, numLayers: 2, dropout: 0.1 },
+    build: (config, srcVocab, tgtVocab, rng) =>
+      seq2seqAttention({
+        srcVocabSize: srcVocab.size,
+        tgtVocabSize: tgtVocab.size,
+        embedSize: config.embedSize as number,
+        numHiddens: config.numHiddens as number,
+        numLayers: config.numLayers as number,
+        dropout: config.dropout as number,
+        rng,
+      }) as TranslationModel,
+  },
+  /** d2l 0.17 §10.7: 32 wide, 2 blocks, 4 heads, FFN 64, dropout 0.1, lr 0.005, 200 epochs. */
+  transformer: {
+    lr: D2L_TRANSFORMER_TRAINING.lr,
+    epochs: D2L_TRANSFORMER_TRAINING.epochs,
+    hyperparameters: {
+      numHiddens: D2L_TRANSFORMER_CONFIG.numHiddens,
+      numBlks: D2L_TRANSFORMER_CONFIG.numBlks,
+      dropout: D2L_TRANSFORMER_CONFIG.dropout,
+      ffnNumHiddens: D2L_TRANSFORMER_CONFIG.ffnNumHiddens,
+      numHeads: D2L_TRANSFORMER_CONFIG.numHeads,
+    },
+    build: (config, srcVocab, tgtVocab, rng) =>
+      buildTransformer(
+        {
+          numHiddens: config.numHiddens as number,
+          numBlks: config.numBlks as number,
+          dropout: config.dropout as number,
+          ffnNumHiddens: config.ffnNumHiddens as number,
+          numHeads: config.numHeads as number,
+        },
+        srcVocab.size,
+        tgtVocab.size,
+        rng,
+      ) as TranslationModel,
+    plots: transformerPlots,
+  },
+} satisfies Record<string, TranslationModelSpec>;
+
+export type TranslationModelName = keyof typeof TRANSLATION_MODELS;
+
+/** @throws Error naming the known architectures when `name` is not one. */
+export function translationModel(name: string): TranslationModelSpec {
+  const spec = (TRANSLATION_MODELS as Record<string, TranslationModelSpec>)[name];
+  if (!spec)
+    throw new Error(`unknown model "${name}"; expected one of ${Object.keys(TRANSLATION_MODELS).join(', ')}`);
+  return spec;
+}
+
+export interface TranslationOptions {
+  model: TranslationModelName;
+  /** Default: the architecture's d2l setting (250 for Bahdanau). */
+  epochs?: number;
+  /** Where the PNGs go; the checkpoint goes under `<outDir>/checkpoints/<model>/`. */
+  outDir: string;
+  /** Seeds the initialisation, the batch shuffles and the dropout masks (default 0). */
+  seed?: number;
+  onEpoch?: (epoch: number, loss: number, tokensPerSecond: number) => void;
+}
+
+/** The summary entry of one translation run. */
+export interface TranslationResult {
+  final_loss: number;
+  /** BLEU (k = 2) per source sentence. */
+  bleu: Record<string, number>;
+  translations: { source: string; reference: string; translation: string; bleu: number }[];
+  /** Valid target tokens per second of training, over the whole run. */
+  tokens_per_second: number;
+  seconds: number;
+  epochs: number;
+  losses: number[];
+  images: string[];
+  checkpoint: string;
+}
+
+const NUM_STEPS = 10;
+
+/**
+ * Trains one architecture as d2l does and evaluates it. Uses the current engine.
+ * @throws DivergenceError when the loss stops being finite; Error for an unknown model.
+ */
+export async function runTranslation({
+  model: name,
+  epochs,
+  outDir,
+  seed = 0,
+  onEpoch,
+}: TranslationOptions): Promise<TranslationResult> {
+  const spec: TranslationModelSpec = translationModel(name);
+  const data = await loadDataNmt({ batchSize: 64, numSteps: NUM_STEPS, seed });
+  const config: CheckpointConfig = { model: name, numSteps: NUM_STEPS, ...spec.hyperparameters };
+  const net = spec.build(config, data.srcVocab, data.tgtVocab, new Random(seed));
+  try {
+    const run = await trainSeq2Seq(net, data, {
+      lr: spec.lr,
+      epochs: epochs ?? spec.epochs,
+      seed,
+      name,
+      onEpoch,
+    });
+    const results = await evaluateBleu(net, data.srcVocab, data.tgtVocab, NUM_STEPS, {
+      pairs: D2L_TEST_PAIRS,
+      saveAttentionWeights: true,
+    });
+    const images = [
+      await lineChart(join(outDir, `${name}_loss.png`), {
+        title: `${name}: training loss (masked cross-entropy per token)`,
+        xLabel: 'epoch',
+        yLabel: 'loss',
+        series: [{ name: 'loss', x: run.losses.map((_, i) => i + 1), y: run.losses }],
+      }),
+    ];
+    // d2l plots the attention of the last sentence, over its valid source positions.
+    const last = results.at(-1)!;
+    if (last.attentionWeights?.length) {
+      const keys = [...last.source.split(' '), '<eos>'].slice(0, NUM_STEPS);
+      images.push(
+        await heatmap(join(outDir, `${name}_attention.png`), {
+          title: `${name}: attention while translating "${last.source}"`,
+          xLabel: 'Key positions (source tokens)',
+          yLabel: 'Query positions (emitted tokens)',
+          values: last.attentionWeights.map((row) => row.slice(0, keys.length)),
+          xTicks: keys,
+          yTicks: [...last.translation.split(' ').filter(Boolean), '<eos>'].slice(
+            0,
+            last.attentionWeights.length,
+          ),
+        }),
+      );
+    }
+    if (spec.plots)
+      images.push(
+        ...(await spec.plots(net, {
+          name,
+          outDir,
+          srcVocab: data.srcVocab,
+          tgtVocab: data.tgtVocab,
+          numSteps: NUM_STEPS,
+        })),
+      );
+    const checkpoint = join(outDir, 'checkpoints', name);
+    await saveCheckpoint(checkpoint, net, { srcVocab: data.srcVocab, tgtVocab: data.tgtVocab, config });
+    const translations = results.map(({ source, reference, translation, bleu }) => ({
+      source,
+      reference,
+      translation,
+      bleu,
+    }));
+    return {
+      final_loss: run.losses.at(-1)!,
+      bleu: Object.fromEntries(translations.map((t) => [t.source, t.bleu])),
+      translations,
+      tokens_per_second: run.tokensPerSecond,
+      seconds: run.seconds,
+      epochs: run.losses.length,
+      losses: run.losses,
+      images,
+      checkpoint,
+    };
+  } finally {
+    net.dispose();
+  }
+}

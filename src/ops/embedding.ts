@@ -1,0 +1,135 @@
+/**
+ * Table lookup, `torch.nn.functional.embedding(indices, weight)`: a gather kernel (shaders/embedding.wgsl) and a
+ * scatter-add gradient written as a gather (shaders/embedding_backward.wgsl), since WGSL has no float atomics.
+ *
+ * Out-of-range indices are clamped to [0, V − 1] in the kernels and the CPU reference alike (PyTorch raises an
+ * index error; a kernel cannot, and clamping keeps reads in bounds), so index −1 reads row 0 and index V + 5 reads
+ * row V − 1, and those rows receive the gradient.
+ */
+import { OpError, apply, type CpuTensor, type OpDef, type TensorMeta } from '../runtime/op.js';
+import { numel, type Tensor } from '../runtime/tensor.js';
+import { grid } from './grid.js';
+
+/** No attributes: V and E come from the weight's shape. */
+export type EmbeddingAttrs = Record<string, never>;
+
+function check(op: string, w: TensorMeta | null, v: number, e: number, idx: TensorMeta, shapes: number[][]) {
+  if (w && (w.shape.length !== 2 || w.dtype !== 'float32'))
+    throw new OpError(op, 'weight must be (V, E) float32', shapes);
+  if (idx.dtype !== 'int32')
+    throw new OpError(op, `indices must be int32, got ${idx.dtype} (upload them with dtype 'int32')`, shapes);
+  if (v < 1 || e < 1) throw new OpError(op, 'the table needs V >= 1 rows of E >= 1 features', shapes);
+}
+
+function clampRow(i: number, v: number): number {
+  return Math.min(Math.max(i, 0), v - 1);
+}
+
+export const embeddingOp: OpDef<EmbeddingAttrs> = {
+  name: 'embedding',
+  shape([w, idx]) {
+    const shapes = [[...w.shape], [...idx.shape]];
+    check('embedding', w, w.shape[0], w.shape[1], idx, shapes);
+    return [{ shape: [...idx.shape, w.shape[1]] }];
+  },
+  gpu(engine, [w, idx], [y]) {
+    if (y.size === 0) return;
+    engine.dispatch('embedding', {
+      bindings: { w, idx, y },
+      params: { count: y.size, v: w.shape[0], e: w.shape[1] },
+      workgroups: grid(y.size),
+    });
+  },
+  cpu([w, idx]) {
+    const [v, e] = w.shape;
+    const y = new Float64Array(idx.data.length * e);
+    for (let n = 0; n < idx.data.length; n++) {
+      const row = clampRow(idx.data[n], v);
+      for (let k = 0; k < e; k++) y[n * e + k] = w.data[row * e + k];
+    }
+    return [y];
+  },
+  backward: ({ inputs: [w, idx], dy }) => [
+    apply(embeddingBackward, [idx, dy], { v: w.shape[0] })[0],
+    // Indices are integers: no gradient.
+    null,
+  ],
+  cases: [
+    { inputs: [{ shape: [1, 1] }, { shape: [1], dtype: 'int32', fill: { int: 1 } }], attrs: {} },
+    {
+      name: 'repeated indices accumulate',
+      inputs: [
+        { shape: [5, 3] },
+        { shape: [2, 4], dtype: 'int32', fill: { values: [1, 3, 1, 1, 0, 3, 4, 1] } },
+      ],
+      attrs: {},
+    },
+    {
+      name: 'out-of-range indices clamp',
+      inputs: [{ shape: [4, 7] }, { shape: [5], dtype: 'int32', fill: { values: [-1, 4, 9, 2, -100] } }],
+      attrs: {},
+    },
+    { inputs: [{ shape: [13, 17] }, { shape: [3, 2, 5], dtype: 'int32', fill: { int: 13 } }], attrs: {} },
+    { inputs: [{ shape: [200, 1] }, { shape: [64], dtype: 'int32', fill: { int: 200 } }], attrs: {} },
+    {
+      name: 'fold past 65535 groups',
+      inputs: [{ shape: [50, 2100] }, { shape: [2000], dtype: 'int32', fill: { int: 50 } }],
+      attrs: {},
+      noGradCheck: true,
+    },
+  ],
+};
+
+/** Attributes of the gradient op: V, the rows of dw (the weight is not an input of it). */
+interface EmbeddingBackwardAttrs {
+  v: number;
+}
+
+function backwardCpu([idx, dy]: CpuTensor[], { v }: EmbeddingBackwardAttrs): Float64Array[] {
+  const n = idx.data.length;
+  const e = n === 0 ? (dy.shape.at(-1) ?? 0) : dy.data.length / n;
+  const dw = new Float64Array(v * e);
+  for (let i = 0; i < n; i++) {
+    const row = clampRow(idx.data[i], v);
+    for (let k = 0; k < e; k++) dw[row * e + k] += dy.data[i * e + k];
+  }
+  return [dw];
+}
+
+export const embeddingBackward: OpDef<EmbeddingBackwardAttrs> = {
+  name: 'embedding_backward',
+  shape([idx, dy], { v }) {
+    const shapes = [[...idx.shape], [...dy.shape]];
+    const e = dy.shape.at(-1) ?? 0;
+    check('embedding_backward', null, v, e, idx, shapes);
+    if (dy.shape.length !== idx.shape.length + 1 || idx.shape.some((d, i) => d !== dy.shape[i]))
+      throw new OpError('embedding_backward', 'dy must be (…indices shape, E)', shapes);
+    return [{ shape: [v, e] }];
+  },
+  gpu(engine, [idx, dy], [dw], { v }) {
+    const e = dy.shape[dy.shape.length - 1];
+    engine.dispatch('embedding_backward', {
+      bindings: { idx, dy, dw },
+      params: { count: dw.size, n: numel(idx.shape), v, e },
+      workgroups: grid(dw.size),
+    });
+  },
+  cpu: backwardCpu,
+  // Second derivatives are not needed by any model here.
+  backward: null,
+  cases: [],
+};
+
+/**
+ * Row lookup `weight[indices]` (`torch.nn.functional.embedding(indices, weight)`), d2l's token embeddings.
+ * Indices outside [0, V) are clamped to the nearest row (PyTorch raises instead).
+ * @param weight (V, E) float32, the table.
+ * @param indices int32 of any shape (…), e.g. tokens (B, L).
+ * @returns (…, E). Gradient: dweight[v] = Σ over positions n with clamp(indices[n]) = v of dy[n] (repeated
+ *   indices accumulate), computed without atomics in O(V·N·E) work (N = number of indices); indices get none.
+ * @throws OpError naming `embedding` and both shapes when weight is not (V, E) float32 with V, E ≥ 1 or indices
+ *   are not int32.
+ */
+export function embedding(weight: Tensor, indices: Tensor): Tensor {
+  return apply(embeddingOp, [weight, indices], {})[0];
+}

@@ -17,6 +17,11 @@ if command -v apt-get >/dev/null 2>&1 && grep -q bookworm /etc/os-release 2>/dev
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers >/dev/null
   fi
+  # Headless Chromium runs the browser tests (Debian's package: puppeteer never downloads a browser).
+  if [ ! -x /usr/bin/chromium ]; then
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  fi
   # The plots render text with system fonts.
   if ! dpkg-query -W -f='${Status}' fonts-dejavu-core 2>/dev/null | grep -q 'ok installed'; then
     $sudo apt-get update -qq

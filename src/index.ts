@@ -37,6 +37,17 @@ export {
 export { sum, mean, max, sumToShape } from './ops/reduce.js';
 export { reshape } from './ops/shape.js';
 export { matmul } from './ops/matmul.js';
+export { scaledDotProductAttention } from './ops/attention.js';
+export { additiveScore } from './ops/additive_score.js';
+export { hardAttention } from './ops/hard_attention.js';
+export { splitHeads, mergeHeads } from './ops/heads.js';
+export { repeatInterleave } from './ops/repeat_interleave.js';
+export { embedding } from './ops/embedding.js';
+export { dropout } from './ops/dropout.js';
+export { concat, slice, stack, unbind } from './ops/concat.js';
+export { layerNorm } from './ops/layer_norm.js';
+export { gruCell } from './ops/gru_cell.js';
+export { lstmCell } from './ops/lstm_cell.js';
 export { maskedSoftmax } from './ops/masked_softmax.js';
 export { crossEntropy } from './ops/cross_entropy.js';
 export { batchNorm } from './ops/batch_norm.js';
@@ -46,6 +57,14 @@ export { Linear } from './nn/linear.js';
 export { ReLU } from './nn/activation.js';
 export { BatchNorm1d } from './nn/batch_norm.js';
 export { Sequential } from './nn/sequential.js';
+export { Dropout } from './nn/dropout.js';
+export { Embedding } from './nn/embedding.js';
+export { LayerNorm } from './nn/layer_norm.js';
+export { GRU, LSTM } from './nn/rnn.js';
+export { PositionWiseFFN, AddNorm } from './nn/transformer_blocks.js';
+export { AdditiveAttention, DotProductAttention, BilinearAttention } from './nn/attention_scoring.js';
+export { MultiHeadAttention } from './nn/multi_head_attention.js';
+export { PositionalEncoding, positionalEncodingMatrix } from './nn/positional_encoding.js';
 export { manualSeed } from './nn/init.js';
 
 export { SGD } from './optim/sgd.js';
@@ -54,9 +73,27 @@ export { clipGradNorm } from './optim/clip.js';
 
 export { NWKernelRegression, nwNonParametric } from './models/nadaraya_watson.js';
 export { clsMlp } from './models/cls_mlp.js';
+export { ClsAttention } from './models/cls_attention.js';
+export { Encoder, Decoder, EncoderDecoder } from './models/encoder_decoder.js';
+export { Seq2SeqEncoder, Seq2SeqAttentionDecoder, seq2seqAttention } from './models/seq2seq.js';
+export {
+  Transformer,
+  TransformerEncoder,
+  TransformerDecoder,
+  buildTransformer,
+} from './models/transformer.js';
+export { maskedSoftmaxCELoss } from './train/loss.js';
+export { trainSeq2Seq } from './train/trainer.js';
+export { predictSeq2Seq, evaluateBleu } from './train/predict.js';
+export { bleu } from './eval/bleu.js';
 export { trainNadarayaWatson } from './experiments/nadaraya_watson.js';
 export { trainClsMlp } from './experiments/cls_mlp.js';
 
 export { Random } from './data/random.js';
 export { nwData, nwKeysValues } from './data/nadaraya_watson.js';
 export { maskedTokenData } from './data/masked_tokens.js';
+export { Vocab } from './data/vocab.js';
+export { preprocessNmt, tokenizeNmt, readFraEng } from './data/fra_eng.js';
+export { nmtData, buildArray } from './data/translation_arrays.js';
+// Node-only helpers (file system, plots, checkpoints) are imported from their modules directly:
+// src/train/checkpoint.ts, src/data/download.ts, src/plot/index.ts.

@@ -3,11 +3,13 @@
  * `results/summary.json`.
  *
  *   npm start -- [all|seed|attention|translate] [--device webgpu|cpu] [--seed N] [--out DIR] [--no-cpu-check]
- *                [--epochs N (translation models)]
+ *                [--epochs N] [--models bahdanau,bahdanau_lstm,transformer] [--num-examples N|all]
+ *                [--validation FRACTION]   (the last four: translation models)
  *
  * - seed: Nadaraya-Watson and the masked-token MLP, then the same runs on the other backend to check agreement.
  * - attention: the masked-token task with self-attention, and the pictures of the attention kernels.
- * - translate: the Bahdanau seq2seq and the Transformer on the English-French corpus.
+ * - translate: the Bahdanau seq2seq and the Transformer on the English-French corpus (d2l's 601 pairs by default;
+ *   `--num-examples` takes more, `--validation 0.1` holds a tenth out and reports its loss and BLEU).
  * A sub-command updates its own entries of an existing summary.json and leaves the others.
  */
 import { existsSync } from 'node:fs';
@@ -24,7 +26,7 @@ import { trainClsMlp, type ClsMlpResult } from './experiments/cls_mlp.js';
 import { trainNadarayaWatson, type NwResult } from './experiments/nadaraya_watson.js';
 import { plotClsMlp, plotNadarayaWatson } from './experiments/plots.js';
 import { progress } from './experiments/progress.js';
-import { runTranslation } from './experiments/translate.js';
+import { runTranslation, translationModel, type TranslationModelName } from './experiments/translate.js';
 import { FRA_ENG_CREDIT } from './data/fra_eng.js';
 import { manualSeed } from './nn/init.js';
 import type { Backend, Engine } from './runtime/engine.js';
@@ -40,6 +42,9 @@ const { values: args, positionals } = parseArgs({
     seed: { type: 'string', default: '0' },
     out: { type: 'string', default: 'results' },
     epochs: { type: 'string' },
+    models: { type: 'string', default: 'bahdanau,transformer' },
+    'num-examples': { type: 'string' },
+    validation: { type: 'string' },
     'no-cpu-check': { type: 'boolean', default: false },
   },
 });
@@ -214,33 +219,46 @@ if (does('attention')) {
 }
 
 if (does('translate')) {
-  for (const model of ['bahdanau', 'transformer'] as const) {
+  const numExamples = args['num-examples'] === 'all' ? Infinity : Number(args['num-examples'] ?? 600);
+  const validationFraction = Number(args.validation ?? 0);
+  for (const model of args.models!.split(',') as TranslationModelName[]) {
+    const spec = translationModel(model);
     const engine = await init(device);
     manualSeed(seed);
     console.log(`\n== ${model} on fra-eng (${FRA_ENG_CREDIT})`);
     const p = progress();
     const epochs = args.epochs ? Number(args.epochs) : undefined;
-    const tick = p.bar(model, epochs ?? (model === 'bahdanau' ? 250 : 200));
+    const tick = p.bar(model, epochs ?? spec.epochs);
     const r = await runTranslation({
       model,
       outDir: out,
       seed,
       epochs,
-      onEpoch: (epoch, loss, tps) =>
+      numExamples,
+      validationFraction,
+      onEpoch: (epoch, loss, tps, vLoss) => {
+        const v = vLoss === undefined ? '' : `, validation ${vLoss.toFixed(4)}`;
         tick(
           epoch,
-          `${model} epoch ${epoch}, loss ${loss.toFixed(4)}, ${tps.toFixed(0)} tokens/s`,
-          `loss ${loss.toFixed(4)}`,
-        ),
+          `${model} epoch ${epoch}, loss ${loss.toFixed(4)}${v}, ${tps.toFixed(0)} tokens/s`,
+          `loss ${loss.toFixed(4)}${v}`,
+        );
+      },
     });
     p.stop();
     for (const t of r.translations) console.log(`${t.source} => ${t.translation}, bleu ${t.bleu.toFixed(3)}`);
+    const v =
+      r.validation_loss === undefined
+        ? ''
+        : `, validation loss ${r.validation_loss.toFixed(4)}, validation BLEU ${r.validation_bleu?.toFixed(3)} ` +
+          `(${r.validation_bleu_sentences} of ${r.validation_pairs} held-out pairs)`;
     console.log(
-      `${model}: final loss ${r.final_loss.toFixed(4)}, ${r.tokens_per_second.toFixed(0)} tokens/s`,
+      `${model}: final loss ${r.final_loss.toFixed(4)}${v}, ${r.tokens_per_second.toFixed(0)} tokens/s ` +
+        `(${r.train_pairs} training pairs)`,
     );
     for (const img of r.images) images.add(img);
     const { images: _images, ...entry } = r;
-    models[model === 'bahdanau' ? 'seq2seq_bahdanau' : 'transformer'] = entry;
+    models[model === 'transformer' ? 'transformer' : `seq2seq_${model}`] = entry;
     engine.destroy();
   }
   summary.data_credits = FRA_ENG_CREDIT;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../src/data/random.js';
 import { nmtData } from '../src/data/translation_arrays.js';
-import { TRANSLATION_MODELS } from '../src/experiments/translate.js';
+import { TRANSLATION_MODELS, translationModel } from '../src/experiments/translate.js';
 import { Engine } from '../src/runtime/engine.js';
 import { setEngine } from '../src/runtime/global.js';
 import {
@@ -70,49 +70,64 @@ describe('safetensors', () => {
 });
 
 describe('checkpoint round trip', () => {
-  it('saves and reloads a trained Bahdanau model: same weights, same translations', async () => {
-    const pairs = {
-      source: ['go .', 'i lost .', 'go now .', 'i won .'].map((s) => s.split(' ')),
-      target: ['va !', "j'ai perdu .", 'va !', "j'ai gagné ."].map((s) => s.split(' ')),
-    };
-    const data = nmtData(pairs, { batchSize: 4, numSteps: 6 });
-    const spec = TRANSLATION_MODELS.bahdanau;
-    const config = { model: 'bahdanau', numSteps: 6, ...spec.hyperparameters, embedSize: 4, numHiddens: 5 };
-    const model = spec.build(config, data.srcVocab, data.tgtVocab, new Random(1));
-    await trainSeq2Seq(model, data, { epochs: 3 });
-    await saveCheckpoint(dir, model, { srcVocab: data.srcVocab, tgtVocab: data.tgtVocab, config });
+  it.each(['bahdanau', 'bahdanau_lstm'] as const)(
+    'saves and reloads a trained %s model: same weights, same translations',
+    async (name) => {
+      const pairs = {
+        source: ['go .', 'i lost .', 'go now .', 'i won .'].map((s) => s.split(' ')),
+        target: ['va !', "j'ai perdu .", 'va !', "j'ai gagné ."].map((s) => s.split(' ')),
+      };
+      const data = nmtData(pairs, { batchSize: 4, numSteps: 6 });
+      const spec = TRANSLATION_MODELS[name];
+      const config = { model: name, numSteps: 6, ...spec.hyperparameters, embedSize: 4, numHiddens: 5 };
+      const model = spec.build(config, data.srcVocab, data.tgtVocab, new Random(1));
+      await trainSeq2Seq(model, data, { epochs: 3 });
+      const path = join(dir, name);
+      await saveCheckpoint(path, model, { srcVocab: data.srcVocab, tgtVocab: data.tgtVocab, config });
 
-    const { header } = decodeSafetensors(await readFile(join(dir, 'model.safetensors')));
-    expect(Object.keys(header).filter((k) => k !== '__metadata__')).toEqual(
-      model.namedTensors().map(([n]) => n),
-    );
-    const saved = await loadCheckpoint(dir);
-    expect(saved.config).toEqual(config);
-    expect(saved.tgtVocab.idxToToken).toEqual(data.tgtVocab.idxToToken);
+      const { header } = decodeSafetensors(await readFile(join(path, 'model.safetensors')));
+      expect(Object.keys(header).filter((k) => k !== '__metadata__')).toEqual(
+        model.namedTensors().map(([n]) => n),
+      );
+      const saved = await loadCheckpoint(path);
+      expect(saved.config).toEqual(config);
+      expect(saved.tgtVocab.idxToToken).toEqual(data.tgtVocab.idxToToken);
 
-    // Built from another seed, then overwritten by the checkpoint.
-    const { model: loaded } = await loadModel(dir, (c, src, tgt) => spec.build(c, src, tgt, new Random(99)));
-    const a = model.namedTensors();
-    const b = loaded.namedTensors();
-    for (let i = 0; i < a.length; i++)
-      expect(Array.from(await b[i][1].data())).toEqual(Array.from(await a[i][1].data()));
-    for (const s of ['go .', 'i lost .', 'i won .']) {
-      const p = await predictSeq2Seq(model, s, data.srcVocab, data.tgtVocab, 6, {
-        saveAttentionWeights: true,
-      });
-      const q = await predictSeq2Seq(loaded, s, saved.srcVocab, saved.tgtVocab, 6, {
-        saveAttentionWeights: true,
-      });
-      expect(q).toEqual(p);
-    }
-    model.dispose();
-    loaded.dispose();
-  });
+      // Built from the architecture the config names and another seed, then overwritten by the checkpoint.
+      const { model: loaded } = await loadModel(path, (c, src, tgt) =>
+        translationModel(c.model).build(c, src, tgt, new Random(99)),
+      );
+      expect(loaded.namedTensors().map(([n, t]) => [n, t.shape])).toEqual(
+        model.namedTensors().map(([n, t]) => [n, t.shape]),
+      );
+      const a = model.namedTensors();
+      const b = loaded.namedTensors();
+      for (let i = 0; i < a.length; i++)
+        expect(Array.from(await b[i][1].data())).toEqual(Array.from(await a[i][1].data()));
+      for (const s of ['go .', 'i lost .', 'i won .']) {
+        const p = await predictSeq2Seq(model, s, data.srcVocab, data.tgtVocab, 6, {
+          saveAttentionWeights: true,
+        });
+        const q = await predictSeq2Seq(loaded, s, saved.srcVocab, saved.tgtVocab, 6, {
+          saveAttentionWeights: true,
+        });
+        expect(q).toEqual(p);
+      }
+      model.dispose();
+      loaded.dispose();
+    },
+  );
 
-  it('refuses a checkpoint whose shapes do not fit the model', async () => {
+  it('refuses a checkpoint whose shapes or cell do not fit the model', async () => {
     const spec = TRANSLATION_MODELS.bahdanau;
     await expect(
-      loadModel(dir, (c, src, tgt) => spec.build({ ...c, numHiddens: 3 }, src, tgt, new Random(0))),
+      loadModel(join(dir, 'bahdanau'), (c, src, tgt) =>
+        spec.build({ ...c, numHiddens: 3 }, src, tgt, new Random(0)),
+      ),
     ).rejects.toThrow(/decoder|encoder/);
+    // An LSTM checkpoint (4H rows) does not load into the GRU model (3H rows).
+    await expect(
+      loadModel(join(dir, 'bahdanau_lstm'), (c, src, tgt) => spec.build(c, src, tgt, new Random(0))),
+    ).rejects.toThrow(/rnn/);
   });
 });

@@ -2,14 +2,16 @@
  * English → French translation on d2l's slice of the fra-eng corpus (600 examples, batches of 64, 10 steps), as
  * d2l 0.17 §10.4 "Bahdanau Attention" trains it: train, translate d2l's four sentences greedily, score them with
  * BLEU (k = 2), plot the loss and the attention over the last sentence, and save a checkpoint. The architecture
- * comes from {@link TRANSLATION_MODELS}, so the Transformer plugs in beside the Bahdanau model.
+ * comes from {@link TRANSLATION_MODELS}, so the Transformer plugs in beside the Bahdanau model. Beyond d2l, the run
+ * can take more of the corpus and hold out a validation split, reporting its loss per epoch and its BLEU.
  */
 import { join } from 'node:path';
 import { Random } from '../data/random.js';
-import { loadDataNmt } from '../data/translation_arrays.js';
+import { DEFAULT_NUM_EXAMPLES, SHARED_FRA_TXT, readFraEng } from '../data/fra_eng.js';
+import { nmtData } from '../data/translation_arrays.js';
 import type { Vocab } from '../data/vocab.js';
 import type { EncoderDecoder } from '../models/encoder_decoder.js';
-import { seq2seqAttention } from '../models/seq2seq.js';
+import { seq2seqAttention, type Cell } from '../models/seq2seq.js';
 import { D2L_TRANSFORMER_CONFIG, D2L_TRANSFORMER_TRAINING, buildTransformer } from '../models/transformer.js';
 import { transformerPlots } from './transformer_plots.js';
 import { heatmap, lineChart } from '../plot/index.js';
@@ -45,10 +47,9 @@ export interface PlotContext {
   numSteps: number;
 }
 
-/** The architectures `runTranslation` and the translate CLI know, by the name stored in checkpoints. */
-export const TRANSLATION_MODELS = {
-  /** d2l 0.17 §10.4: embed 32, hidden 32, 2 GRU layers, dropout 0.1, lr 0.005, 250 epochs. */
-  bahdanau: {
+/** d2l 0.17 §10.4's Bahdanau settings with the given recurrent cell; the cell is fixed by the registry name. */
+function bahdanauSpec(cell: Cell): TranslationModelSpec {
+  return {
     lr: 0.005,
     epochs: 250,
     hyperparameters: { embedSize: 32, numHiddens: 32, numLayers: 2, dropout: 0.1 },
@@ -60,9 +61,18 @@ export const TRANSLATION_MODELS = {
         numHiddens: config.numHiddens as number,
         numLayers: config.numLayers as number,
         dropout: config.dropout as number,
+        cell,
         rng,
       }) as TranslationModel,
-  },
+  };
+}
+
+/** The architectures `runTranslation` and the translate CLI know, by the name stored in checkpoints. */
+export const TRANSLATION_MODELS = {
+  /** d2l 0.17 §10.4: embed 32, hidden 32, 2 GRU layers, dropout 0.1, lr 0.005, 250 epochs. */
+  bahdanau: bahdanauSpec('gru'),
+  /** The same with 2 LSTM layers, as the older course variant of this model; d2l's training settings. */
+  bahdanau_lstm: bahdanauSpec('lstm'),
   /** d2l 0.17 §10.7: 32 wide, 2 blocks, 4 heads, FFN 64, dropout 0.1, lr 0.005, 200 epochs. */
   transformer: {
     lr: D2L_TRANSFORMER_TRAINING.lr,
@@ -107,9 +117,18 @@ export interface TranslationOptions {
   epochs?: number;
   /** Where the PNGs go; the checkpoint goes under `<outDir>/checkpoints/<model>/`. */
   outDir: string;
-  /** Seeds the initialisation, the batch shuffles and the dropout masks (default 0). */
+  /** Seeds the initialisation, the split, the batch shuffles and the dropout masks (default 0). */
   seed?: number;
-  onEpoch?: (epoch: number, loss: number, tokensPerSecond: number) => void;
+  /** d2l's num_examples: pairs read from the corpus, minus one (default 600, d2l's); Infinity for all of it. */
+  numExamples?: number;
+  /** Fraction of those pairs held out for validation, in [0, 1) (default 0: d2l trains on all of them). */
+  validationFraction?: number;
+  /**
+   * Validation sentences translated for `validation_bleu` (default 100), evenly spaced over the split: fra.txt
+   * runs from the shortest sentences to the longest, so its first ones would all be two or three words.
+   */
+  validationBleuSentences?: number;
+  onEpoch?: (epoch: number, loss: number, tokensPerSecond: number, validationLoss?: number) => void;
 }
 
 /** The summary entry of one translation run. */
@@ -123,6 +142,17 @@ export interface TranslationResult {
   seconds: number;
   epochs: number;
   losses: number[];
+  /** Pairs trained on. */
+  train_pairs: number;
+  /**
+   * With a validation split: its size, its loss after the last epoch and per epoch, and the mean BLEU (k = 2,
+   * greedy) over `validation_bleu_sentences` of its pairs, evenly spaced.
+   */
+  validation_pairs?: number;
+  validation_loss?: number;
+  validation_losses?: number[];
+  validation_bleu?: number;
+  validation_bleu_sentences?: number;
   images: string[];
   checkpoint: string;
 }
@@ -138,10 +168,16 @@ export async function runTranslation({
   epochs,
   outDir,
   seed = 0,
+  numExamples = DEFAULT_NUM_EXAMPLES,
+  validationFraction = 0,
+  validationBleuSentences = 100,
   onEpoch,
 }: TranslationOptions): Promise<TranslationResult> {
   const spec: TranslationModelSpec = translationModel(name);
-  const data = await loadDataNmt({ batchSize: 64, numSteps: NUM_STEPS, seed });
+  // Read here rather than through loadDataNmt: the validation BLEU needs the held-out sentences themselves.
+  const pairs = await readFraEng(SHARED_FRA_TXT, { numExamples });
+  const data = nmtData(pairs, { batchSize: 64, numSteps: NUM_STEPS, seed, validationFraction });
+  const validation = data.validation;
   const config: CheckpointConfig = { model: name, numSteps: NUM_STEPS, ...spec.hyperparameters };
   const net = spec.build(config, data.srcVocab, data.tgtVocab, new Random(seed));
   try {
@@ -150,18 +186,36 @@ export async function runTranslation({
       epochs: epochs ?? spec.epochs,
       seed,
       name,
+      validation,
       onEpoch,
     });
+    // The tokens are preprocessed already, so joining them is the sentence predictSeq2Seq expects.
+    const held = validation?.indices ?? [];
+    const m = Math.min(validationBleuSentences, held.length);
+    const heldOut = Array.from({ length: m }, (_, j) => held[Math.floor((j * held.length) / m)]).map(
+      (i) => [pairs.source[i].join(' '), pairs.target[i].join(' ')] as const,
+    );
+    const validationBleu = heldOut.length
+      ? (await evaluateBleu(net, data.srcVocab, data.tgtVocab, NUM_STEPS, { pairs: heldOut })).reduce(
+          (acc, r) => acc + r.bleu,
+          0,
+        ) / heldOut.length
+      : undefined;
     const results = await evaluateBleu(net, data.srcVocab, data.tgtVocab, NUM_STEPS, {
       pairs: D2L_TEST_PAIRS,
       saveAttentionWeights: true,
     });
     const images = [
       await lineChart(join(outDir, `${name}_loss.png`), {
-        title: `${name}: training loss (masked cross-entropy per token)`,
+        title: `${name}: loss (masked cross-entropy per token)`,
         xLabel: 'epoch',
         yLabel: 'loss',
-        series: [{ name: 'loss', x: run.losses.map((_, i) => i + 1), y: run.losses }],
+        series: [
+          { name: 'training', x: run.losses.map((_, i) => i + 1), y: run.losses },
+          ...(run.validationLosses
+            ? [{ name: 'validation', x: run.validationLosses.map((_, i) => i + 1), y: run.validationLosses }]
+            : []),
+        ],
       }),
     ];
     // d2l plots the attention of the last sentence, over its valid source positions.
@@ -208,6 +262,14 @@ export async function runTranslation({
       seconds: run.seconds,
       epochs: run.losses.length,
       losses: run.losses,
+      train_pairs: data.size,
+      ...(validation && {
+        validation_pairs: validation.size,
+        validation_loss: run.validationLosses!.at(-1)!,
+        validation_losses: run.validationLosses!,
+        validation_bleu: validationBleu,
+        validation_bleu_sentences: heldOut.length,
+      }),
       images,
       checkpoint,
     };

@@ -1,8 +1,10 @@
 /**
  * The RNN encoder-decoder with Bahdanau attention: d2l 0.17 §9.7 `Seq2SeqEncoder` and §10.4
  * `Seq2SeqAttentionDecoder` (§10.7 and §11.4 "The Bahdanau Attention Mechanism" in the newer edition), with
- * d2l's `xavier_init_weights` (Xavier-uniform on every Linear weight and GRU weight matrix). Parameter names are
- * those of the d2l 0.17 modules' `state_dict` (`encoder.rnn.weight_ih_l0`, `decoder.attention.W_k.weight`, …).
+ * d2l's `xavier_init_weights` (Xavier-uniform on every Linear weight and recurrent weight matrix). Parameter names
+ * are those of the d2l 0.17 modules' `state_dict` (`encoder.rnn.weight_ih_l0`, `decoder.attention.W_k.weight`, …).
+ * The recurrent cell is d2l's GRU or, as in the older (MXNet-era) course variant of this model, an LSTM, whose
+ * state is [h, c] per layer and whose `nn.LSTM` weights have 4H rows instead of 3H.
  *
  * Shape key: B batch, T source steps, Tt target steps, E embedding size, H hidden size, L layers, V vocabulary.
  */
@@ -11,7 +13,7 @@ import { AdditiveAttention } from '../nn/attention_scoring.js';
 import { Embedding } from '../nn/embedding.js';
 import { defaultGenerator } from '../nn/init.js';
 import { Linear } from '../nn/linear.js';
-import { GRU } from '../nn/rnn.js';
+import { GRU, LSTM } from '../nn/rnn.js';
 import { xavierUniform } from '../nn/xavier.js';
 import { concat, slice, unbind } from '../ops/concat.js';
 import { splitHeads } from '../ops/heads.js';
@@ -24,10 +26,41 @@ export interface Seq2SeqOptions {
   embedSize: number;
   numHiddens: number;
   numLayers: number;
-  /** Dropout between GRU layers (and, in the decoder, on the attention weights), in training. */
+  /** Dropout between recurrent layers (and, in the decoder, on the attention weights), in training. */
   dropout?: number;
+  /** The recurrent cell (default 'gru', d2l's). */
+  cell?: Cell;
   rng?: Random;
 }
+
+/** Which recurrent module the encoder and decoder use. */
+export type Cell = 'gru' | 'lstm';
+
+/** The recurrent state: GRU's h (L, B, H), or LSTM's [h, c], each (L, B, H). */
+export type RNNState = Tensor | [Tensor, Tensor];
+
+/** A multi-layer GRU or LSTM, Xavier-initialised as d2l's `xavier_init_weights` does. */
+function recurrent(
+  cell: Cell,
+  inputSize: number,
+  h: number,
+  numLayers: number,
+  dropout: number,
+  rng: Random,
+) {
+  const options = { numLayers, dropout, rng, xavier: true };
+  if (cell === 'gru') return new GRU(inputSize, h, options);
+  if (cell === 'lstm') return new LSTM(inputSize, h, options);
+  throw new Error(`seq2seq: cell must be 'gru' or 'lstm', got "${cell as string}"`);
+}
+
+/** One call of either module, from a state of its own kind. */
+function runRecurrent(rnn: GRU | LSTM, x: Tensor, state: RNNState): [Tensor, RNNState] {
+  return rnn instanceof LSTM ? rnn.forward(x, state as [Tensor, Tensor]) : rnn.forward(x, state as Tensor);
+}
+
+/** h (L, B, H) of either state: the part the attention queries with. */
+const hiddenOf = (state: RNNState): Tensor => (Array.isArray(state) ? state[0] : state);
 
 /**
  * (A, B, C) → (B, A, C), `x.permute(1, 0, 2)`. The head-split kernel is this permutation when the batch is 1:
@@ -48,10 +81,10 @@ function xavierLinear(linear: Linear, rng: Random): void {
   w.dispose();
 }
 
-/** d2l's `Seq2SeqEncoder`: embedding, then a multi-layer GRU over the time-major embeddings. */
-export class Seq2SeqEncoder extends Encoder<[Tensor, Tensor]> {
+/** d2l's `Seq2SeqEncoder`: embedding, then a multi-layer GRU (or LSTM) over the time-major embeddings. */
+export class Seq2SeqEncoder extends Encoder<[Tensor, RNNState]> {
   readonly embedding: Embedding;
-  readonly rnn: GRU;
+  readonly rnn: GRU | LSTM;
 
   constructor({
     vocabSize,
@@ -59,38 +92,37 @@ export class Seq2SeqEncoder extends Encoder<[Tensor, Tensor]> {
     numHiddens,
     numLayers,
     dropout = 0,
+    cell = 'gru',
     rng = defaultGenerator(),
   }: Seq2SeqOptions) {
     super();
     this.embedding = this.addModule('embedding', new Embedding(vocabSize, embedSize, { rng }));
-    this.rnn = this.addModule(
-      'rnn',
-      new GRU(embedSize, numHiddens, { numLayers, dropout, rng, xavier: true }),
-    );
+    this.rnn = this.addModule('rnn', recurrent(cell, embedSize, numHiddens, numLayers, dropout, rng));
   }
 
   /**
    * @param X (B, T) int32 source ids.
    * @param _validLens (B) int32; unused, as in d2l (the decoder's attention masks with them).
-   * @returns [outputs (T, B, H): the last layer's state at every step, state (L, B, H): every layer's last state].
+   * @returns [outputs (T, B, H): the last layer's h at every step, state: every layer's last h (L, B, H), or with
+   *   an LSTM its last [h, c], each (L, B, H)].
    */
-  forward(X: Tensor, _validLens: Tensor): [Tensor, Tensor] {
+  forward(X: Tensor, _validLens: Tensor): [Tensor, RNNState] {
     return this.rnn.forward(swapLeadingAxes(this.embedding.forward(X)));
   }
 }
 
-/** The decoder state: encoder outputs (B, T, H), GRU state (L, B, H), source lengths (B) int32. */
-export type Seq2SeqAttentionState = [Tensor, Tensor, Tensor];
+/** The decoder state: encoder outputs (B, T, H), recurrent state (see {@link RNNState}), source lengths (B) int32. */
+export type Seq2SeqAttentionState = [Tensor, RNNState, Tensor];
 
 /**
- * d2l's `Seq2SeqAttentionDecoder`: at each step the last layer's hidden state queries the encoder outputs with
- * additive attention; the context is concatenated before the embedded token and fed to the GRU; a dense layer maps
- * the GRU outputs to logits.
+ * d2l's `Seq2SeqAttentionDecoder`: at each step the last layer's hidden state (an LSTM's h, not its c) queries the
+ * encoder outputs with additive attention; the context is concatenated before the embedded token and fed to the
+ * recurrent cell; a dense layer maps its outputs to logits.
  */
-export class Seq2SeqAttentionDecoder extends Decoder<[Tensor, Tensor], Seq2SeqAttentionState> {
+export class Seq2SeqAttentionDecoder extends Decoder<[Tensor, RNNState], Seq2SeqAttentionState> {
   readonly attention: AdditiveAttention;
   readonly embedding: Embedding;
-  readonly rnn: GRU;
+  readonly rnn: GRU | LSTM;
   readonly dense: Linear;
   /**
    * One (B, 1, T) tensor per step of the last `forward`, d2l's `attention_weights`; they belong to the caller's
@@ -104,6 +136,7 @@ export class Seq2SeqAttentionDecoder extends Decoder<[Tensor, Tensor], Seq2SeqAt
     numHiddens,
     numLayers,
     dropout = 0,
+    cell = 'gru',
     rng = defaultGenerator(),
   }: Seq2SeqOptions) {
     super();
@@ -113,14 +146,17 @@ export class Seq2SeqAttentionDecoder extends Decoder<[Tensor, Tensor], Seq2SeqAt
       new AdditiveAttention({ keySize: h, querySize: h, numHiddens: h, dropout, rng }),
     );
     this.embedding = this.addModule('embedding', new Embedding(vocabSize, embedSize, { rng }));
-    this.rnn = this.addModule('rnn', new GRU(embedSize + h, h, { numLayers, dropout, rng, xavier: true }));
+    this.rnn = this.addModule('rnn', recurrent(cell, embedSize + h, h, numLayers, dropout, rng));
     this.dense = this.addModule('dense', new Linear(h, vocabSize, { rng }));
     for (const l of [this.attention.W_k, this.attention.W_q, this.attention.w_v, this.dense])
       xavierLinear(l, rng);
   }
 
-  /** d2l's `init_state`: encoder outputs permuted to batch-major (B, T, H), its state, the source lengths. */
-  initState([outputs, hiddenState]: [Tensor, Tensor], encValidLens: Tensor): Seq2SeqAttentionState {
+  /**
+   * d2l's `init_state`: encoder outputs permuted to batch-major (B, T, H), its final state (an LSTM's (h, c)), the
+   * source lengths.
+   */
+  initState([outputs, hiddenState]: [Tensor, RNNState], encValidLens: Tensor): Seq2SeqAttentionState {
     return [swapLeadingAxes(outputs), hiddenState, encValidLens];
   }
 
@@ -142,11 +178,11 @@ export class Seq2SeqAttentionDecoder extends Decoder<[Tensor, Tensor], Seq2SeqAt
     this.attentionWeights = [];
     let state = hiddenState;
     for (const x of steps) {
-      const query = reshape(slice(state, 0, l - 1, l), [b, 1, h]);
+      const query = reshape(slice(hiddenOf(state), 0, l - 1, l), [b, 1, h]);
       const context = this.attention.forward(query, encOutputs, encOutputs, encValidLens);
-      // (B, 1, H + E) and (1, B, H + E) are one memory layout: the GRU's single time step.
+      // (B, 1, H + E) and (1, B, H + E) are one memory layout: the recurrent cell's single time step.
       const input = concat([context, reshape(x, [b, 1, x.shape[1]])], 2);
-      const [out, next] = this.rnn.forward(reshape(input, [1, b, input.shape[2]]), state);
+      const [out, next] = runRecurrent(this.rnn, reshape(input, [1, b, input.shape[2]]), state);
       state = next;
       outputs.push(reshape(out, [b, 1, h]));
       this.attentionWeights.push(this.attention.attentionWeights!);
@@ -163,10 +199,15 @@ export interface Seq2SeqAttentionConfig {
   numHiddens?: number;
   numLayers?: number;
   dropout?: number;
+  /** 'gru' (default, d2l's) or 'lstm'. */
+  cell?: Cell;
   rng?: Random;
 }
 
-/** The Bahdanau model d2l trains: `EncoderDecoder(Seq2SeqEncoder(...), Seq2SeqAttentionDecoder(...))`. */
+/**
+ * The Bahdanau model d2l trains: `EncoderDecoder(Seq2SeqEncoder(...), Seq2SeqAttentionDecoder(...))`.
+ * @throws Error when `cell` is neither 'gru' nor 'lstm'.
+ */
 export function seq2seqAttention({
   srcVocabSize,
   tgtVocabSize,
@@ -174,9 +215,10 @@ export function seq2seqAttention({
   numHiddens = 32,
   numLayers = 2,
   dropout = 0.1,
+  cell = 'gru',
   rng = defaultGenerator(),
-}: Seq2SeqAttentionConfig): EncoderDecoder<[Tensor, Tensor], Seq2SeqAttentionState> {
-  const common = { embedSize, numHiddens, numLayers, dropout, rng };
+}: Seq2SeqAttentionConfig): EncoderDecoder<[Tensor, RNNState], Seq2SeqAttentionState> {
+  const common = { embedSize, numHiddens, numLayers, dropout, cell, rng };
   return new EncoderDecoder(
     new Seq2SeqEncoder({ vocabSize: srcVocabSize, ...common }),
     new Seq2SeqAttentionDecoder({ vocabSize: tgtVocabSize, ...common }),

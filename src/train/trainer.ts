@@ -1,10 +1,11 @@
 /**
  * d2l's `train_seq2seq` (d2l 0.17 §9.7.4 "Training"; §10.7 in the newer edition) for any {@link EncoderDecoder}:
  * Adam, teacher forcing, the masked cross-entropy summed over the batch, gradient clipping at norm 1. The loss sum
- * is accumulated on the device and read back once per epoch, so no step waits for the GPU.
+ * is accumulated on the device and read back once per epoch, so no step waits for the GPU. Optionally, the same
+ * loss on a held-out split after every epoch (not in d2l, which trains on 600 pairs and evaluates four sentences).
  */
 import { checkFinite } from '../experiments/diverged.js';
-import type { NmtBatch, NmtData } from '../data/translation_arrays.js';
+import type { NmtBatch, NmtData, NmtSplit } from '../data/translation_arrays.js';
 import type { Vocab } from '../data/vocab.js';
 import type { EncoderDecoder } from '../models/encoder_decoder.js';
 import { manualSeed } from '../nn/init.js';
@@ -29,17 +30,28 @@ export interface TrainSeq2SeqOptions {
   tgtVocab?: Vocab;
   /** Name in divergence errors (default 'seq2seq'). */
   name?: string;
-  /** Called after each epoch with the loss per valid token and the epoch's valid target tokens per second. */
-  onEpoch?: (epoch: number, loss: number, tokensPerSecond: number) => void;
+  /**
+   * Held-out pairs (e.g. `data.validation`): after every epoch, their loss per valid token in eval mode, without
+   * autograd ({@link evaluateLoss}). Its time is left out of the throughput.
+   */
+  validation?: NmtSplit;
+  /**
+   * Called after each epoch with the loss per valid token, the epoch's valid target tokens per second and, with
+   * `validation`, the validation loss.
+   */
+  onEpoch?: (epoch: number, loss: number, tokensPerSecond: number, validationLoss?: number) => void;
 }
 
 export interface TrainSeq2SeqResult {
   /** Per epoch: summed masked CE / number of valid target tokens (what d2l prints and plots). */
   losses: number[];
-  /** Per epoch: valid target tokens / wall seconds of the epoch (readback included). */
+  /** Per epoch, with `validation`: the held-out loss per valid token after the epoch's updates. */
+  validationLosses?: number[];
+  /** Per epoch: valid target tokens / wall seconds of the epoch's training (readback included). */
   epochTokensPerSecond: number[];
-  /** Over the whole run: valid target tokens / training seconds. */
+  /** Over the whole run: valid target tokens / training seconds (validation excluded). */
   tokensPerSecond: number;
+  /** Wall seconds of the whole run, validation included. */
   seconds: number;
 }
 
@@ -69,11 +81,53 @@ function upload(e: Engine, batch: NmtBatch, numSteps: number, bos: number): Tens
 }
 
 /**
+ * The masked cross-entropy per valid target token of `split` under teacher forcing, the quantity the training loss
+ * reports, in eval mode (no dropout) and without autograd; the sum stays on the device and is read back once. The
+ * weights are untouched and the model is switched back to its previous mode.
+ * @param split batches of (B, T) int32 arrays, T = numSteps. @param bos the target vocabulary's `<bos>` id.
+ * @throws Error when the split has no batches.
+ */
+export async function evaluateLoss<Out, State>(
+  model: EncoderDecoder<Out, State>,
+  split: NmtSplit,
+  bos: number,
+  numSteps: number,
+): Promise<number> {
+  const e = model.parameters()[0].engine;
+  const wasTraining = model.training;
+  model.eval();
+  let lossSum: Tensor | null = null;
+  let tokens = 0;
+  try {
+    for (const batch of split.batches()) {
+      const inputs = upload(e, batch, numSteps, bos);
+      const [X, XValidLen, decX, Y] = inputs;
+      const next: Tensor = e.tidy(() =>
+        e.noGrad(() => {
+          const l = sum(maskedSoftmaxCELoss(model.forward(X, decX, XValidLen), Y, batch.YValidLen));
+          return lossSum ? add(lossSum, l) : l;
+        }),
+      );
+      lossSum?.dispose();
+      lossSum = next.keep();
+      for (const t of inputs) t.dispose();
+      for (const n of batch.YValidLen) tokens += n;
+    }
+    if (!lossSum) throw new Error('evaluateLoss: the split has no batches');
+    return (await lossSum.item()) / tokens;
+  } finally {
+    (lossSum as Tensor | null)?.dispose();
+    model.train(wasTraining);
+  }
+}
+
+/**
  * Trains `model` in place on `data`'s shuffled batches, as d2l's `train_seq2seq(net, data_iter, lr, num_epochs,
  * tgt_vocab, device)`: per batch, logits = model(X, [<bos>, Y[:, :-1]], XValidLen), loss =
  * maskedSoftmaxCELoss(logits, Y, YValidLen).sum(), backward, clipGradNorm(params, gradClip), Adam step.
- * @returns the per-epoch losses (per valid token) and throughput. The model is left in training mode.
- * @throws DivergenceError (src/experiments/diverged.ts) when an epoch's loss is not finite.
+ * @returns the per-epoch losses (per valid token; with `validation`, the held-out ones too) and throughput. The
+ *   model is left in training mode.
+ * @throws DivergenceError (src/experiments/diverged.ts) when an epoch's training or validation loss is not finite.
  */
 export async function trainSeq2Seq<Out, State>(
   model: EncoderDecoder<Out, State>,
@@ -85,6 +139,7 @@ export async function trainSeq2Seq<Out, State>(
     seed,
     tgtVocab = data.tgtVocab,
     name = 'seq2seq',
+    validation,
     onEpoch,
   }: TrainSeq2SeqOptions,
 ): Promise<TrainSeq2SeqResult> {
@@ -94,8 +149,10 @@ export async function trainSeq2Seq<Out, State>(
   const bos = tgtVocab.index('<bos>');
   const opt = new Adam(params, { lr });
   const losses: number[] = [];
+  const validationLosses: number[] = [];
   const epochTokensPerSecond: number[] = [];
   let totalTokens = 0;
+  let trainSeconds = 0;
   const start = performance.now();
   model.train();
   try {
@@ -124,16 +181,30 @@ export async function trainSeq2Seq<Out, State>(
       const loss = (await lossSum.item()) / tokens;
       lossSum.dispose();
       checkFinite(name, epoch, loss);
-      const tps = tokens / ((performance.now() - epochStart) / 1000);
+      const epochSeconds = (performance.now() - epochStart) / 1000;
+      const tps = tokens / epochSeconds;
       losses.push(loss);
       epochTokensPerSecond.push(tps);
       totalTokens += tokens;
-      onEpoch?.(epoch, loss, tps);
+      trainSeconds += epochSeconds;
+      let validationLoss: number | undefined;
+      if (validation) {
+        validationLoss = await evaluateLoss(model, validation, bos, data.numSteps);
+        checkFinite(`${name} (validation)`, epoch, validationLoss);
+        validationLosses.push(validationLoss);
+      }
+      onEpoch?.(epoch, loss, tps, validationLoss);
     }
   } finally {
     opt.zeroGrad();
     opt.dispose();
   }
   const seconds = (performance.now() - start) / 1000;
-  return { losses, epochTokensPerSecond, tokensPerSecond: totalTokens / seconds, seconds };
+  return {
+    losses,
+    ...(validation ? { validationLosses } : {}),
+    epochTokensPerSecond,
+    tokensPerSecond: totalTokens / trainSeconds,
+    seconds,
+  };
 }

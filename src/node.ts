@@ -1,0 +1,15 @@
+/**
+ * The package's `node` entry: the public API plus the Node-only helpers (checkpoints on disk, the fra-eng
+ * download). WebGPU comes from the `webgpu` package (Dawn), which src/runtime/device.ts imports at run time.
+ */
+export * from './index.js';
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  loadModel,
+  encodeSafetensors,
+  decodeSafetensors,
+  type Checkpoint,
+  type CheckpointConfig,
+} from './train/checkpoint.js';
+export { ensureFraEng, type EnsureFraEngOptions } from './data/download.js';

@@ -1,0 +1,77 @@
+/**
+ * The library build (`npm run build`): ES modules in dist/ for two entries, `browser` (no Node-only module) and
+ * `node`. Dependencies and node:* stay external; the Dawn binding (`webgpu`) is imported at run time from a
+ * variable in src/runtime/device.ts, so it is never bundled. Prints the browser entry's size with its chunks.
+ */
+import { builtinModules } from 'node:module';
+import { gzipSync } from 'node:zlib';
+import { defineConfig, type Plugin } from 'vite';
+import pkg from './package.json' with { type: 'json' };
+
+const external = [
+  ...Object.keys(pkg.dependencies),
+  ...builtinModules,
+  ...builtinModules.map((m) => `node:${m}`),
+];
+
+/**
+ * src/data/fra_eng.ts's default corpus path is `new URL('…/shared/…', import.meta.url)`, which vite would
+ * inline as a 15 MB data: URL; the package keeps it a plain run-time URL (Node callers pass their own path).
+ */
+export function keepSharedDataUrls(): Plugin {
+  return {
+    name: 'keep-shared-data-urls',
+    enforce: 'pre',
+    transform(code, id) {
+      if (!id.endsWith('/src/data/fra_eng.ts')) return null;
+      return { code: code.replace(/import\.meta\.url\)/g, '/* @vite-ignore */ import.meta.url)'), map: null };
+    },
+  };
+}
+
+function browserSize(): Plugin {
+  return {
+    name: 'browser-bundle-size',
+    generateBundle(_options, bundle) {
+      const seen = new Set<string>();
+      const visit = (file: string) => {
+        const chunk = bundle[file];
+        if (seen.has(file) || !chunk || chunk.type !== 'chunk') return;
+        seen.add(file);
+        chunk.imports.forEach(visit);
+      };
+      visit('browser.js');
+      let raw = 0;
+      let gz = 0;
+      for (const f of seen) {
+        const chunk = bundle[f];
+        if (chunk.type !== 'chunk') continue;
+        raw += Buffer.byteLength(chunk.code);
+        gz += gzipSync(chunk.code).length;
+        for (const id of chunk.moduleIds)
+          if (/node:|\/src\/(plot|train\/checkpoint|data\/download)/.test(id))
+            this.error(`browser entry pulls in the Node-only module ${id}`);
+      }
+      const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+      console.log(`\nbrowser bundle (browser.js + chunks): ${kib(raw)}, gzip ${kib(gz)}`);
+    },
+  };
+}
+
+export default defineConfig({
+  build: {
+    outDir: 'dist',
+    emptyOutDir: false,
+    target: 'es2022',
+    minify: false,
+    sourcemap: true,
+    lib: {
+      entry: { browser: 'src/browser.ts', node: 'src/node.ts' },
+      formats: ['es'],
+    },
+    rolldownOptions: {
+      external: (id) => external.some((e) => id === e || id.startsWith(`${e}/`)),
+    },
+  },
+  plugins: [keepSharedDataUrls(), browserSize()],
+});

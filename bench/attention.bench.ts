@@ -148,8 +148,12 @@ for (const l of lengths)
     [q, k, v, dy].forEach((x) => x.dispose());
   }
 
-console.log(`\n${engine.adapter && 'device' in engine.adapter ? engine.adapter.device : 'cpu'}, B·H = ${BH}, dropout ${p}, median of ${runs} runs (ms)\n`);
-console.log('| L = S | D | fwd fused | fwd unfused | unfused/fused | fwd+bwd fused | fwd+bwd unfused | unfused/fused |');
+console.log(
+  `\n${engine.adapter && 'device' in engine.adapter ? engine.adapter.device : 'cpu'}, B·H = ${BH}, dropout ${p}, median of ${runs} runs (ms)\n`,
+);
+console.log(
+  '| L = S | D | fwd fused | fwd unfused | unfused/fused | fwd+bwd fused | fwd+bwd unfused | unfused/fused |',
+);
 console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 rows.forEach((r) => console.log(r));
 engine.destroy();

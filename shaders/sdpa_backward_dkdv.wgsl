@@ -1,60 +1,41 @@
-// dk[b, j] = scale·Σ_i dS[b, i, j] q[b, i] and dv[b, j] = Σ_i P̃[b, i, j] dy[b, i], recomputing P = exp(s̃ − lse)
-// from q, k and the forward's lse (FlashAttention-2 backward): s̃ = scale·q[b, i]·k[b, j] where key j is valid for
-// row i (j < len_{b,i}, and j ≤ i when CAUSAL), P = 0 at masked keys, except in a row without any valid key, which
-// d2l makes uniform: P = 1/S there (computed directly: exp(s̃ − lse) would lose it to the float32 rounding of
-// lse ≈ −1e6 + log S). P̃ = keep·drop_scale·P and dS = P ⊙ (keep·drop_scale·(dy[b, i]·v[b, j]) − delta_i) at valid
-// keys, exactly 0 at masked ones (their score was a constant); keep hashed as in sdpa_forward.wgsl on
-// (b·L + i)·S + j; delta from sdpa_backward_delta.wgsl.
-// Shapes: q (B, L, params.d), k (B, S, params.d), v (B, S, params.dv), lens (B) or (B, L) int32 (mode 1 / 2; mode 0: unread dummy),
-// dy (B, L, params.dv), lse, delta (B, L), dk (B, S, params.d), dv (B, S, params.dv). Dispatch: (ceil(S / (WG·RM)), B folded into y·z);
-// each thread owns RM key rows (strided by WG) and keeps their k, v, dk and dv in registers, so every q or dy element
-// it loads feeds RM keys. Query rows that give none of the workgroup's keys a weight are skipped.
-// Forward: sdpa_forward.wgsl.
+// dk[b, j] = scale·Σ_i dS[b, i, j] q[b, i] and dv[b, j] = Σ_i P̃[b, i, j] dy[b, i], recomputing P = exp(s̃ − lse) from
+// q, k and the forward's lse (FlashAttention-2 backward): s̃ = scale·q[b, i]·k[b, j] where key j is valid for row i
+// (j < len_{b,i}, and j ≤ i when CAUSAL). P = 0 at masked keys, except in a row without any valid key, which d2l makes
+// uniform: P = 1/S there, set directly (exp(s̃ − lse) would lose it to the float32 rounding of lse ≈ −1e6 + log S).
+// P̃ = keep·drop_scale·P; dS = P ⊙ (keep·drop_scale·(dy[b, i]·v[b, j]) − delta_i) at valid keys and exactly 0 at masked
+// ones (their score was a constant); keep hashed as in sdpa_forward.wgsl on (b·L + i)·S + j; delta from
+// sdpa_backward_delta.wgsl.
+// Shapes: q (B, L, D), k, dk (B, S, D), v, dv (B, S, DV), dy (B, L, DV) as rows of D4 = D/4 or DV4 = DV/4 vec4, lens (B)
+// or (B, L) int32 (mode 1 / 2; mode 0: an unread dummy), lse, delta (B, L).
+// Dispatch: (ceil(S / (WG·RM)), B folded into y·z): each thread owns RM key rows j0 + lid + r·WG and keeps their k, v,
+// dk and dv in private arrays, so every q or dy element it loads feeds RM keys (and each dy element both dv and dP);
+// KB query rows per step. Query rows that give no key of the workgroup a weight are skipped. Forward:
+// sdpa_forward.wgsl.
 override WG: u32 = 64u;
 override CAUSAL: bool = false;
 override DROPOUT: bool = false;
-// Register arrays need creation-time sizes: head dims up to 4·MAXD4 = 128, RM keys × KB query rows per step.
+// Private arrays need creation-time sizes: head dims up to 4·MAXD4 = 128, RM keys × KB query rows per step.
 const MAXD4 = 32u;
-const KB = 8u;
 const RM = 8u;
+const KB = 8u;
 
-struct Params { batch: u32, l: u32, s: u32, mode: u32, d: u32, dv: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
+struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, mode: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
 
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k: array<f32>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
+@group(0) @binding(0) var<storage, read> q: array<vec4f>;
+@group(0) @binding(1) var<storage, read> k: array<vec4f>;
+@group(0) @binding(2) var<storage, read> v: array<vec4f>;
 @group(0) @binding(3) var<storage, read> lens: array<i32>;
-@group(0) @binding(4) var<storage, read> dy: array<f32>;
+@group(0) @binding(4) var<storage, read> dy: array<vec4f>;
 @group(0) @binding(5) var<storage, read> lse: array<f32>;
 @group(0) @binding(6) var<storage, read> delta: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dk: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dv: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dk: array<vec4f>;
+@group(0) @binding(8) var<storage, read_write> dv: array<vec4f>;
 @group(0) @binding(9) var<uniform> params: Params;
 
 fn pcg(v: u32) -> u32 {
   let state = v * 747796405u + 2891336453u;
   let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
   return (word >> 22u) ^ word;
-}
-
-fn q4(base: u32, e: u32) -> vec4f {
-  return vec4f(q[base + e], select(0.0, q[base + e + 1u], e + 1u < params.d), select(0.0, q[base + e + 2u], e + 2u < params.d),
-               select(0.0, q[base + e + 3u], e + 3u < params.d));
-}
-
-fn k4(base: u32, e: u32) -> vec4f {
-  return vec4f(k[base + e], select(0.0, k[base + e + 1u], e + 1u < params.d), select(0.0, k[base + e + 2u], e + 2u < params.d),
-               select(0.0, k[base + e + 3u], e + 3u < params.d));
-}
-
-fn v4(base: u32, e: u32) -> vec4f {
-  return vec4f(v[base + e], select(0.0, v[base + e + 1u], e + 1u < params.dv), select(0.0, v[base + e + 2u], e + 2u < params.dv),
-               select(0.0, v[base + e + 3u], e + 3u < params.dv));
-}
-
-fn dy4(base: u32, e: u32) -> vec4f {
-  return vec4f(dy[base + e], select(0.0, dy[base + e + 1u], e + 1u < params.dv),
-               select(0.0, dy[base + e + 2u], e + 2u < params.dv), select(0.0, dy[base + e + 3u], e + 3u < params.dv));
 }
 
 fn rowLen(b: u32, i: u32) -> i32 {
@@ -73,10 +54,12 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
         @builtin(num_workgroups) nwg: vec3u) {
   let L = params.l;
   let S = params.s;
+  let D4 = params.d4;
+  let DV4 = params.dv4;
   let b = wid.y + wid.z * nwg.y;
   if (b >= params.batch) { return; }
   let j0 = wid.x * WG * RM;
-  // One row range for the whole workgroup keeps the q and dy loads uniform.
+  // One row range for the whole workgroup keeps every thread's loop the same length.
   var lo = L;
   var hi = 0u;
   for (var i = 0u; i < L; i++) {
@@ -93,12 +76,12 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   for (var r = 0u; r < RM; r++) {
     jr[r] = min(j0 + lid.x + r * WG, S - 1u);
     let key = b * S + jr[r];
-    for (var c = 0u; c < (params.d + 3u) / 4u; c++) {
-      kr[r][c] = k4(key * params.d, 4u * c);
+    for (var c = 0u; c < D4; c++) {
+      kr[r][c] = k[key * D4 + c];
       dka[r][c] = vec4f(0.0);
     }
-    for (var c = 0u; c < (params.dv + 3u) / 4u; c++) {
-      vr[r][c] = v4(key * params.dv, 4u * c);
+    for (var c = 0u; c < DV4; c++) {
+      vr[r][c] = v[key * DV4 + c];
       dva[r][c] = vec4f(0.0);
     }
   }
@@ -115,21 +98,21 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
       tlse[t] = lse[ib[t]];
       tdelta[t] = delta[ib[t]];
     }
-    // Explicitly zeroed: lavapipe miscompiles the implicit zero-init of an array declared in a loop.
-    var s4: array<array<vec4f, KB>, RM>;
-    var dp4: array<array<vec4f, KB>, RM>;
+    // Zeroed explicitly: lavapipe miscompiles the implicit zero-init of an array declared inside a loop.
+    var s: array<array<f32, KB>, RM>;
+    var dp: array<array<f32, KB>, RM>;
     for (var r = 0u; r < RM; r++) {
       for (var t = 0u; t < KB; t++) {
-        s4[r][t] = vec4f(0.0);
-        dp4[r][t] = vec4f(0.0);
+        s[r][t] = 0.0;
+        dp[r][t] = 0.0;
       }
     }
-    for (var c = 0u; c < (params.d + 3u) / 4u; c++) {
+    for (var c = 0u; c < D4; c++) {
       var qv: array<vec4f, KB>;
-      for (var t = 0u; t < KB; t++) { qv[t] = q4(ib[t] * params.d, 4u * c); }
+      for (var t = 0u; t < KB; t++) { qv[t] = q[ib[t] * D4 + c]; }
       for (var r = 0u; r < RM; r++) {
         let kv = kr[r][c];
-        for (var t = 0u; t < KB; t++) { s4[r][t] += kv * qv[t]; }
+        for (var t = 0u; t < KB; t++) { s[r][t] += dot(kv, qv[t]); }
       }
     }
     var pw: array<array<f32, KB>, RM>;
@@ -140,8 +123,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
         let i = i0 + t;
         let j = jr[r];
         let valid = i < hi && i32(j) < tlen[t] && (!CAUSAL || j <= i);
-        let s = (s4[r][t].x + s4[r][t].y + s4[r][t].z + s4[r][t].w) * params.scale;
-        var w = select(0.0, exp(s - tlse[t]), valid);
+        var w = select(0.0, exp(s[r][t] * params.scale - tlse[t]), valid);
         w = select(w, even, i < hi && tlen[t] <= 0);
         var f = 1.0;
         if (DROPOUT) {
@@ -153,29 +135,26 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
         keep[r][t] = f;
       }
     }
-    for (var c = 0u; c < (params.dv + 3u) / 4u; c++) {
-      var dyv: array<vec4f, KB>;
-      for (var t = 0u; t < KB; t++) { dyv[t] = dy4(ib[t] * params.dv, 4u * c); }
+    for (var c = 0u; c < DV4; c++) {
+      var g: array<vec4f, KB>;
+      for (var t = 0u; t < KB; t++) { g[t] = dy[ib[t] * DV4 + c]; }
       for (var r = 0u; r < RM; r++) {
         let vv = vr[r][c];
         var a = dva[r][c];
         for (var t = 0u; t < KB; t++) {
-          a += pd[r][t] * dyv[t];
-          dp4[r][t] += vv * dyv[t];
+          a += pd[r][t] * g[t];
+          dp[r][t] += dot(vv, g[t]);
         }
         dva[r][c] = a;
       }
     }
     var ds: array<array<f32, KB>, RM>;
     for (var r = 0u; r < RM; r++) {
-      for (var t = 0u; t < KB; t++) {
-        let dp = (dp4[r][t].x + dp4[r][t].y + dp4[r][t].z + dp4[r][t].w) * keep[r][t];
-        ds[r][t] = pw[r][t] * (dp - tdelta[t]);
-      }
+      for (var t = 0u; t < KB; t++) { ds[r][t] = pw[r][t] * (dp[r][t] * keep[r][t] - tdelta[t]); }
     }
-    for (var c = 0u; c < (params.d + 3u) / 4u; c++) {
+    for (var c = 0u; c < D4; c++) {
       var qv: array<vec4f, KB>;
-      for (var t = 0u; t < KB; t++) { qv[t] = q4(ib[t] * params.d, 4u * c); }
+      for (var t = 0u; t < KB; t++) { qv[t] = q[ib[t] * D4 + c]; }
       for (var r = 0u; r < RM; r++) {
         var a = dka[r][c];
         for (var t = 0u; t < KB; t++) { a += ds[r][t] * qv[t]; }
@@ -185,9 +164,10 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   }
   for (var r = 0u; r < RM; r++) {
     let j = j0 + lid.x + r * WG;
-    if (j >= S) { break; }
-    let key = b * S + j;
-    for (var e = 0u; e < params.d; e++) { dk[key * params.d + e] = dka[r][e / 4u][e % 4u] * params.scale; }
-    for (var e = 0u; e < params.dv; e++) { dv[key * params.dv + e] = dva[r][e / 4u][e % 4u]; }
+    if (j < S) {
+      let key = b * S + j;
+      for (var c = 0u; c < D4; c++) { dk[key * D4 + c] = dka[r][c] * params.scale; }
+      for (var c = 0u; c < DV4; c++) { dv[key * DV4 + c] = dva[r][c]; }
+    }
   }
 }

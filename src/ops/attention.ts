@@ -8,7 +8,8 @@ import type { Engine } from '../runtime/engine.js';
 import { OpError, apply, type CpuTensor, type OpCase, type OpDef, type TensorMeta } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { dropout, dropoutUniform, nextSeed } from './dropout.js';
-import { add, mul } from './elementwise.js';
+import { concat, slice } from './concat.js';
+import { add, fill, mul } from './elementwise.js';
 import { grid } from './grid.js';
 import { maskedSoftmax } from './masked_softmax.js';
 import { matmul } from './matmul.js';
@@ -167,9 +168,11 @@ function backwardCpu([q, k, v, dy, , , lens]: CpuTensor[], a: SdpaAttrs): Float6
 
 // ---------------------------------------------------------------- fused ops
 
-/** Threads per workgroup: WG, or fewer (a multiple of 8, lavapipe's SIMD width) when the rows do not fill it. */
-function wgSize(rows: number, rm = RM): number {
-  return Math.min(WG, Math.max(8, 8 * Math.ceil(rows / rm / 8)));
+/** Threads per workgroup: WG, or fewer (8, 16 or 32: few pipelines, whole SIMD groups) when the rows do not fill it. */
+function wgSize(rows: number): number {
+  let wg = 8;
+  while (wg < WG && wg * RM < rows) wg *= 2;
+  return wg;
 }
 
 /** Binds lens, or when unmasked a 1-element dummy (never read): WebGPU needs every binding bound. */
@@ -193,9 +196,7 @@ function dispatchTiles(
 ) {
   const engine = bindings.q.engine;
   const [lensT, release] = lensBinding(engine, lens);
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const rm: number = (globalThis as any).__SDPA_RM?.[kernel] ?? RM;
-  const wg = wgSize(rows, rm);
+  const wg = wgSize(rows);
   const [y, z] = grid(dm.batch, 1);
   engine.dispatch(kernel, {
     bindings: { ...bindings, lens: lensT },
@@ -203,28 +204,32 @@ function dispatchTiles(
       batch: dm.batch,
       l: dm.l,
       s: dm.s,
+      d4: dm.d / 4,
+      dv4: dm.dv / 4,
       mode: dm.mode,
-      d: dm.d,
-      dv: dm.dv,
       scale: a.scale,
       p: a.p,
       drop_scale: 1 / (1 - a.p),
       seed: a.seed >>> 0,
     },
     constants: { WG: wg, CAUSAL: Number(a.causal), DROPOUT: Number(a.p > 0) },
-    workgroups: [Math.ceil(rows / (wg * rm)), y, z],
+    workgroups: [Math.ceil(rows / (wg * RM)), y, z],
   });
   release();
 }
 
+/** dims() plus the fused kernels' own limits: head dims that are multiples of 4 (vec4 rows), at most 128. */
 function fusedDims(op: string, [q, k, v, lens]: readonly TensorMeta[], a: SdpaAttrs): Dims {
   const dm = dims(op, q, k, v, lens, a.p);
+  const shapes = [q.shape, k.shape, v.shape];
   if (dm.d > SDPA_MAX_HEAD_DIM || dm.dv > SDPA_MAX_HEAD_DIM)
-    throw new OpError(op, `head dims above ${SDPA_MAX_HEAD_DIM} need the unfused path`, [
-      q.shape,
-      k.shape,
-      v.shape,
-    ]);
+    throw new OpError(op, `head dims above ${SDPA_MAX_HEAD_DIM} need the unfused path`, shapes);
+  if (dm.d % 4 !== 0 || dm.dv % 4 !== 0)
+    throw new OpError(
+      op,
+      'the kernels read rows as vec4: D and Dv must be multiples of 4 (pad them)',
+      shapes,
+    );
   return dm;
 }
 
@@ -292,6 +297,8 @@ export const sdpaBackwardDkdv: OpDef<SdpaAttrs> = {
   cases: [],
 };
 
+const sdpaAttrs = (d: number): SdpaAttrs => ({ causal: false, scale: 1 / Math.sqrt(d), p: 0, seed: 0 });
+
 const sdpaCase = (
   name: string,
   [b, l, s, d, dv]: number[],
@@ -306,7 +313,7 @@ const sdpaCase = (
     { shape: [b, s, dv] },
     ...(lens ? [{ shape: lens.shape, dtype: 'int32' as const, fill: { values: lens.values } }] : []),
   ],
-  attrs: { causal: false, scale: 1 / Math.sqrt(d), p: 0, seed: 0, ...attrs },
+  attrs: { ...sdpaAttrs(d), ...attrs },
   noGradCheck,
 });
 
@@ -332,24 +339,30 @@ export const sdpaForward: OpDef<SdpaAttrs> = {
     return [dq, dk, dv, ...(lens ? [null] : [])];
   },
   cases: [
-    sdpaCase('all ones', [1, 1, 1, 1, 1]),
-    sdpaCase('L ≠ S, D ≠ Dv', [2, 3, 5, 7, 3]),
-    sdpaCase('per-batch lens, one of them 0', [2, 4, 6, 5, 4], {}, { shape: [2], values: [3, 0] }),
+    sdpaCase('all ones', [1, 1, 1, 4, 4]),
+    sdpaCase('L ≠ S, D ≠ Dv', [2, 3, 5, 8, 4]),
+    sdpaCase('per-batch lens, one of them 0', [2, 4, 6, 4, 8], {}, { shape: [2], values: [3, 0] }),
     sdpaCase(
       'per-row lens 0, 1, S, > S, over two key tiles',
-      [2, 3, 9, 4, 6],
+      [2, 3, 9, 4, 8],
       {},
-      { shape: [2, 3], values: [0, 1, 9, 12, 4, 2] },
+      {
+        shape: [2, 3],
+        values: [0, 1, 9, 12, 4, 2],
+      },
     ),
-    sdpaCase('causal, L > S, with lens', [2, 5, 3, 3, 2], { causal: true }, { shape: [2], values: [2, 0] }),
-    sdpaCase('causal, L < S', [2, 3, 10, 2, 3], { causal: true }),
+    sdpaCase('causal, L > S, with lens', [2, 5, 3, 4, 4], { causal: true }, { shape: [2], values: [2, 0] }),
+    sdpaCase('causal, L < S', [2, 3, 10, 4, 4], { causal: true }),
     sdpaCase(
       'dropout',
-      [2, 4, 10, 3, 5],
+      [2, 4, 10, 4, 8],
       { p: 0.3, seed: 42 },
-      { shape: [2, 4], values: [10, 0, 3, 7, 1, 2, 11, 5] },
+      {
+        shape: [2, 4],
+        values: [10, 0, 3, 7, 1, 2, 11, 5],
+      },
     ),
-    sdpaCase('dropout + causal, scale 1', [1, 9, 9, 2, 2], { p: 0.5, seed: 7, causal: true, scale: 1 }),
+    sdpaCase('dropout + causal, scale 1', [1, 9, 9, 4, 4], { p: 0.5, seed: 7, causal: true, scale: 1 }),
     sdpaCase(
       'head dims 100 and 128, several tiles',
       [2, 130, 129, 100, 128],
@@ -359,7 +372,7 @@ export const sdpaForward: OpDef<SdpaAttrs> = {
     ),
     sdpaCase(
       'L, S past one workgroup',
-      [2, 600, 530, 16, 9],
+      [2, 600, 530, 16, 12],
       { causal: true, p: 0.2, seed: 3 },
       undefined,
       true,
@@ -401,29 +414,79 @@ export const sdpaWeights: OpDef<SdpaAttrs> = {
   },
   // The weights are returned for inspection (d2l's heatmaps); differentiate them on the unfused path.
   backward: null,
-  cases: [],
+  cases: [
+    { inputs: [{ shape: [1, 1, 1] }, { shape: [1, 1, 1] }, { shape: [1, 1] }], attrs: sdpaAttrs(1) },
+    {
+      name: 'per-batch lens with 0, D odd',
+      inputs: [
+        { shape: [2, 3, 7] },
+        { shape: [2, 5, 7] },
+        { shape: [2, 3] },
+        { shape: [2], dtype: 'int32', fill: { values: [3, 0] } },
+      ],
+      attrs: sdpaAttrs(7),
+    },
+    {
+      name: 'causal, per-row lens',
+      inputs: [
+        { shape: [2, 4, 5] },
+        { shape: [2, 9, 5] },
+        { shape: [2, 4] },
+        { shape: [2, 4], dtype: 'int32', fill: { values: [0, 1, 9, 12, 4, 2, 3, 7] } },
+      ],
+      attrs: { ...sdpaAttrs(5), causal: true },
+    },
+  ],
 };
 
 // ---------------------------------------------------------------- public function
 
 export interface SdpaOptions {
-  /** (B) or (B, L) int32 valid lengths (d2l's `valid_lens`); a number[] / number[][] is uploaded as int32. */
+  /**
+   * d2l's `valid_lens`: (B) (one per batch item) or (B, L) (one per query row) int32; a number[] / number[][] is
+   * uploaded as int32. Keys at positions ≥ the length get the score −1e6 (so a length of 0 averages all S keys).
+   */
   validLens?: Tensor | number[] | number[][] | null;
+  /** Also mask key j > query i (the same −1e6 replacement), combined with validLens. Default false. */
   causal?: boolean;
+  /** Multiplies q·k; default 1/√D, pass 1 for the unscaled dot product. */
   scale?: number;
+  /** Dropout probability on the weights, in [0, 1) (training mode; pass 0 to evaluate). Default 0. */
   dropout?: number;
+  /** u32 dropout seed; default a fresh one from the default generator (`manualSeed`). */
   seed?: number;
+  /** Fused FlashAttention-2 kernels (default) or the unfused composition of existing ops. */
   fused?: boolean;
+  /** Also return the (B, L, S) weights before dropout. */
   returnWeights?: boolean;
 }
 
 export interface SdpaResult {
-  /** (B, L, Dv) */
+  /** (B, L, Dv) float32. */
   output: Tensor;
   /** (B, L, S) weights before dropout when `returnWeights`, else null. */
   weights: Tensor | null;
 }
 
+/**
+ * Scaled dot-product attention, `dropout(masked_softmax(q kᵀ · scale, validLens)) v`: d2l §11.3
+ * `DotProductAttention` (its `masked_softmax` semantics exactly: masked scores are replaced by −1e6, masked keys
+ * get exactly zero gradient) with PyTorch's dropout on the weights, and `is_causal` of
+ * `torch.nn.functional.scaled_dot_product_attention`.
+ *
+ * Fused (default): three FlashAttention-2 kernels, forward with online softmax and a backward that recomputes the
+ * weights from the saved logsumexp, so no (B, L, S) buffer exists unless `returnWeights` asks for it (then a small
+ * kernel writes it from the logsumexp; those weights carry no gradient). Head dims that are not multiples of 4 are
+ * zero-padded on the way in; head dims above 128 take the unfused path. Unfused (`fused: false`): matmul → mul →
+ * maskedSoftmax → dropout → matmul; its weights are differentiable. For one seed both paths drop the same weights
+ * (element (b, i, j) hashes the flat index (b·L + i)·S + j) and agree to float32 rounding.
+ * @param q (B, L, D) float32 queries; B is batch × heads.
+ * @param k (B, S, D) float32 keys.
+ * @param v (B, S, Dv) float32 values.
+ * @returns `{ output: (B, L, Dv), weights: (B, L, S) | null }`.
+ * @throws OpError naming `scaled_dot_product_attention` and every shape when q, k, v are not 3-D float32 with one B,
+ *   one D (q, k) and one S (k, v) ≥ 1, validLens is neither (B) nor (B, L) int32, or dropout is outside [0, 1).
+ */
 export function scaledDotProductAttention(
   q: Tensor,
   k: Tensor,
@@ -447,13 +510,25 @@ export function scaledDotProductAttention(
     ? engine.fromArray((lensGiven as number[]).flat(), lensMeta!.shape, 'int32')
     : lensGiven;
   const rest = lens ? [lens] : [];
+  const [d4, dv4] = [dm.d, dm.dv].map((d) => 4 * Math.ceil(d / 4));
   let result: SdpaResult;
-  if (fused && dm.d <= SDPA_MAX_HEAD_DIM && dm.dv <= SDPA_MAX_HEAD_DIM) {
-    const [o, lse] = apply(sdpaForward, [q, k, v, ...rest], attrs);
+  if (fused && d4 <= SDPA_MAX_HEAD_DIM && dv4 <= SDPA_MAX_HEAD_DIM) {
+    // The kernels read vec4 rows: other head dims are zero-padded (exact: the zeros add nothing to q·k and the
+    // padded output columns are cut off; concat and slice route the gradients back).
+    const temps: Tensor[] = [];
+    const pad = (x: Tensor, to: number) => {
+      if (x.shape[2] === to) return x;
+      const zeros = fill([x.shape[0], x.shape[1], to - x.shape[2]], 0, engine);
+      temps.push(zeros, concat([x, zeros], 2));
+      return temps[temps.length - 1];
+    };
+    const [op, lse] = apply(sdpaForward, [pad(q, d4), pad(k, d4), pad(v, dv4), ...rest], attrs);
     const weights = returnWeights ? apply(sdpaWeights, [q, k, lse, ...rest], attrs)[0] : null;
-    // Without a tape entry nothing reads lse any more; with one, backward does and the scope frees it.
-    if (!o.creator) lse.dispose();
-    result = { output: o, weights };
+    const output = slice(op, 2, 0, dm.dv);
+    // Without a tape entry nothing reads lse and the padded copies any more; with one, backward does and the
+    // enclosing scope frees them.
+    if (!op.creator) [lse, ...temps, ...(output === op ? [] : [op])].forEach((t) => t.dispose());
+    result = { output, weights };
   } else {
     result = unfused(q, k, v, lens, attrs, returnWeights);
   }
@@ -487,12 +562,12 @@ function unfused(
     const keep = Array.from({ length: l * s }, (_, x) => (x % s <= Math.floor(x / s) ? 1 : 0));
     const e = q.engine;
     const factor = e.fromArray(keep, [l, s]);
-    const fill = e.fromArray(
+    const masked = e.fromArray(
       keep.map((f) => (1 - f) * MASKED),
       [l, s],
     );
-    scores = add(mul(scores, factor), fill);
-    if (!scores.creator) [factor, fill].forEach((t) => t.dispose());
+    scores = add(mul(scores, factor), masked);
+    if (!scores.creator) [factor, masked].forEach((t) => t.dispose());
   }
   const w = maskedSoftmax(scores, lens);
   return { output: matmul(dropout(w, a.p, a.seed), v), weights: returnWeights ? w : null };

@@ -106,9 +106,9 @@ function reduceAxes(
   const axes = (Array.isArray(axis) ? axis : [axis])
     .map((a) => normAxis(a, x.shape.length, x.shape))
     .sort((p, q) => q - p);
+  // One axis at a time: a mean of means over equal-sized groups is the mean, a max of maxes the max.
   let r = x;
   for (const a of axes) r = apply(reduce, [r], { op, axis: a, keepdim })[0];
-  if (op === 'mean' && axes.length > 1) return r; // mean of means over equal-sized groups is the mean
   return r;
 }
 

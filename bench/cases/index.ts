@@ -1,0 +1,32 @@
+/** Every benchmark case, in the order the suite runs them. */
+import type { BenchCase } from '../harness/types.js';
+import { additiveCases } from './additive.js';
+import { matmulCases } from './matmul.js';
+import { sdpaCases } from './sdpa.js';
+import { softmaxCases } from './softmax.js';
+
+export const allCases: BenchCase[] = [...matmulCases, ...softmaxCases, ...sdpaCases, ...additiveCases];
+
+export interface CaseFilter {
+  /** Only the `quick` cases (the smallest sizes). */
+  quick?: boolean;
+  /** Groups or id prefixes (`matmul`, `sdpa-fwd/32x128`); empty: all. */
+  cases?: string[];
+  /** Keep cases whose main size (`params.size`) is one of these; empty: all. */
+  sizes?: number[];
+}
+
+/** The cases a run selects. @throws Error when a name in `cases` matches nothing (a typo should not run nothing). */
+export function selectCases({ quick = false, cases = [], sizes = [] }: CaseFilter): BenchCase[] {
+  for (const name of cases)
+    if (!allCases.some((c) => c.group === name || c.id.startsWith(name)))
+      throw new Error(
+        `no benchmark case matches "${name}"; groups: ${[...new Set(allCases.map((c) => c.group))].join(', ')}`,
+      );
+  return allCases.filter(
+    (c) =>
+      (!quick || c.quick) &&
+      (cases.length === 0 || cases.some((name) => c.group === name || c.id.startsWith(name))) &&
+      (sizes.length === 0 || sizes.includes(Number(c.params.size))),
+  );
+}

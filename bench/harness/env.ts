@@ -1,0 +1,78 @@
+/**
+ * Both libraries on the same adapter: our engine, and TensorFlow.js's WebGPU backend. In Node, TF.js finds
+ * WebGPU through `navigator.gpu`, which Node lacks: it gets our engine's Dawn instance, so both request their
+ * device from the same adapter.
+ */
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { init } from '../../src/runtime/global.js';
+import type { BenchEnv, Library, TF } from './types.js';
+
+/** How a timed run waits for the GPU; written into the results (the same for both libraries). */
+export function waitMethod(runtime: 'node' | 'browser'): string {
+  return runtime === 'node'
+    ? 'submit, then await GPUQueue.onSubmittedWorkDone(); Dawn in Node busy-polls for completion on the JavaScript thread, which takes a core from lavapipe (the same for both libraries)'
+    : 'submit, then await GPUQueue.onSubmittedWorkDone() (Chrome: performance.now() is coarsened to 0.1 ms)';
+}
+
+/**
+ * Creates our engine and TF.js's WebGPU backend.
+ * @throws Error with the installation hint when there is no WebGPU adapter, or when TF.js's WebGPU backend
+ *   fails to initialise.
+ */
+export async function createEnv(runtime: 'node' | 'browser', quick: boolean): Promise<BenchEnv> {
+  const engine = await init('webgpu');
+  if (runtime === 'node') {
+    // Node ≥ 21 has a read-only `navigator` without `gpu`: redefine it rather than assign.
+    Object.defineProperty(globalThis, 'navigator', {
+      value: { gpu: engine.gpu!.instance, userAgent: 'node' },
+      configurable: true,
+      writable: true,
+    });
+  }
+  const tf: TF = await import('@tensorflow/tfjs-core');
+  // tfjs-core alone registers no gradients (the tfjs union package does): tf.grads needs them.
+  await import('@tensorflow/tfjs-core/dist/register_all_gradients');
+  await import('@tensorflow/tfjs-backend-webgpu');
+  if (!(await tf.setBackend('webgpu')))
+    throw new Error('TensorFlow.js: the WebGPU backend failed to initialise on this adapter');
+  await tf.ready();
+  return { engine, tf, runtime, quick };
+}
+
+/** The WebGPU backend's (private) command-queue methods that a flush needs. */
+interface TfQueue {
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+  device: GPUDevice;
+}
+
+function tfBackend(tf: TF): WebGPUBackend {
+  return tf.backend() as WebGPUBackend;
+}
+
+/** Submits what `library` has recorded and waits until its queue is idle. */
+export async function sync(env: BenchEnv, library: Library): Promise<void> {
+  if (library === 'ours') {
+    await env.engine.sync();
+    return;
+  }
+  // What TF.js itself does before a readback: close the open compute pass, then submit its encoder.
+  const backend = tfBackend(env.tf) as unknown as TfQueue;
+  backend.ensureCommandEncoderReady();
+  backend.endComputePassEncoder();
+  backend.submitQueue();
+  await backend.device.queue.onSubmittedWorkDone();
+}
+
+/** The TF.js adapter's description, to check both libraries run on the same adapter. */
+export function tfAdapterInfo(env: BenchEnv): string {
+  const info = tfBackend(env.tf).adapterInfo as unknown as Record<string, unknown> | undefined;
+  return info ? ['vendor', 'architecture', 'description'].map((k) => info[k] ?? '').join(' ') : '';
+}
+
+/** Frees both libraries' devices. */
+export function destroyEnv(env: BenchEnv): void {
+  env.tf.engine().reset();
+  env.engine.destroy();
+}

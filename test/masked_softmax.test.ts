@@ -1,12 +1,17 @@
 /** maskedSoftmax on d2l §11.3's own examples, its masked gradients and its errors, vs the float64 reference. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../src/data/random.js';
-import { maskedSoftmax, maskedSoftmaxBackward, maskedSoftmaxOp } from '../src/ops/masked_softmax.js';
+import {
+  maskedSoftmax,
+  maskedSoftmaxBackward,
+  maskedSoftmaxKernels,
+  maskedSoftmaxOp,
+} from '../src/ops/masked_softmax.js';
 import { backward } from '../src/runtime/autograd.js';
 import type { Engine } from '../src/runtime/engine.js';
 import { init } from '../src/runtime/global.js';
 import type { CpuTensor } from '../src/runtime/op.js';
-import { expectClose, f32 } from './helpers.js';
+import { expectClose, f32, makeValues, upload } from './helpers.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -201,4 +206,53 @@ describe('errors and memory', () => {
     y.dispose();
     x.dispose();
   });
+});
+
+// The adapter picks one kernel pair (row per thread on software adapters, workgroup per row on GPUs); both are
+// checked here on every registry case plus a long row, forward and backward, against the float64 references.
+describe.each(['rows', 'workgroup'] as const)('the %s kernels', (variant) => {
+  const cases = [
+    ...maskedSoftmaxOp.cases,
+    {
+      name: 'long rows, 2-D lens',
+      inputs: [
+        { shape: [3, 2, 1000] },
+        { shape: [3, 2], dtype: 'int32' as const, fill: { values: [0, 1, 999, 1000, 1500, 333] } },
+      ],
+      attrs: {},
+    },
+  ];
+  it.each(cases.map((c, i) => [c.name ?? c.inputs.map((x) => `(${x.shape})`).join(' '), i] as const))(
+    '%s',
+    async (_name, i) => {
+      const saved = maskedSoftmaxKernels.variant;
+      maskedSoftmaxKernels.variant = variant;
+      try {
+        const rng = new Random(40 + i);
+        const [xSpec, lensSpec] = cases[i].inputs;
+        const xv = makeValues(xSpec, rng);
+        const dyv = makeValues(xSpec, rng);
+        const lensv = lensSpec ? makeValues(lensSpec, rng) : null;
+        const [y, dx] = await engine.tidyAsync(async () => {
+          const x = upload(engine, xSpec, xv);
+          x.requiresGrad = true;
+          const out = maskedSoftmax(x, lensSpec ? upload(engine, lensSpec, lensv!) : null);
+          backward(out, engine.fromArray(dyv, xSpec.shape));
+          const result = [await out.data(), await x.grad!.data()];
+          x.grad!.dispose();
+          return result;
+        });
+        const lens = lensSpec ? [{ shape: lensSpec.shape, data: lensv! }] : [];
+        const want = maskedSoftmaxOp.cpu([{ shape: xSpec.shape, data: f32(xv) }, ...lens], {})[0];
+        expectClose(y, want, { atol: 1e-6, what: 'y' });
+        const wantDx = maskedSoftmaxBackward.cpu(
+          [{ shape: xSpec.shape, data: want }, { shape: xSpec.shape, data: f32(dyv) }, ...lens],
+          {},
+        )[0];
+        expectClose(dx, wantDx, { atol: 1e-5, what: 'dx' });
+      } finally {
+        maskedSoftmaxKernels.variant = saved;
+      }
+    },
+  );
 });

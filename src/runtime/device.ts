@@ -10,6 +10,8 @@ export interface AdapterReport {
   description: string;
   /** `'browser'` when `navigator.gpu` was used, `'node'` for Dawn through the `webgpu` package. */
   runtime: 'browser' | 'node';
+  /** A CPU-emulated adapter (lavapipe/llvmpipe, SwiftShader, WARP): kernels pick barrier-free variants there. */
+  software: boolean;
   features: string[];
   limits: Record<string, number>;
 }
@@ -79,6 +81,9 @@ export async function requestGpu(): Promise<Gpu> {
     device: info?.device ?? '',
     description: info?.description ?? '',
     runtime: inBrowser ? 'browser' : 'node',
+    software: /llvmpipe|lavapipe|swiftshader|warp|software/i.test(
+      [info?.vendor, info?.architecture, info?.device, info?.description].join(' '),
+    ),
     features: [...adapter.features].sort(),
     limits,
   };

@@ -28,6 +28,7 @@ import { matmulOp } from './matmul.js';
 import { adamUpdate, sgdUpdate } from './optim_update.js';
 import { reduce } from './reduce.js';
 import { repeatInterleaveOp } from './repeat_interleave.js';
+import { sumSquaresOp } from './sum_squares.js';
 
 export const registry = {
   unary,
@@ -65,4 +66,5 @@ export const registry = {
   repeat_interleave: repeatInterleaveOp,
   embedding: embeddingOp,
   embedding_backward: embeddingBackward,
+  sum_squares: sumSquaresOp,
 } satisfies Record<string, AnyOpDef>;

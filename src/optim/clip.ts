@@ -1,6 +1,7 @@
 /** `torch.nn.utils.clip_grad_norm_` (d2l §9.5): rescale all gradients together when their global L2 norm is large. */
-import { add, div, fill, minimum, mul, sqrt, square } from '../ops/elementwise.js';
+import { add, div, fill, minimum, mul, sqrt } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
+import { sumSquares } from '../ops/sum_squares.js';
 import { engine as currentEngine } from '../runtime/global.js';
 import type { Tensor } from '../runtime/tensor.js';
 
@@ -16,7 +17,8 @@ export function clipGradNorm(params: Tensor[], maxNorm: number): Tensor {
   if (grads.length === 0) return fill([], 0, engine);
   return engine.noGrad(() =>
     engine.tidy(() => {
-      const total = sqrt(grads.map((g) => sum(square(g))).reduce((a, b) => add(a, b)));
+      // One fused kernel per 7 gradients for the squared norms (a step has many small gradients).
+      const total = sqrt(sum(sumSquares(grads)));
       const coef = minimum(div(maxNorm, add(total, 1e-6)), 1);
       // assign shares the product's storage, so the kept `.grad` handles survive the scope closing.
       for (const g of grads) g.assign(mul(g, coef));

@@ -3,12 +3,12 @@
  * compositions `stack` (`torch.stack`) and `unbind` (`torch.unbind`) that the recurrent layers use to split the
  * time-major input projections into steps and to gather the step outputs. A strided slice cannot be a view here
  * (storage has no offsets), so both are copy kernels: shaders/concat.wgsl and shaders/slice.wgsl. Each one's
- * gradient is the other: concat's backward slices dy, slice's backward places dy into zeros.
+ * gradient is the other: concat's backward slices dy; slice's backward places dy into zeros with one kernel
+ * (shaders/slice_backward.wgsl) rather than two fills and a concat, since recurrent layers slice at every step.
  */
 import { OpError, apply, type OpCase, type OpDef, type TensorMeta } from '../runtime/op.js';
 import type { Engine } from '../runtime/engine.js';
 import { numel, type Tensor } from '../runtime/tensor.js';
-import { fill } from './elementwise.js';
 import { grid } from './grid.js';
 import { reshape } from './shape.js';
 
@@ -155,17 +155,10 @@ export const sliceOp: OpDef<SliceAttrs> = {
           y[(o * m + k) * inner + j] = x.data[(o * n + attrs.start + k) * inner + j];
     return [y];
   },
-  backward({ inputs: [x], dy, attrs: { axis, start, end } }) {
-    // dy placed into zeros: concat of [zeros before, dy, zeros after] along the axis.
-    const a = normAxis('slice', axis, [x.shape]);
-    const zeros = (n: number) =>
-      fill(
-        x.shape.map((d, i) => (i === a ? n : d)),
-        0,
-        x.engine,
-      );
-    const parts = [zeros(start), dy, zeros(x.shape[a] - end)];
-    return [apply(concatOp, parts, { axis: a })[0]];
+  backward({ inputs: [x], dy, attrs }) {
+    return [
+      apply(sliceBackward, [dy], { ...attrs, n: x.shape[normAxis('slice', attrs.axis, [x.shape])] })[0],
+    ];
   },
   cases: [
     { inputs: [{ shape: [7] }], attrs: { axis: 0, start: 2, end: 5 } },
@@ -176,6 +169,46 @@ export const sliceOp: OpDef<SliceAttrs> = {
     { inputs: [{ shape: [2, 3] }], attrs: { axis: 1, start: 2, end: 2 }, name: 'empty range' },
     { inputs: [{ shape: [2, 2_100_000] }], attrs: { axis: 1, start: 5, end: 2_100_000 }, noGradCheck: true },
   ],
+};
+
+export interface SliceBackwardAttrs extends SliceAttrs {
+  /** x's size along `axis` (dy's is end − start). */
+  n: number;
+}
+
+export const sliceBackward: OpDef<SliceBackwardAttrs> = {
+  name: 'slice_backward',
+  shape([dy], { axis, start, end, n }) {
+    const a = normAxis('slice_backward', axis, [dy.shape]);
+    if (dy.shape[a] !== end - start || end > n)
+      throw new OpError('slice_backward', `dy does not fit [${start}, ${end}) of ${n} along axis ${axis}`, [
+        dy.shape,
+      ]);
+    return [{ shape: dy.shape.map((d, i) => (i === a ? n : d)) }];
+  },
+  gpu(engine, [dy], [dx], { axis, start }) {
+    const a = normAxis('slice_backward', axis, [dx.shape]);
+    const { inner } = rows(dx.shape, a);
+    engine.dispatch('slice_backward', {
+      bindings: { dy, dx },
+      params: { count: dx.size, xrow: dx.shape[a] * inner, yrow: dy.shape[a] * inner, offset: start * inner },
+      workgroups: grid(dx.size),
+    });
+  },
+  cpu([dy], { axis, start, end, n }) {
+    const a = normAxis('slice_backward', axis, [dy.shape]);
+    const { outer, inner } = rows(dy.shape, a);
+    const m = end - start;
+    const dx = new Float64Array(outer * n * inner);
+    for (let o = 0; o < outer; o++)
+      for (let k = 0; k < m; k++)
+        for (let j = 0; j < inner; j++)
+          dx[(o * n + start + k) * inner + j] = dy.data[(o * m + k) * inner + j];
+    return [dx];
+  },
+  // Second derivatives are not needed by any model here; covered through slice's gradient check.
+  backward: null,
+  cases: [],
 };
 
 /**

@@ -13,7 +13,7 @@ import {
   sdpaWeights,
 } from './attention.js';
 import { batchNormBackward, batchNormOp } from './batch_norm.js';
-import { concatOp, sliceOp } from './concat.js';
+import { concatOp, sliceBackward, sliceOp } from './concat.js';
 import { crossEntropyBackward, crossEntropyOp } from './cross_entropy.js';
 import { dropoutOp } from './dropout.js';
 import { binary, unary, unaryBackward } from './elementwise.js';
@@ -47,6 +47,7 @@ export const registry = {
   dropout: dropoutOp,
   concat: concatOp,
   slice: sliceOp,
+  slice_backward: sliceBackward,
   gru_cell: gruCellOp,
   gru_cell_backward: gruCellBackward,
   lstm_cell: lstmCellOp,

@@ -15,7 +15,7 @@ import { defaultGenerator } from '../nn/init.js';
 import { Linear } from '../nn/linear.js';
 import { GRU, LSTM } from '../nn/rnn.js';
 import { xavierUniform } from '../nn/xavier.js';
-import { concat, slice, unbind } from '../ops/concat.js';
+import { concat, stack, unbind } from '../ops/concat.js';
 import { splitHeads } from '../ops/heads.js';
 import { reshape } from '../ops/shape.js';
 import type { Tensor } from '../runtime/tensor.js';
@@ -53,14 +53,6 @@ function recurrent(
   if (cell === 'lstm') return new LSTM(inputSize, h, options);
   throw new Error(`seq2seq: cell must be 'gru' or 'lstm', got "${cell as string}"`);
 }
-
-/** One call of either module, from a state of its own kind. */
-function runRecurrent(rnn: GRU | LSTM, x: Tensor, state: RNNState): [Tensor, RNNState] {
-  return rnn instanceof LSTM ? rnn.forward(x, state as [Tensor, Tensor]) : rnn.forward(x, state as Tensor);
-}
-
-/** h (L, B, H) of either state: the part the attention queries with. */
-const hiddenOf = (state: RNNState): Tensor => (Array.isArray(state) ? state[0] : state);
 
 /**
  * (A, B, C) → (B, A, C), `x.permute(1, 0, 2)`. The head-split kernel is this permutation when the batch is 1:
@@ -176,17 +168,41 @@ export class Seq2SeqAttentionDecoder extends Decoder<[Tensor, RNNState], Seq2Seq
     const steps = tt === 1 ? [reshape(emb, [b, emb.shape[2]])] : unbind(emb, 1);
     const outputs: Tensor[] = [];
     this.attentionWeights = [];
-    let state = hiddenState;
+    // The state stays split per layer through the loop (one split before, one stack after, not one per step).
+    const lstm = this.rnn instanceof LSTM;
+    const [h0, c0] = Array.isArray(hiddenState) ? hiddenState : [hiddenState, null];
+    const hs = this.rnn.initialStates(emb, b, h0, lstm ? 'h0' : 'state');
+    const cs = c0 ? this.rnn.initialStates(emb, b, c0, 'c0') : [];
+    let layers: [Tensor, Tensor | null][] = hs.map((hl, i) => [hl, cs[i] ?? null]);
     for (const x of steps) {
-      const query = reshape(slice(hiddenOf(state), 0, l - 1, l), [b, 1, h]);
+      const query = reshape(layers[l - 1][0], [b, 1, h]);
       const context = this.attention.forward(query, encOutputs, encOutputs, encValidLens);
-      // (B, 1, H + E) and (1, B, H + E) are one memory layout: the recurrent cell's single time step.
-      const input = concat([context, reshape(x, [b, 1, x.shape[1]])], 2);
-      const [out, next] = runRecurrent(this.rnn, reshape(input, [1, b, input.shape[2]]), state);
-      state = next;
-      outputs.push(reshape(out, [b, 1, h]));
+      const input = concat([reshape(context, [b, h]), x], 1);
+      layers =
+        this.rnn instanceof LSTM
+          ? this.rnn.step(input, layers as [Tensor, Tensor][])
+          : this.rnn
+              .step(
+                input,
+                layers.map(([hl]) => hl),
+              )
+              .map((hl) => [hl, null]);
+      outputs.push(reshape(layers[l - 1][0], [b, 1, h]));
       this.attentionWeights.push(this.attention.attentionWeights!);
     }
+    const hN = stack(
+      layers.map(([hl]) => hl),
+      0,
+    );
+    const state: RNNState = lstm
+      ? [
+          hN,
+          stack(
+            layers.map(([, cl]) => cl!),
+            0,
+          ),
+        ]
+      : hN;
     return [this.dense.forward(concat(outputs, 1)), [encOutputs, state, encValidLens]];
   }
 }

@@ -89,8 +89,8 @@ abstract class RNNBase extends Module {
     return [x.shape[0], x.shape[1]];
   }
 
-  /** Layer-wise (B, H) states from (numLayers, B, H), or zeros. */
-  protected initialStates(x: Tensor, batch: number, state: Tensor | undefined, what: string): Tensor[] {
+  /** Layer-wise (B, H) states from (numLayers, B, H), or zeros; throws naming the module on a wrong shape. */
+  initialStates(x: Tensor, batch: number, state: Tensor | undefined, what: string): Tensor[] {
     const shape = [this.numLayers, batch, this.numHiddens];
     if (!state) return this.layers.map(() => fill([batch, this.numHiddens], 0, x.engine));
     if (state.shape.join() !== shape.join())
@@ -114,8 +114,18 @@ abstract class RNNBase extends Module {
 
   /** Stacks a layer's step outputs to (T, B, H), with inter-layer dropout in training. */
   protected layerOutput(steps: Tensor[], l: number): Tensor {
-    const y = stack(steps, 0);
+    return this.betweenLayers(stack(steps, 0), l);
+  }
+
+  /** What layer l + 1 reads from layer l's output y: y with dropout in training, except after the last layer. */
+  protected betweenLayers(y: Tensor, l: number): Tensor {
     return this.training && l < this.numLayers - 1 ? dropoutOp(y, this.dropout) : y;
+  }
+
+  /** Layer l's gate pre-activations from the input x (B, I) of one time step: x·W_ihᵀ + b_ih. */
+  protected stepProjection(x: Tensor, l: number): Tensor {
+    const { wih, bih } = this.layers[l];
+    return add(matmul(x, wih, { transB: true }), bih);
   }
 }
 
@@ -148,6 +158,22 @@ export class GRU extends RNNBase {
       input = this.layerOutput(outs, l);
     }
     return [input, stack(last, 0)];
+  }
+
+  /**
+   * One time step through every layer with the states kept per layer: `forward` with T = 1, without stacking
+   * the (numLayers, B, H) state and splitting it again at every step of a decoder loop.
+   * @param x (B, inputSize) float32.
+   * @param hs numLayers tensors (B, H), e.g. from {@link RNNBase.initialStates}.
+   * @returns the new hs; the last one is the step's output.
+   */
+  step(x: Tensor, hs: Tensor[]): Tensor[] {
+    let input = x;
+    return hs.map((h, l) => {
+      const next = gruCell(this.stepProjection(input, l), this.hiddenProjection(h, l), h);
+      input = this.betweenLayers(next, l);
+      return next;
+    });
   }
 }
 
@@ -186,5 +212,20 @@ export class LSTM extends RNNBase {
       input = this.layerOutput(outs, l);
     }
     return [input, [stack(lastH, 0), stack(lastC, 0)]];
+  }
+
+  /**
+   * One time step through every layer with the states kept per layer, as {@link GRU.step}.
+   * @param x (B, inputSize) float32.
+   * @param states numLayers pairs [h, c], each (B, H).
+   * @returns the new [h, c] pairs; the last h is the step's output.
+   */
+  step(x: Tensor, states: [Tensor, Tensor][]): [Tensor, Tensor][] {
+    let input = x;
+    return states.map(([h, c], l) => {
+      const next = lstmCell(this.stepProjection(input, l), this.hiddenProjection(h, l), c);
+      input = this.betweenLayers(next[0], l);
+      return next;
+    });
   }
 }

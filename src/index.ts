@@ -4,6 +4,7 @@
  */
 export { init, engine, setEngine } from './runtime/global.js';
 export { Engine, type Backend, type MemoryStats } from './runtime/engine.js';
+export { CapturedGraph, type CaptureOptions } from './runtime/capture.js';
 export { Tensor, type DType } from './runtime/tensor.js';
 export { backward } from './runtime/autograd.js';
 export { OpError } from './runtime/op.js';

@@ -1,11 +1,20 @@
 /** Every benchmark case, in the order the suite runs them. */
 import type { BenchCase } from '../harness/types.js';
 import { additiveCases } from './additive.js';
+import { dispatchCases } from './dispatch.js';
 import { matmulCases } from './matmul.js';
 import { sdpaCases } from './sdpa.js';
 import { softmaxCases } from './softmax.js';
+import { trainCases } from './train.js';
 
-export const allCases: BenchCase[] = [...matmulCases, ...softmaxCases, ...sdpaCases, ...additiveCases];
+export const allCases: BenchCase[] = [
+  ...matmulCases,
+  ...softmaxCases,
+  ...sdpaCases,
+  ...additiveCases,
+  ...trainCases,
+  ...dispatchCases,
+];
 
 export interface CaseFilter {
   /** Only the `quick` cases (the smallest sizes). */

@@ -22,6 +22,8 @@ export interface RunFile extends SuiteResult {
 const fmt = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
 
 function describe(c: CaseResult): string {
+  // Whole-model cases: the id names the model and sizes, the JSON has every parameter.
+  if (c.group === 'train-step' || c.group === 'dispatch') return c.id.slice(c.group.length + 1);
   // A matmul's `op` already spells out its shapes and transposes.
   const skip = new Set([
     'size',

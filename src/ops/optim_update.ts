@@ -120,19 +120,22 @@ export const adamUpdate: OpDef<AdamAttrs> = {
     return [{ shape: p.shape }, { shape: p.shape }, { shape: p.shape }];
   },
   gpu(engine, [p, g, m, v], [p_new, m_new, v_new], { lr, beta1, beta2, eps, weightDecay, step, decoupled }) {
+    const at = (t: number) => ({
+      n: p.size,
+      lr,
+      weight_decay: weightDecay,
+      beta1,
+      beta2,
+      eps,
+      // Bias corrections in float64 here: β2^t is within float32 rounding of 1 for small t.
+      step_size: lr / (1 - beta1 ** t),
+      bc2_sqrt: Math.sqrt(1 - beta2 ** t),
+    });
     engine.dispatch('adam', {
       bindings: { p, g, m, v, p_new, m_new, v_new },
-      params: {
-        n: p.size,
-        lr,
-        weight_decay: weightDecay,
-        beta1,
-        beta2,
-        eps,
-        // Bias corrections in float64 here: β2^t is within float32 rounding of 1 for small t.
-        step_size: lr / (1 - beta1 ** step),
-        bc2_sqrt: Math.sqrt(1 - beta2 ** step),
-      },
+      params: at(step),
+      // A captured training step (src/runtime/capture.ts) re-writes the bias corrections for each replay's t.
+      stepParams: { step, at },
       constants: { DECOUPLED: decoupled ? 1 : 0 },
       workgroups: grid(p.size),
     });

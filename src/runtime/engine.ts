@@ -3,6 +3,7 @@
  * dispatches, `tidy` scopes and the autograd switch. Ops record dispatch nodes; nothing is submitted until
  * a readback or an explicit `flush()`, so a training step goes to the GPU as one command buffer.
  */
+import { captureGraph, type CaptureOptions, type CaptureRecorder, type CapturedGraph } from './capture.js';
 import { requestGpu, type AdapterReport, type Gpu } from './device.js';
 import { Kernel, type Constants, type ParamValues } from './kernel.js';
 import { BufferPool, type PoolStats } from './pool.js';
@@ -25,6 +26,11 @@ export interface DispatchSpec {
   params?: ParamValues;
   constants?: Constants;
   workgroups: [number, number?, number?];
+  /**
+   * Params that depend on the optimizer step t (Adam's bias corrections): `at(t)` gives them for step t, `step`
+   * is this dispatch's t. A graph captured with {@link Engine.capture} re-writes them before each replay.
+   */
+  stepParams?: { step: number; at: (step: number) => ParamValues };
 }
 
 export interface MemoryStats extends PoolStats {
@@ -51,6 +57,8 @@ export class Engine {
   gradEnabled = true;
   /** Dispatches submitted since creation (for dispatch-overhead accounting). */
   dispatchCount = 0;
+  /** @internal set while {@link Engine.capture} runs its function. */
+  recorder: CaptureRecorder | null = null;
 
   private constructor(
     readonly backend: Backend,
@@ -251,9 +259,10 @@ export class Engine {
         throw new Error(
           `${kernelName}: unknown binding "${name}" (expects ${kernel.tensorBindings.map((b) => b.name).join(', ')})`,
         );
+    let ub: GPUBuffer | null = null;
     if (kernel.paramsBinding !== null) {
       const data = kernel.packParams(spec.params);
-      const ub = this.pool!.acquire(data.byteLength, UNIFORM);
+      ub = this.pool!.acquire(data.byteLength, UNIFORM);
       this.device.queue.writeBuffer(ub, 0, data);
       this.uniformsInFlight.push(ub);
       entries.push({ binding: kernel.paramsBinding, resource: { buffer: ub, size: data.byteLength } });
@@ -263,12 +272,14 @@ export class Engine {
     if (x > max || y > max || z > max)
       throw new Error(`${kernelName}: dispatch (${x}, ${y}, ${z}) exceeds ${max} workgroups per dimension`);
     if (x * y * z === 0) return;
-    this.pending.push({
+    const node: DispatchNode = {
       kernel: kernelName,
       pipeline: kernel.pipeline(spec.constants),
       bindGroup: this.device.createBindGroup({ label: kernelName, layout: kernel.layout, entries }),
       workgroups: [x, y, z],
-    });
+    };
+    this.pending.push(node);
+    this.recorder?.record(node, kernel, entries, ub, spec.stepParams);
     if (this.pending.length >= MAX_PENDING) this.flush();
   }
 
@@ -294,8 +305,12 @@ export class Engine {
     this.uniformsInFlight = [];
   }
 
-  /** @internal reads a tensor back; throws validation errors raised by earlier submits. */
-  async read(t: Tensor): Promise<TypedArray> {
+  /** @internal reads a tensor back; throws validation errors raised by earlier submits, or inside a capture. */
+  read(t: Tensor): Promise<TypedArray> {
+    return this.recorder ? this.recorder.refuseReadback(t) : this.readBack(t);
+  }
+
+  private async readBack(t: Tensor): Promise<TypedArray> {
     if (!this.gpu) return t.dtype === 'int32' ? Int32Array.from(t.array) : Float32Array.from(t.array);
     this.checkLost();
     const bytes = t.size * 4;
@@ -320,6 +335,20 @@ export class Engine {
     const errors = (await Promise.all(checks)).filter((e): e is GPUError => e !== null);
     if (errors.length) throw new Error(`WebGPU validation error: ${errors.map((e) => e.message).join('\n')}`);
     return out;
+  }
+
+  /** @internal the tensors created and not disposed. */
+  liveTensors(): Tensor[] {
+    return [...this.live];
+  }
+
+  /**
+   * Runs `fn` once for real and records its dispatches into a graph that `replay()` re-submits without running
+   * any op code (the idea of CUDA graphs / `torch.cuda.graph`). See {@link captureGraph} for what can be captured.
+   * @throws Error on the CPU backend, for a nested capture, or when `fn` reads a tensor back or is async.
+   */
+  capture<T>(fn: () => T, options: CaptureOptions = {}): CapturedGraph<T> {
+    return captureGraph(this, fn, options);
   }
 
   /** Waits until the GPU has finished all submitted work. */

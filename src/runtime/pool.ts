@@ -25,6 +25,10 @@ export class BufferPool {
   private inUseBytes = 0;
   private peak = 0;
   private totalBytes = 0;
+  /** Pin counts of buffers a captured graph's bind groups point at (src/runtime/capture.ts). */
+  private readonly pins = new Map<GPUBuffer, number>();
+  /** Pinned buffers released by their tensors: still in use (by the graph) until unpinned. */
+  private readonly parked = new Set<GPUBuffer>();
 
   constructor(private readonly device: GPUDevice) {}
 
@@ -46,12 +50,34 @@ export class BufferPool {
   release(buf: GPUBuffer): void {
     const size = this.sizes.get(buf);
     if (size === undefined) throw new Error('BufferPool.release: buffer does not belong to this pool');
+    if (this.pins.has(buf)) {
+      // A recorded graph still reads or writes it on replay: hand it out again only once unpinned.
+      this.parked.add(buf);
+      return;
+    }
     this.inUse--;
     this.inUseBytes -= size;
     const key = `${buf.usage}:${size}`;
     let list = this.free.get(key);
     if (!list) this.free.set(key, (list = []));
     list.push(buf);
+  }
+
+  /** Keeps `buf` from being handed out again, even after its release, until as many `unpin`s. */
+  pin(buf: GPUBuffer): void {
+    this.pins.set(buf, (this.pins.get(buf) ?? 0) + 1);
+  }
+
+  /**
+   * Drops one pin; the last one returns the buffer to the free lists if it was released meanwhile. A no-op for a
+   * buffer that is not pinned (after `destroy`, say).
+   */
+  unpin(buf: GPUBuffer): void {
+    const n = this.pins.get(buf);
+    if (n === undefined) return;
+    if (n > 1) return void this.pins.set(buf, n - 1);
+    this.pins.delete(buf);
+    if (this.parked.delete(buf)) this.release(buf);
   }
 
   /** Destroys the free buffers (not the ones in use). */
@@ -82,6 +108,8 @@ export class BufferPool {
     for (const b of this.sizes.keys()) b.destroy();
     this.sizes.clear();
     this.free.clear();
+    this.pins.clear();
+    this.parked.clear();
     this.totalBytes = this.inUse = this.inUseBytes = 0;
   }
 }

@@ -1,14 +1,14 @@
 // The browser front end: the adapter panel, the kernel check (every registry case on WebGPU against its CPU
-// reference) and the Train button (both seed models on navigator.gpu).
-import { init, trainClsMlp, trainNadarayaWatson } from '../src/index.js';
-import type { Engine } from '../src/runtime/engine.js';
+// reference, at a user-chosen size multiplier), the live-training panel, and `window.demo`, the hooks the
+// end-to-end tests drive (memory statistics, start/stop/switch, destroying and re-creating the engine).
+import { add, init, setEngine } from '../src/index.js';
+import type { Engine, MemoryStats } from '../src/runtime/engine.js';
+import { checkGradient, hasGradientCheck } from './gradient_check.js';
 import { checkCase, kernelCases } from './kernel_check.js';
+import type { ModelName } from './live_training.js';
+import { TrainingPanel } from './training_panel.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.querySelector<T>(`#${id}`)!;
-const log = $<HTMLPreElement>('log');
-const print = (line: string) => {
-  log.textContent += `${line}\n`;
-};
 // Yields to the event loop so the page repaints between cases.
 const frame = () => new Promise((r) => setTimeout(r, 0));
 
@@ -42,19 +42,29 @@ async function runAll(): Promise<void> {
   const body = $<HTMLTableSectionElement>('kernels');
   const summary = $<HTMLParagraphElement>('summary');
   button.disabled = true;
+  // The check's tidy scopes would also collect a training step's tensors: one thing at a time on the engine.
+  await panel.stop();
+  panel.setEnabled(false);
   body.textContent = '';
   summary.textContent = 'running…';
   let passed = 0;
   let failed = 0;
+  const scale = Number($<HTMLSelectElement>('scale').value);
+  const grads = $<HTMLInputElement>('grads').checked;
   try {
     const engine = await getEngine();
-    for (const { op, def, index } of kernelCases()) {
-      const r = await checkCase(engine, op, def, index);
+    const rows = async function* () {
+      for (const { op, def, index } of kernelCases()) {
+        yield checkCase(engine, op, def, index, scale);
+        if (grads && hasGradientCheck(def, index)) yield checkGradient(engine, op, def, index);
+      }
+    };
+    for await (const r of rows()) {
       const row = body.insertRow();
       row.className = r.pass ? 'pass' : 'fail';
       const cells = [
         r.op,
-        r.shapes,
+        r.scale > 1 ? `×${r.scale}: ${r.shapes}` : r.shapes,
         r.maxAbs.toExponential(2),
         r.maxRel.toExponential(2),
         r.pass ? 'pass' : `FAIL${r.error ? `: ${r.error}` : ''}`,
@@ -74,27 +84,60 @@ async function runAll(): Promise<void> {
     summary.dataset.done = 'fail';
   }
   button.disabled = false;
+  panel.setEnabled(true);
 }
 
-async function train(): Promise<void> {
-  log.textContent = '';
-  try {
-    await getEngine();
-    const nw = await trainNadarayaWatson({
-      onEpoch: (e, l) => print(`nadaraya_watson epoch ${e}, loss ${l.toFixed(4)}`),
-    });
-    print(`learned w = ${nw.w.toFixed(4)}`);
-    const mlp = await trainClsMlp({
-      onEpoch: (e, l, acc) => {
-        if (e % 20 === 0) print(`cls_mlp epoch ${e}, loss ${l.toFixed(4)}, train acc ${acc.toFixed(3)}`);
-      },
-    });
-    print(`cls_mlp training accuracy ${mlp.accuracy.toFixed(3)}`);
-  } catch (e) {
-    print(String(e instanceof Error ? e.message : e));
+const panel = new TrainingPanel(getEngine);
+
+/** What the end-to-end tests call through `page.evaluate`. */
+export interface DemoHooks {
+  memory(): Promise<MemoryStats>;
+  /** Selects `model` (switching if one trains) and starts it without waiting for the end. */
+  start(model: ModelName, epochs?: number): void;
+  /** Stops the run in progress and waits until its memory is freed. */
+  stop(): Promise<void>;
+  running(): ModelName | null;
+  /** Stops training, destroys the engine and resolves with the device's loss reason ('destroyed'). */
+  destroyEngine(): Promise<string>;
+  /** Creates a fresh engine (after `destroyEngine`) and runs an op on it: [1, 2] + [3, 4]. */
+  addOnNewEngine(): Promise<number[]>;
+}
+
+declare global {
+  interface Window {
+    demo: DemoHooks;
   }
 }
 
+window.demo = {
+  memory: async () => (await getEngine()).memoryStats(),
+  start(model, epochs) {
+    panel.choose(model);
+    if (epochs !== undefined) $<HTMLInputElement>('epochs').value = String(epochs);
+    void panel.start();
+  },
+  stop: () => panel.stop(),
+  running: () => panel.running,
+  async destroyEngine() {
+    await panel.stop();
+    const engine = await getEngine();
+    const lost = engine.device.lost;
+    engine.destroy();
+    enginePromise = null;
+    setEngine(null);
+    panel.reset();
+    return (await lost).reason;
+  },
+  async addOnNewEngine() {
+    const engine = await getEngine();
+    const a = engine.fromArray([1, 2], [2]);
+    const b = engine.fromArray([3, 4], [2]);
+    const y = add(a, b);
+    const out = Array.from(await y.data());
+    for (const t of [a, b, y]) t.dispose();
+    return out;
+  },
+};
+
 $<HTMLButtonElement>('runall').onclick = () => void runAll();
-$<HTMLButtonElement>('run').onclick = () => void train();
 void showAdapter();

@@ -1,8 +1,12 @@
-/** Launches the system Chromium headless with WebGPU on SwiftShader (never downloads a browser). */
+/**
+ * Launches the system Chromium headless with WebGPU on SwiftShader (never downloads a browser), and builds and
+ * serves the demo page for the end-to-end tests.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser } from 'puppeteer-core';
+import { build, preview } from 'vite';
 
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
@@ -30,6 +34,28 @@ export async function launchChromium(): Promise<{ browser: Browser; close: () =>
     close: async () => {
       await browser.close();
       rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Builds demo/ with vite into a temporary folder and serves it with vite's preview server on 127.0.0.1 (a free
+ * port). `close()` stops the server and removes the build.
+ */
+export async function serveDemo(): Promise<{ url: string; close: () => Promise<void> }> {
+  const outDir = mkdtempSync(join(tmpdir(), 'demo-'));
+  const common = { root: 'demo', configFile: 'demo/vite.config.ts', logLevel: 'warn' as const };
+  await build({ ...common, build: { outDir, emptyOutDir: true } });
+  const server = await preview({
+    ...common,
+    build: { outDir },
+    preview: { host: '127.0.0.1', port: 0, strictPort: false },
+  });
+  return {
+    url: server.resolvedUrls!.local[0],
+    close: async () => {
+      await server.close();
+      rmSync(outDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,70 +1,84 @@
 /**
  * The demo page end to end: built with vite, served by vite's preview server on 127.0.0.1, loaded in headless
- * Chromium (WebGPU on SwiftShader); every registry kernel must pass the in-page check, then NW trains.
+ * Chromium (WebGPU on SwiftShader); every registry kernel must pass the in-page check (forward against the CPU
+ * reference, backward against its finite differences), then NW trains its 5 epochs with the live plots drawn,
+ * then the masked-token MLP trains briefly, switched to from the model picker.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { build, preview, type PreviewServer } from 'vite';
+import { existsSync, mkdirSync } from 'node:fs';
+import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { CHROMIUM, launchChromium } from './browser.js';
+import { CHROMIUM, launchChromium, serveDemo } from './browser.js';
 
-const outDir = mkdtempSync(join(tmpdir(), 'demo-'));
-let server: PreviewServer | undefined;
+let demo: Awaited<ReturnType<typeof serveDemo>> | undefined;
 
 beforeAll(async () => {
-  await build({
-    root: 'demo',
-    configFile: 'demo/vite.config.ts',
-    logLevel: 'warn',
-    build: { outDir, emptyOutDir: true },
-  });
-  server = await preview({
-    root: 'demo',
-    configFile: 'demo/vite.config.ts',
-    logLevel: 'warn',
-    build: { outDir },
-    preview: { host: '127.0.0.1', port: 0, strictPort: false },
-  });
+  demo = await serveDemo();
 }, 120_000);
 
 afterAll(async () => {
-  await server?.close();
-  rmSync(outDir, { recursive: true, force: true });
+  await demo?.close();
 });
 
-it('checks every kernel and trains NW in Chromium', { timeout: 180_000 }, async () => {
-  // A missing browser is a failure with the fix, never a silent skip.
-  expect(
-    existsSync(CHROMIUM),
-    `${CHROMIUM} is missing: run bash scripts/setup.sh (apt-get install chromium)`,
-  ).toBe(true);
-  const url = server!.resolvedUrls!.local[0];
-  const { browser, close } = await launchChromium();
-  try {
-    const page = await browser.newPage();
-    await page.setViewport({ width: 1200, height: 900 });
-    await page.goto(url);
-    await page.waitForFunction(
-      () => !document.querySelector('#adapter')!.textContent!.startsWith('Requesting'),
-    );
-    const adapter = await page.$eval('#adapter', (e) => e.textContent!);
-    expect(adapter).toMatch(/^vendor/);
-    await page.click('#runall');
-    await page.waitForSelector('#summary[data-done]', { timeout: 150_000 });
-    const failures = await page.$$eval('#kernels tr.fail', (rows) => rows.map((r) => r.textContent));
-    expect(failures).toEqual([]);
-    const rows = await page.$$eval('#kernels tr.pass', (r) => r.length);
-    expect(rows).toBeGreaterThan(20);
-    await page.click('#run');
-    await page.waitForFunction(() => /learned w =/.test(document.querySelector('#log')!.textContent!), {
-      timeout: 120_000,
-    });
-    const log = await page.$eval('#log', (e) => e.textContent!);
-    expect(log).toMatch(/nadaraya_watson epoch 5/);
-    mkdirSync('results', { recursive: true });
-    await page.screenshot({ path: 'results/demo.png', fullPage: true });
-  } finally {
-    await close();
-  }
-});
+/** Waits until the training status says the run ended, and returns that state. */
+async function runEnded(page: Page, timeout: number): Promise<string> {
+  const ended = () =>
+    ['done', 'stopped', 'error'].includes(document.querySelector<HTMLElement>('#status')!.dataset.state!);
+  await page.waitForFunction(ended, { timeout, polling: 250 });
+  return page.$eval('#status', (e) => `${(e as HTMLElement).dataset.state}: ${e.textContent}`);
+}
+
+it(
+  'checks every kernel, forward and backward, and trains NW, then the MLP, in Chromium',
+  { timeout: 420_000 },
+  async () => {
+    // A missing browser is a failure with the fix, never a silent skip.
+    expect(
+      existsSync(CHROMIUM),
+      `${CHROMIUM} is missing: run bash scripts/setup.sh (apt-get install chromium)`,
+    ).toBe(true);
+    const { browser, close } = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.setViewport({ width: 1200, height: 900 });
+      await page.goto(demo!.url);
+      await page.waitForFunction(
+        () => !document.querySelector('#adapter')!.textContent!.startsWith('Requesting'),
+      );
+      const adapter = await page.$eval('#adapter', (e) => e.textContent!);
+      expect(adapter).toMatch(/^vendor/);
+      await page.click('#runall');
+      await page.waitForSelector('#summary[data-done]', { timeout: 300_000 });
+      const failures = await page.$$eval('#kernels tr.fail', (rows) => rows.map((r) => r.textContent));
+      expect(failures).toEqual([]);
+      const passed = await page.$$eval('#kernels tr.pass td:first-child', (cells) =>
+        cells.map((c) => c.textContent!),
+      );
+      expect(passed.filter((op) => !op.endsWith(' backward')).length).toBeGreaterThan(150);
+      expect(passed.filter((op) => op.endsWith(' backward')).length).toBeGreaterThan(100);
+
+      // NW is the first model; its default is d2l's 5 epochs.
+      expect(await page.$eval('#model', (e) => (e as HTMLSelectElement).value)).toBe('nadaraya_watson');
+      expect(await page.$eval('#epochs', (e) => (e as HTMLInputElement).value)).toBe('5');
+      await page.click('#start');
+      expect(await runEnded(page, 120_000)).toMatch(/^done/);
+      let log = await page.$eval('#log', (e) => e.textContent!);
+      expect(log).toMatch(/nadaraya_watson epoch 5\/5: loss [\d.]+, w = [\d.]+/);
+      // Both plots are Vega views on a canvas; the heatmap has its colour legend.
+      expect(await page.$$eval('#lossChart canvas, #heatmap canvas', (c) => c.length)).toBe(2);
+      mkdirSync('results', { recursive: true });
+      await page.screenshot({ path: 'results/demo.png', fullPage: true });
+
+      await page.select('#model', 'cls_mlp');
+      await page.$eval('#epochs', (e) => ((e as HTMLInputElement).value = '2'));
+      await page.click('#start');
+      expect(await runEnded(page, 90_000)).toMatch(/^done/);
+      log = await page.$eval('#log', (e) => e.textContent!);
+      expect(log).toMatch(/cls_mlp epoch 2\/2: loss [\d.]+, train accuracy [\d.]+/);
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  },
+);

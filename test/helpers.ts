@@ -2,8 +2,10 @@
 import { expect } from 'vitest';
 import { Random } from '../src/data/random.js';
 import type { Engine } from '../src/runtime/engine.js';
-import type { CpuTensor, InputSpec, OpDef } from '../src/runtime/op.js';
+import type { InputSpec } from '../src/runtime/op.js';
 import { numel, type Tensor } from '../src/runtime/tensor.js';
+
+export { finiteDifference } from '../src/runtime/gradcheck.js';
 
 export function makeValues(spec: InputSpec, rng: Random): number[] {
   const n = numel(spec.shape);
@@ -47,34 +49,4 @@ export function expectClose(
     expect.fail(
       `${what}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} (atol ${atol}, rtol ${rtol})`,
     );
-}
-
-/**
- * d(Σ out₀·dy)/d(input k) by central differences on the CPU reference in float64.
- */
-export function finiteDifference<A>(
-  def: OpDef<A>,
-  inputs: CpuTensor[],
-  attrs: A,
-  dy: ArrayLike<number>,
-  k: number,
-  h = 1e-6,
-): Float64Array {
-  const base = Float64Array.from(inputs[k].data);
-  const grad = new Float64Array(base.length);
-  const objective = (data: Float64Array) => {
-    const args = inputs.map((t, i) => (i === k ? { shape: t.shape, data } : t));
-    const out = def.cpu(args, attrs)[0];
-    let s = 0;
-    for (let i = 0; i < out.length; i++) s += out[i] * dy[i];
-    return s;
-  };
-  for (let j = 0; j < base.length; j++) {
-    const p = Float64Array.from(base);
-    p[j] += h;
-    const m = Float64Array.from(base);
-    m[j] -= h;
-    grad[j] = (objective(p) - objective(m)) / (2 * h);
-  }
-  return grad;
 }

@@ -1,0 +1,286 @@
+/**
+ * Live training for the demo page: the project's models on the current engine, one optimiser step at a time, so
+ * the page can stop between any two steps and repaint while the GPU works. The loops follow the library's
+ * (src/experiments/nadaraya_watson.ts, src/experiments/cls_mlp.ts, src/train/trainer.ts) step for step; they are
+ * written out here only because those run to completion and keep their model to themselves, while the page needs
+ * the model after every epoch for its heatmap. Everything a run allocates is freed when it ends or is stopped.
+ */
+import { batches } from '../src/data/batches.js';
+import { CLS_ID, NUM_CLASSES, SEED_STRING, maskedTokenData } from '../src/data/masked_tokens.js';
+import { nwData, nwKeysValues } from '../src/data/nadaraya_watson.js';
+import { Random } from '../src/data/random.js';
+import { ClsAttention } from '../src/models/cls_attention.js';
+import { clsMlp } from '../src/models/cls_mlp.js';
+import { NWKernelRegression } from '../src/models/nadaraya_watson.js';
+import type { Linear } from '../src/nn/linear.js';
+import type { Module } from '../src/nn/module.js';
+import { crossEntropy } from '../src/ops/cross_entropy.js';
+import { add, compare, mul, square, sub } from '../src/ops/elementwise.js';
+import { max, mean, sum } from '../src/ops/reduce.js';
+import { Adam } from '../src/optim/adam.js';
+import { SGD } from '../src/optim/sgd.js';
+import { backward } from '../src/runtime/autograd.js';
+import type { Engine } from '../src/runtime/engine.js';
+import { engine } from '../src/runtime/global.js';
+import type { Tensor } from '../src/runtime/tensor.js';
+import type { HeatmapData } from './charts.js';
+import { pace, type LiveHooks, type LiveOptions } from './live_common.js';
+import { trainTranslation } from './live_translation.js';
+
+export type ModelName = 'nadaraya_watson' | 'cls_mlp' | 'cls_attention' | 'bahdanau' | 'transformer';
+
+export interface ModelInfo {
+  label: string;
+  /** The demo's default: fewer epochs than d2l where SwiftShader (a CPU) would take minutes. */
+  epochs: number;
+  /** What d2l (or the project's seed notes) trains for. */
+  d2lEpochs: number;
+  /** Trains on the fra-eng corpus (sample or dropped file). */
+  corpus: boolean;
+  lossLabel: string;
+}
+
+export const MODELS: Record<ModelName, ModelInfo> = {
+  nadaraya_watson: {
+    label: 'Nadaraya-Watson, learnable width (d2l §10.2)',
+    epochs: 5,
+    d2lEpochs: 5,
+    corpus: false,
+    lossLabel: 'Σ (ŷ − y)²',
+  },
+  cls_mlp: {
+    label: 'masked-token MLP',
+    epochs: 30,
+    d2lEpochs: 200,
+    corpus: false,
+    lossLabel: 'mean cross-entropy',
+  },
+  cls_attention: {
+    label: 'masked-token self-attention',
+    epochs: 30,
+    d2lEpochs: 200,
+    corpus: false,
+    lossLabel: 'mean cross-entropy',
+  },
+  bahdanau: {
+    label: 'Bahdanau seq2seq, fra-eng (d2l §10.4)',
+    epochs: 10,
+    d2lEpochs: 250,
+    corpus: true,
+    lossLabel: 'loss per target token',
+  },
+  transformer: {
+    label: 'Transformer, fra-eng (d2l §10.7)',
+    epochs: 10,
+    d2lEpochs: 200,
+    corpus: true,
+    lossLabel: 'loss per target token',
+  },
+};
+
+/** Trains `name` until `epochs` or Stop. @returns whether it ran to the end. */
+export async function trainLive(name: ModelName, options: LiveOptions, hooks: LiveHooks): Promise<boolean> {
+  if (name === 'nadaraya_watson') return trainNw(options, hooks);
+  if (name === 'cls_mlp' || name === 'cls_attention') return trainCls(name, options, hooks);
+  return trainTranslation(name, options, hooks);
+}
+
+const rows = (flat: ArrayLike<number>, width: number): number[][] =>
+  Array.from({ length: flat.length / width }, (_, i) => Array.from(flat).slice(i * width, (i + 1) * width));
+
+/** d2l §10.2.4: SGD lr 0.5 on Σ (ŷ − y)², full batch; the heatmap is the test queries' attention. */
+async function trainNw({ epochs, seed }: LiveOptions, hooks: LiveHooks): Promise<boolean> {
+  const e = engine();
+  const rng = new Random(seed);
+  const data = nwData(rng);
+  const n = data.xTrain.length;
+  const m = data.xTest.length;
+  const { keys, values } = nwKeysValues(data.xTrain, data.yTrain);
+  const tiled = (src: Float32Array) => Float32Array.from({ length: m * n }, (_, i) => src[i % n]);
+  const net = new NWKernelRegression(rng);
+  const opt = new SGD(net.parameters(), { lr: 0.5 });
+  const inputs = [
+    e.fromArray(data.xTrain, [n]),
+    e.fromArray(data.yTrain, [n]),
+    e.fromArray(keys, [n, n - 1]),
+    e.fromArray(values, [n, n - 1]),
+    e.fromArray(data.xTest, [m]),
+    e.fromArray(tiled(data.xTrain), [m, n]),
+    e.fromArray(tiled(data.yTrain), [m, n]),
+  ];
+  const [x, y, k, v, xt, kt, vt] = inputs;
+  const fmt = (a: Float32Array) => Array.from(a, (t) => t.toFixed(1));
+  try {
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      if (hooks.stopped()) return false;
+      const loss = e.tidy(() => {
+        opt.zeroGrad();
+        const l = sum(square(sub(net.forward(x, k, v), y)));
+        backward(l);
+        opt.step();
+        return l;
+      });
+      const value = await loss.item();
+      loss.dispose();
+      const w = (await net.w.data())[0];
+      await hooks.onEpoch(epoch, value, `w = ${w.toFixed(3)}`);
+      const attention = await e.tidyAsync(async () => {
+        e.noGrad(() => net.forward(xt, kt, vt));
+        return rows(await net.attentionWeights!.data(), n);
+      });
+      await hooks.onHeatmap({
+        title: `attention of test queries after epoch ${epoch}`,
+        values: attention,
+        xLabels: fmt(data.xTrain),
+        yLabels: fmt(data.xTest),
+        xTitle: 'sorted training inputs (keys)',
+        yTitle: 'sorted testing inputs (queries)',
+      });
+      await pace(e);
+    }
+    return true;
+  } finally {
+    for (const t of inputs) t.dispose();
+    opt.dispose();
+    net.dispose();
+  }
+}
+
+const tokenLabel = (id: number) => (id === CLS_ID ? '[cls]' : (SEED_STRING[id] ?? '?'));
+
+/** The seed notes' masked-token task: Adam lr 1e-3, weight decay 1e-4, shuffled batches of 10. */
+async function trainCls(
+  name: 'cls_mlp' | 'cls_attention',
+  { epochs, seed }: LiveOptions,
+  hooks: LiveHooks,
+): Promise<boolean> {
+  const e = engine();
+  const rng = new Random(seed);
+  const data = maskedTokenData();
+  const n = data.labels.length;
+  const width = data.inputs.length / n;
+  const mlp = name === 'cls_mlp' ? clsMlp(rng) : null;
+  const attn = name === 'cls_attention' ? new ClsAttention({ rng }) : null;
+  const net: Module = mlp ?? attn!;
+  const opt = new Adam(net.parameters(), { lr: 1e-3, weightDecay: 1e-4 });
+  const shuffle = rng.fork();
+  // The heatmap's sample: the masked position in the middle of the first window.
+  const probe = 4;
+  const probeIds = Array.from(data.inputs.subarray(probe * width, (probe + 1) * width));
+  const sums: { loss: Tensor | null; correct: Tensor | null } = { loss: null, correct: null };
+  try {
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      let count = 0;
+      for (const idx of batches(n, 10, shuffle)) {
+        if (hooks.stopped()) return false;
+        const ids = idx.flatMap((i) => Array.from(data.inputs.subarray(i * width, (i + 1) * width)));
+        const batch = [
+          e.fromArray(ids, [idx.length, width]),
+          e.fromArray(ids, [idx.length, width], 'int32'),
+          e.fromArray(
+            ids.map((t) => (t === CLS_ID ? 1 : 0)),
+            [idx.length, width],
+          ),
+          e.fromArray(
+            idx.map((i) => data.labels[i]),
+            [idx.length],
+            'int32',
+          ),
+          e.fromArray(
+            idx.flatMap((i) => Array.from({ length: NUM_CLASSES }, (_, c) => (c === data.labels[i] ? 1 : 0))),
+            [idx.length, NUM_CLASSES],
+          ),
+        ];
+        const [xb, tokens, clsMask, yb, onehot] = batch;
+        const next = e.tidy(() => {
+          opt.zeroGrad();
+          const logits = mlp ? mlp.forward(xb) : attn!.forward(tokens, clsMask);
+          const loss = crossEntropy(logits, yb);
+          backward(loss);
+          opt.step();
+          return e.noGrad(() => {
+            const correct = sum(compare('ge', sum(mul(logits, onehot), 1), max(logits, 1)));
+            return [
+              sums.loss ? add(sums.loss, loss) : loss,
+              sums.correct ? add(sums.correct, correct) : correct,
+            ];
+          });
+        });
+        sums.loss?.dispose();
+        sums.correct?.dispose();
+        [sums.loss, sums.correct] = next;
+        for (const t of batch) t.dispose();
+        count++;
+        await pace(e);
+      }
+      const loss = (await sums.loss!.item()) / count;
+      const accuracy = (await sums.correct!.item()) / n;
+      sums.loss!.dispose();
+      sums.correct!.dispose();
+      sums.loss = sums.correct = null;
+      await hooks.onEpoch(epoch, loss, `train accuracy ${accuracy.toFixed(3)}`);
+      if (attn) await hooks.onHeatmap(await clsAttentionMap(e, attn, probeIds, epoch));
+      else await hooks.onHeatmap(await firstLayerMap(mlp!.layers[0] as Linear, epoch));
+    }
+    return true;
+  } finally {
+    sums.loss?.dispose();
+    sums.correct?.dispose();
+    opt.dispose();
+    net.dispose();
+  }
+}
+
+/** Self-attention of the probe window, mean over heads: (L, L) queries × keys. */
+async function clsAttentionMap(
+  e: Engine,
+  net: ClsAttention,
+  ids: number[],
+  epoch: number,
+): Promise<HeatmapData> {
+  const l = ids.length;
+  net.attention.captureWeights = true;
+  net.eval();
+  try {
+    const values = await e.tidyAsync(async () => {
+      const tokens = e.fromArray(ids, [1, l], 'int32');
+      const cls = e.fromArray(
+        ids.map((t) => (t === CLS_ID ? 1 : 0)),
+        [1, l],
+      );
+      e.noGrad(() => net.forward(tokens, cls));
+      // (H, L, L) for the one window: average the heads.
+      return rows(await e.noGrad(() => mean(net.attention.attentionWeights!, 0)).data(), l);
+    });
+    const labels = ids.map(tokenLabel);
+    return {
+      title: `self-attention (mean over heads) after epoch ${epoch}`,
+      values,
+      xLabels: labels,
+      yLabels: labels,
+      xTitle: 'key position (token)',
+      yTitle: 'query position (token)',
+    };
+  } finally {
+    net.attention.captureWeights = false;
+    net.train();
+  }
+}
+
+/** The MLP has no attention: its first layer's |weights|, input position × hidden unit, show what it learns. */
+async function firstLayerMap(layer: Linear, epoch: number): Promise<HeatmapData> {
+  const w = await layer.weight.data(); // (hidden, 10)
+  const [hidden, inputs] = layer.weight.shape;
+  const values = Array.from({ length: inputs }, (_, i) =>
+    Array.from({ length: hidden }, (_, h) => Math.abs(w[h * inputs + i])),
+  );
+  return {
+    title: `no attention in the MLP: |first-layer weights| after epoch ${epoch}`,
+    values,
+    xLabels: Array.from({ length: hidden }, (_, h) => String(h)),
+    yLabels: Array.from({ length: inputs }, (_, i) => `pos ${i}`),
+    xTitle: 'hidden unit',
+    yTitle: 'input position',
+    colorTitle: '|weight|',
+  };
+}

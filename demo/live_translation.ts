@@ -1,0 +1,153 @@
+/**
+ * Live English → French training for the demo: d2l's Bahdanau seq2seq (§10.4) or Transformer (§10.7) on the
+ * corpus text the page holds (its bundled sample or a dropped file), with `train_seq2seq`'s step (teacher
+ * forcing, masked cross-entropy summed over the batch, gradient clipping at 1, Adam lr 0.005) as in
+ * src/train/trainer.ts. After every epoch it greedily translates one sentence and plots the decoder's attention
+ * over the source (for the Transformer: the last block's decoder-encoder attention, averaged over heads).
+ */
+import { preprocessNmt, tokenizeNmt } from '../src/data/fra_eng.js';
+import { Random } from '../src/data/random.js';
+import { nmtData, type NmtData } from '../src/data/translation_arrays.js';
+import type { EncoderDecoder } from '../src/models/encoder_decoder.js';
+import { seq2seqAttention } from '../src/models/seq2seq.js';
+import {
+  D2L_TRANSFORMER_CONFIG,
+  buildTransformer,
+  transformerAttentionHeatmaps,
+  type Transformer,
+} from '../src/models/transformer.js';
+import { manualSeed } from '../src/nn/init.js';
+import { add } from '../src/ops/elementwise.js';
+import { sum } from '../src/ops/reduce.js';
+import { Adam } from '../src/optim/adam.js';
+import { clipGradNorm } from '../src/optim/clip.js';
+import { backward } from '../src/runtime/autograd.js';
+import { engine } from '../src/runtime/global.js';
+import type { Tensor } from '../src/runtime/tensor.js';
+import { maskedSoftmaxCELoss } from '../src/train/loss.js';
+import { predictSeq2Seq } from '../src/train/predict.js';
+import { teacherForcingInput } from '../src/train/trainer.js';
+import type { HeatmapData } from './charts.js';
+import { pace, type LiveHooks, type LiveOptions } from './live_common.js';
+
+type Model = EncoderDecoder<unknown, unknown>;
+
+/** d2l's `load_data_nmt(batch_size=64, num_steps=10)`. */
+const BATCH_SIZE = 64;
+const NUM_STEPS = 10;
+
+/** d2l's last test sentence when the corpus covers its words, else the corpus's first source sentence. */
+function probeSentence(data: NmtData, firstSource: string[]): string {
+  const d2l = "i'm home .";
+  const known = d2l.split(' ').every((w) => data.srcVocab.index(w) !== data.srcVocab.unk);
+  return known ? d2l : firstSource.join(' ');
+}
+
+/** The decoder's attention while translating `source`: rows emitted tokens (then `<eos>`), columns source tokens. */
+async function attentionMap(
+  kind: 'bahdanau' | 'transformer',
+  model: Model,
+  data: NmtData,
+  source: string,
+  epoch: number,
+): Promise<HeatmapData> {
+  const srcTokens = [...source.split(' '), '<eos>'].slice(0, NUM_STEPS);
+  let translation: string;
+  let values: number[][];
+  if (kind === 'bahdanau') {
+    const p = await predictSeq2Seq(model, source, data.srcVocab, data.tgtVocab, NUM_STEPS, {
+      saveAttentionWeights: true,
+    });
+    translation = p.translation;
+    values = p.attentionWeights!;
+  } else {
+    const net = model as unknown as Transformer;
+    net.encoder.captureWeights = net.decoder.captureWeights = true;
+    net.decoder.clearRecorded();
+    try {
+      translation = (await predictSeq2Seq(net, source, data.srcVocab, data.tgtVocab, NUM_STEPS)).translation;
+      const heads = (await transformerAttentionHeatmaps(net)).decoderCross.at(-1)!;
+      values = heads[0].map((row, i) =>
+        row.map((_, j) => heads.reduce((s, h) => s + h[i][j], 0) / heads.length),
+      );
+    } finally {
+      net.encoder.captureWeights = net.decoder.captureWeights = false;
+      net.decoder.clearRecorded();
+    }
+  }
+  const outTokens = [...(translation ? translation.split(' ') : []), '<eos>'].slice(0, values.length);
+  return {
+    title: `"${source}" → "${translation}" (epoch ${epoch})`,
+    // Keys past the source's valid length are masked (weight 0): leave them out.
+    values: values.map((r) => r.slice(0, srcTokens.length)),
+    xLabels: srcTokens,
+    yLabels: outTokens,
+    xTitle: 'source tokens (keys)',
+    yTitle: 'emitted tokens (queries)',
+  };
+}
+
+export async function trainTranslation(
+  kind: 'bahdanau' | 'transformer',
+  { epochs, seed, corpus, corpusName, numExamples }: LiveOptions,
+  hooks: LiveHooks,
+): Promise<boolean> {
+  if (!corpus.trim()) throw new Error('no corpus: drop a fra.txt-style file (English<TAB>French lines)');
+  const pairs = tokenizeNmt(preprocessNmt(corpus), { numExamples, name: corpusName });
+  const data = nmtData(pairs, { batchSize: BATCH_SIZE, numSteps: NUM_STEPS, seed });
+  const source = probeSentence(data, pairs.source[0]);
+  manualSeed(seed);
+  const rng = new Random(seed);
+  const [srcSize, tgtSize] = [data.srcVocab.size, data.tgtVocab.size];
+  const model = (
+    kind === 'bahdanau'
+      ? seq2seqAttention({ srcVocabSize: srcSize, tgtVocabSize: tgtSize, rng })
+      : buildTransformer(D2L_TRANSFORMER_CONFIG, srcSize, tgtSize, rng)
+  ) as Model;
+  const e = engine();
+  const params = model.parameters();
+  const opt = new Adam(params, { lr: 0.005 });
+  const bos = data.tgtVocab.index('<bos>');
+  const held: { lossSum: Tensor | null } = { lossSum: null };
+  model.train();
+  try {
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      let tokens = 0;
+      for (const batch of data.batches()) {
+        if (hooks.stopped()) return false;
+        const b = batch.size;
+        const inputs = [
+          e.fromArray(batch.X, [b, NUM_STEPS], 'int32'),
+          e.fromArray(batch.XValidLen, [b], 'int32'),
+          e.fromArray(teacherForcingInput(batch.Y, b, NUM_STEPS, bos), [b, NUM_STEPS], 'int32'),
+          e.fromArray(batch.Y, [b, NUM_STEPS], 'int32'),
+        ];
+        const [X, XValidLen, decX, Y] = inputs;
+        const next: Tensor = e.tidy(() => {
+          opt.zeroGrad();
+          const l = sum(maskedSoftmaxCELoss(model.forward(X, decX, XValidLen), Y, batch.YValidLen));
+          backward(l);
+          clipGradNorm(params, 1).dispose();
+          opt.step();
+          return e.noGrad(() => (held.lossSum ? add(held.lossSum, l) : l));
+        });
+        held.lossSum?.dispose();
+        held.lossSum = next;
+        for (const t of inputs) t.dispose();
+        for (const n of batch.YValidLen) tokens += n;
+        await pace(e);
+      }
+      const loss = (await held.lossSum!.item()) / tokens;
+      held.lossSum!.dispose();
+      held.lossSum = null;
+      await hooks.onEpoch(epoch, loss, `${data.size} pairs, vocab ${srcSize}/${tgtSize}`);
+      await hooks.onHeatmap(await attentionMap(kind, model, data, source, epoch));
+    }
+    return true;
+  } finally {
+    held.lossSum?.dispose();
+    opt.zeroGrad();
+    opt.dispose();
+    model.dispose();
+  }
+}

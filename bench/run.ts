@@ -7,12 +7,13 @@
  *   --quick             only the smallest sizes (CI runs this: it checks validity, not speed)
  *   --cases a,b         groups or id prefixes: matmul, masked-softmax, sdpa-fwd, sdpa-fwd-bwd, additive-fwd-bwd, …
  *   --sizes 128,512     only cases whose main size is listed
+ *   --max-size N        only cases whose main size is at most N (e.g. 512 for a slow software adapter)
  *   --runs N            timed runs per variant (at least 7; default 7)
  *   --warmup N          warm-up runs per variant (default 2)
  *   --target node,chrome  where to run (default both)
  *   --chrome PATH       Chrome/Chromium binary (default $CHROME_PATH, else /usr/bin/chromium)
- *   --out DIR           where results go (default bench/results); bench/RESULTS.md is rewritten only for a full
- *                       run (no --quick, --cases or --sizes) into the default directory
+ *   --out DIR           where results go (default bench/results); bench/RESULTS.md is rewritten from the latest
+ *                       non-quick run of each runtime when the results go to the default directory
  */
 import { SingleBar, Presets } from 'cli-progress';
 import { execSync } from 'node:child_process';
@@ -34,6 +35,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     cases: { type: 'string', default: '' },
     sizes: { type: 'string', default: '' },
+    'max-size': { type: 'string', default: 'Infinity' },
     runs: { type: 'string', default: '7' },
     warmup: { type: 'string', default: '2' },
     target: { type: 'string', default: 'node,chrome' },
@@ -60,10 +62,12 @@ const targets = list(args.target);
 for (const t of targets)
   if (t !== 'node' && t !== 'chrome') throw new Error(`--target: node or chrome, got ${t}`);
 const sizes = list(args.sizes).map(Number);
-const options = { quick: args.quick, cases: list(args.cases), sizes, runs, warmup };
+const maxSize = Number(args['max-size']);
+if (!(maxSize > 0)) throw new Error(`--max-size must be a positive number, got ${args['max-size']}`);
+const options = { quick: args.quick, cases: list(args.cases), sizes, maxSize, runs, warmup };
 const cases = selectCases(options);
 if (cases.length === 0) throw new Error('no benchmark case selected');
-const fullRun = !args.quick && options.cases.length === 0 && sizes.length === 0 && args.out === DEFAULT_OUT;
+const writesResultsMd = !args.quick && args.out === DEFAULT_OUT;
 
 function git(cmd: string): string {
   try {
@@ -109,8 +113,8 @@ async function writeResultsMd(): Promise<void> {
     [
       '# Benchmark results',
       '',
-      'Written by `npm run bench` (a full run: every case, both runtimes). Each section is the latest run on that',
-      'runtime; the JSON with every sample and a chart of the speedups sit beside it in `bench/results/`.',
+      'Written by `npm run bench`. Each section is the latest non-quick run on that runtime (its header says which',
+      'cases ran); the JSON with every sample and a chart of the speedups sit beside it in `bench/results/`.',
       'Software adapters (lavapipe, SwiftShader) are slow and noisy: read the ratios, not the absolute times.',
       '',
       ...sections,
@@ -142,7 +146,7 @@ async function main(): Promise<void> {
     );
     await save(result, browser);
   }
-  if (fullRun) await writeResultsMd();
+  if (writesResultsMd) await writeResultsMd();
 }
 
 // Dawn's instance keeps Node alive: exit explicitly, non-zero when a case failed validation or could not run.

@@ -23,10 +23,17 @@ export interface CaseFilter {
   cases?: string[];
   /** Keep cases whose main size (`params.size`) is one of these; empty: all. */
   sizes?: number[];
+  /** Keep cases whose main size is at most this. */
+  maxSize?: number;
 }
 
 /** The cases a run selects. @throws Error when a name in `cases` matches nothing (a typo should not run nothing). */
-export function selectCases({ quick = false, cases = [], sizes = [] }: CaseFilter): BenchCase[] {
+export function selectCases({
+  quick = false,
+  cases = [],
+  sizes = [],
+  maxSize = Infinity,
+}: CaseFilter): BenchCase[] {
   for (const name of cases)
     if (!allCases.some((c) => c.group === name || c.id.startsWith(name)))
       throw new Error(
@@ -36,6 +43,8 @@ export function selectCases({ quick = false, cases = [], sizes = [] }: CaseFilte
     (c) =>
       (!quick || c.quick) &&
       (cases.length === 0 || cases.some((name) => c.group === name || c.id.startsWith(name))) &&
-      (sizes.length === 0 || sizes.includes(Number(c.params.size))),
+      (sizes.length === 0 || sizes.includes(Number(c.params.size))) &&
+      // null when the options crossed into the page as JSON (Infinity does not survive it).
+      !(Number(c.params.size) > (maxSize ?? Infinity)),
   );
 }

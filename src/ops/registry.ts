@@ -4,6 +4,7 @@
  * test in test/registry.test.ts walks this table.
  */
 import type { AnyOpDef } from '../runtime/op.js';
+import { addNOp } from './add_n.js';
 import { additiveScoreBackward, additiveScoreOp } from './additive_score.js';
 import {
   sdpaBackwardDelta,
@@ -68,4 +69,5 @@ export const registry = {
   embedding: embeddingOp,
   embedding_backward: embeddingBackward,
   sum_squares: sumSquaresOp,
+  add_n: addNOp,
 } satisfies Record<string, AnyOpDef>;

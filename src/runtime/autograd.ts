@@ -1,7 +1,8 @@
 /**
  * Reverse-mode autograd over the tape that `apply` records (micrograd's topological sort, on tensors).
  */
-import { add, fill } from '../ops/elementwise.js';
+import { addN } from '../ops/add_n.js';
+import { fill } from '../ops/elementwise.js';
 import { Tensor, formatShape } from './tensor.js';
 
 function topoOrder(root: Tensor): Tensor[] {
@@ -40,20 +41,26 @@ export function backward(root: Tensor, dy?: Tensor): void {
     // Every intermediate gradient is created inside this scope and freed when it closes;
     // only the leaves' accumulated `.grad` tensors are kept.
     engine.tidy(() => {
-      const grads = new Map<Tensor, Tensor>();
-      grads.set(root, dy ?? fill(root.shape, 1, engine));
+      // Each tensor's gradient contributions, summed in one addN when the tensor is reached: by then every
+      // consumer has been processed (reverse topological order), and a weight used at T time steps costs
+      // ⌈(T − 1)/6⌉ launches instead of T − 1 adds.
+      const grads = new Map<Tensor, Tensor[]>();
+      grads.set(root, [dy ?? fill(root.shape, 1, engine)]);
       const order = topoOrder(root);
       for (let n = order.length - 1; n >= 0; n--) {
         const t = order[n];
-        const g = grads.get(t);
-        if (!g) continue;
+        const parts = grads.get(t);
+        if (!parts) continue;
         if (!t.creator) {
           const old = t.grad;
           // share(): a new handle, so leaves that got the same gradient tensor each own one.
-          t.grad = (old ? add(old, g) : g.share(t.shape)).keep();
+          t.grad = (
+            old || parts.length > 1 ? addN(old ? [old, ...parts] : parts) : parts[0].share(t.shape)
+          ).keep();
           old?.dispose();
           continue;
         }
+        const g = addN(parts);
         const inputGrads = t.creator.backward(g);
         t.creator.inputs.forEach((input, i) => {
           const gi = inputGrads[i];
@@ -64,7 +71,8 @@ export function backward(root: Tensor, dy?: Tensor): void {
             );
           const shaped = gi.shape.length === input.shape.length ? gi : gi.share(input.shape);
           const prev = grads.get(input);
-          grads.set(input, prev ? add(prev, shaped) : shaped);
+          if (prev) prev.push(shaped);
+          else grads.set(input, [shaped]);
         });
       }
     }),

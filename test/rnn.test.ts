@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../src/data/random.js';
-import { concat, slice, stack, unbind } from '../src/ops/concat.js';
+import { DIRECT_UNBIND, concat, slice, stack, unbind } from '../src/ops/concat.js';
 import { add, mul } from '../src/ops/elementwise.js';
 import { sum } from '../src/ops/reduce.js';
 import { GRU, LSTM } from '../src/nn/rnn.js';
@@ -350,14 +350,16 @@ describe.each(['gru', 'lstm'] as const)('%s', (kind) => {
 });
 
 describe('concat, slice, stack, unbind', () => {
-  it('stack and unbind are inverses, and gradients flow through the halving split', async () => {
+  // 7 steps are sliced one by one; 37 (past DIRECT_UNBIND) go through the halving split.
+  it.each([7, 37])('stack and unbind are inverses over %i steps, and gradients flow back', async (steps) => {
+    expect(steps <= DIRECT_UNBIND).toBe(steps === 7);
     setEngine(gpu);
     await gpu.tidyAsync(async () => {
-      const values = Array.from({ length: 7 * 2 * 3 }, (_, k) => k);
-      const x = gpu.fromArray(values, [7, 2, 3]);
+      const values = Array.from({ length: steps * 2 * 3 }, (_, k) => k);
+      const x = gpu.fromArray(values, [steps, 2, 3]);
       x.requiresGrad = true;
       const parts = unbind(x, 0);
-      expect(parts).toHaveLength(7);
+      expect(parts).toHaveLength(steps);
       expect(parts.every((t) => t.shape.join() === '2,3')).toBe(true);
       expect(Array.from(await parts[5].data())).toEqual(values.slice(30, 36));
       expect(Array.from(await stack(parts, 0).data())).toEqual(values);
@@ -366,12 +368,12 @@ describe('concat, slice, stack, unbind', () => {
       expect(Array.from(await x.grad!.data())).toEqual(values.map((_, k) => Math.floor(k / 6) + 1));
       const cols = unbind(x, -1);
       expect(cols.map((t) => [...t.shape])).toEqual([
-        [7, 2],
-        [7, 2],
-        [7, 2],
+        [steps, 2],
+        [steps, 2],
+        [steps, 2],
       ]);
       expect(Array.from(await cols[2].data())).toEqual(values.filter((v) => v % 3 === 2));
-      expect([...stack(cols, 2).shape]).toEqual([7, 2, 3]);
+      expect([...stack(cols, 2).shape]).toEqual([steps, 2, 3]);
       expect(Array.from(await stack(cols, -1).data())).toEqual(values);
     });
   });

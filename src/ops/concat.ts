@@ -271,26 +271,33 @@ export function stack(xs: Tensor[], axis = 0): Tensor {
 
 /**
  * Splits x along `axis` into x.shape[axis] tensors with that dim removed (`torch.unbind(x, dim=axis)`), e.g. the
- * (T, B, 3H) input projections of a GRU into T steps (B, 3H). The split halves recursively: every slice's
- * gradient is a zero-padded copy of its input's size, so slicing each index straight from x would cost O(n²)
- * copies (and memory) in backward, the halving O(n log n).
+ * (T, B, 3H) input projections of a GRU into T steps (B, 3H). Every slice's gradient is a zero-padded copy of the
+ * size of the tensor it was cut from, so slicing each of n indices straight from x costs n² elements in backward:
+ * up to {@link DIRECT_UNBIND} indices (d2l's 10 time steps) that is cheaper than launches, and past it the split
+ * halves recursively (n log n elements, about 2n launches more).
  * @param x float32 with rank ≥ 1.
  * @throws OpError when the axis is out of range or x is int32.
  */
 export function unbind(x: Tensor, axis = 0): Tensor[] {
   const a = normAxis('unbind', axis, [x.shape]);
   const squeezed = x.shape.filter((_, i) => i !== a);
+  const n = x.shape[a];
+  if (n <= DIRECT_UNBIND)
+    return Array.from({ length: n }, (_, i) => reshape(slice(x, a, i, i + 1), squeezed));
   const out: Tensor[] = [];
   const split = (t: Tensor): void => {
-    const n = t.shape[a];
-    if (n === 1) {
+    const m = t.shape[a];
+    if (m === 1) {
       out.push(reshape(t, squeezed));
       return;
     }
-    const mid = Math.floor(n / 2);
+    const mid = Math.floor(m / 2);
     split(slice(t, a, 0, mid));
-    split(slice(t, a, mid, n));
+    split(slice(t, a, mid, m));
   };
-  if (x.shape[a] > 0) split(x);
+  split(x);
   return out;
 }
+
+/** Longest axis that {@link unbind} slices index by index. */
+export const DIRECT_UNBIND = 16;

@@ -29,6 +29,7 @@ import { matmulOp } from './matmul.js';
 import { adamUpdate, sgdUpdate } from './optim_update.js';
 import { reduce } from './reduce.js';
 import { repeatInterleaveOp } from './repeat_interleave.js';
+import { scaleAllOp } from './scale_all.js';
 import { sumSquaresOp } from './sum_squares.js';
 
 export const registry = {
@@ -70,4 +71,5 @@ export const registry = {
   embedding_backward: embeddingBackward,
   sum_squares: sumSquaresOp,
   add_n: addNOp,
+  scale_all: scaleAllOp,
 } satisfies Record<string, AnyOpDef>;

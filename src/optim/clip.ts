@@ -1,6 +1,7 @@
 /** `torch.nn.utils.clip_grad_norm_` (d2l §9.5): rescale all gradients together when their global L2 norm is large. */
-import { add, div, fill, minimum, mul, sqrt } from '../ops/elementwise.js';
+import { add, div, fill, minimum, sqrt } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
+import { scaleAll } from '../ops/scale_all.js';
 import { sumSquares } from '../ops/sum_squares.js';
 import { engine as currentEngine } from '../runtime/global.js';
 import type { Tensor } from '../runtime/tensor.js';
@@ -21,7 +22,7 @@ export function clipGradNorm(params: Tensor[], maxNorm: number): Tensor {
       const total = sqrt(sum(sumSquares(grads)));
       const coef = minimum(div(maxNorm, add(total, 1e-6)), 1);
       // assign shares the product's storage, so the kept `.grad` handles survive the scope closing.
-      for (const g of grads) g.assign(mul(g, coef));
+      scaleAll(grads, coef).forEach((scaled, i) => grads[i].assign(scaled));
       return total;
     }),
   );

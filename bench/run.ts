@@ -12,6 +12,7 @@
  *   --warmup N          warm-up runs per variant (default 2)
  *   --target node,chrome  where to run (default both)
  *   --chrome PATH       Chrome/Chromium binary (default $CHROME_PATH, else /usr/bin/chromium)
+ *   --results-md        only rewrite bench/RESULTS.md from the runs in bench/results, run nothing
  *   --out DIR           where results go (default bench/results); bench/RESULTS.md is rewritten from the latest
  *                       non-quick run of each runtime when the results go to the default directory
  */
@@ -22,7 +23,7 @@ import { cpus, totalmem, type as osType, release } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writePng } from '../src/plot/write.js';
-import { selectCases } from './cases/index.js';
+import { allCases, selectCases } from './cases/index.js';
 import { runInChrome } from './harness/chrome.js';
 import { createEnv, destroyEnv } from './harness/env.js';
 import { adapterName, markdown, speedupChart, type RunFile, type RunInfo } from './harness/report.js';
@@ -33,6 +34,7 @@ const DEFAULT_OUT = 'bench/results';
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
+    'results-md': { type: 'boolean', default: false },
     cases: { type: 'string', default: '' },
     sizes: { type: 'string', default: '' },
     'max-size': { type: 'string', default: 'Infinity' },
@@ -79,14 +81,17 @@ function git(cmd: string): string {
 
 const commit = `${git('rev-parse --short HEAD')}${git('status --porcelain --untracked-files=no') ? ' (modified)' : ''}`;
 const machine = `${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${osType()} ${release()}`;
-const date = new Date().toISOString().slice(0, 10);
+const started = new Date();
+const date = started.toISOString().slice(0, 10);
+const timestamp = started.toISOString();
 
 async function save(result: SuiteResult, host: string): Promise<string> {
-  const run: RunInfo = { date, commit, machine, host };
+  const run: RunInfo = { date, timestamp, commit, machine, host };
   const file: RunFile = { run, ...result };
   const base = join(
     args.out,
-    `${date}-${adapterName(result)}-${result.meta.runtime === 'node' ? 'node' : 'chrome'}${args.quick ? '-quick' : ''}`,
+    // The time too, so that a second run on one day keeps the first (RESULTS.md merges the newest of each group).
+    `${date}T${timestamp.slice(11, 16).replace(':', '')}-${adapterName(result)}-${result.meta.runtime === 'node' ? 'node' : 'chrome'}${args.quick ? '-quick' : ''}`,
   );
   await mkdir(args.out, { recursive: true });
   await writeFile(`${base}.json`, `${JSON.stringify(file, null, 1)}\n`);
@@ -97,24 +102,39 @@ async function save(result: SuiteResult, host: string): Promise<string> {
   return base;
 }
 
-/** RESULTS.md: the latest full run of each runtime, from the JSON files kept in bench/results. */
+/**
+ * RESULTS.md from the JSON files kept in bench/results: per runtime, each case group's newest non-quick run (a
+ * run of some groups only, say after optimising matmul, replaces those groups and keeps the others).
+ */
 async function writeResultsMd(): Promise<void> {
-  const names = (await readdir(DEFAULT_OUT))
-    .filter((n) => n.endsWith('.json') && !n.includes('-quick'))
-    .sort();
-  const latest = new Map<string, RunFile>();
-  for (const n of names) {
-    const f = JSON.parse(await readFile(join(DEFAULT_OUT, n), 'utf8')) as RunFile;
-    latest.set(f.meta.runtime, f);
+  const files: RunFile[] = [];
+  for (const n of await readdir(DEFAULT_OUT))
+    if (n.endsWith('.json') && !n.includes('-quick'))
+      files.push(JSON.parse(await readFile(join(DEFAULT_OUT, n), 'utf8')) as RunFile);
+  const when = (f: RunFile) => f.run.timestamp ?? f.run.date;
+  files.sort((a, b) => (when(a) < when(b) ? -1 : when(a) > when(b) ? 1 : 0));
+  const sections: string[] = [];
+  for (const runtime of ['node', 'browser'] as const) {
+    const runs = files.filter((f) => f.meta.runtime === runtime);
+    if (runs.length === 0) continue;
+    const newest = runs.at(-1)!;
+    const from: Record<string, RunInfo> = {};
+    const cases = [];
+    for (const group of new Set(allCases.map((c) => c.group))) {
+      const source = runs.findLast((f) => f.cases.some((c) => c.group === group));
+      if (!source) continue;
+      from[group] = source.run;
+      cases.push(...source.cases.filter((c) => c.group === group));
+    }
+    sections.push(markdown({ ...newest, cases }, from));
   }
-  const sections = [...latest.values()].map(markdown);
   await writeFile(
     'bench/RESULTS.md',
     [
       '# Benchmark results',
       '',
-      'Written by `npm run bench`. Each section is the latest non-quick run on that runtime (its header says which',
-      'cases ran); the JSON with every sample and a chart of the speedups sit beside it in `bench/results/`.',
+      'Written by `npm run bench`: per runtime, the newest non-quick run of each case group (a group from an older',
+      'run says so). The JSON of each run, with every sample, and a chart of its speedups are in `bench/results/`.',
       'Software adapters (lavapipe, SwiftShader) are slow and noisy: read the ratios, not the absolute times.',
       '',
       ...sections,
@@ -124,11 +144,19 @@ async function writeResultsMd(): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  if (args['results-md']) {
+    await writeResultsMd();
+    return;
+  }
   const measure = { runs, warmup };
   if (targets.includes('node')) {
     console.log(`Node: ${cases.length} cases`);
     const env = await createEnv('node', args.quick);
-    const bar = new SingleBar({ format: 'node {bar} {value}/{total} {case}' }, Presets.shades_classic);
+    const bar = new SingleBar(
+      // In CI logs (no TTY) too, every 10 s.
+      { format: 'node {bar} {value}/{total} {case}', noTTYOutput: true, notTTYSchedule: 10_000 },
+      Presets.shades_classic,
+    );
     bar.start(cases.length, 0, { case: '' });
     try {
       const result = await runSuite(env, cases, measure, (c, i) => bar.update(i + 1, { case: c.id }));

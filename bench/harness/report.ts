@@ -9,6 +9,8 @@ import type { SuiteResult } from './suite.js';
 /** Where and on what a run happened; the Node runner fills it in. */
 export interface RunInfo {
   date: string;
+  /** ISO time the run started (absent in the first runs, which had only the date). */
+  timestamp?: string;
   commit: string;
   machine: string;
   /** `node v20…` or the browser's version string. */
@@ -51,8 +53,11 @@ export function adapterName(result: SuiteResult): string {
   return (known ? known[1] : text).toLowerCase().replace(/[^a-z0-9]+/g, '-');
 }
 
-/** Markdown: a header naming the adapter and method, then one table per case group. */
-export function markdown(file: RunFile): string {
+/**
+ * Markdown: a header naming the adapter and method, then one table per case group. `from` names, per group, the
+ * run its cases come from when it is not `file.run` (RESULTS.md merges the newest run of each group).
+ */
+export function markdown(file: RunFile, from: Record<string, RunInfo> = {}): string {
   const { meta, run } = file;
   const lines = [
     `### ${meta.runtime === 'node' ? 'Node (Dawn)' : 'Chrome'} on ${adapterName(file)}, ${run.date}`,
@@ -69,9 +74,13 @@ export function markdown(file: RunFile): string {
     const names = cases[0].variants.map((v) => v.name);
     const ours = names.filter((n) => cases[0].variants.find((v) => v.name === n)!.library === 'ours');
     const rate = cases[0].flops ? 'GFLOP/s' : cases[0].bytes ? 'GB/s' : '';
+    const source = from[g];
     lines.push(
       `#### ${g}`,
       '',
+      ...(source && source !== run
+        ? [`From the run of ${source.timestamp ?? source.date}, commit ${source.commit}.`, '']
+        : []),
       `| case | ${names.map((n) => `${n} (ms)`).join(' | ')} | ${ours.map((n) => `speedup ${n}`).join(' | ')} |${rate ? ` ${ours[0]} ${rate} |` : ''} compile ${ours[0]} / tfjs (ms) |`,
       `| --- | ${names.map(() => '---:').join(' | ')} | ${ours.map(() => '---:').join(' | ')} |${rate ? ' ---: |' : ''} ---: |`,
     );

@@ -5,7 +5,6 @@
  */
 import sample from 'virtual:fra-sample';
 import type { Engine } from '../src/runtime/engine.js';
-import { shaderSources } from '../src/runtime/shaders.js';
 import { HeatmapChart, LossChart } from './charts.js';
 import { MODELS, trainLive, type ModelName } from './live_training.js';
 
@@ -22,12 +21,6 @@ interface Run {
  * The kernels this device can compile: those whose `enable` directives name features it has (a kernel for an
  * optional feature, such as subgroups, is only dispatched on devices that have it).
  */
-function compilableKernels(engine: Engine): string[] {
-  const has = (list: string) => list.split(',').every((f) => engine.device.features.has(f.trim()));
-  return Object.entries(shaderSources)
-    .filter(([, source]) => [...source.matchAll(/^\s*enable\s+([\w\s,]+);/gm)].every((m) => has(m[1])))
-    .map(([name]) => name);
-}
 
 export class TrainingPanel {
   private run: Run | null = null;
@@ -166,7 +159,7 @@ export class TrainingPanel {
         // createComputePipelineAsync for every kernel, so no first step stalls on a synchronous compile. Stop
         // does not wait for it: the compile goes on in the background and the next run reuses it.
         // A warm-up only: a kernel that fails here fails again, with its message, when an op uses it.
-        const done = engine.compileAll(compilableKernels(engine)).catch((e: unknown) => console.warn(e));
+        const done = engine.compileAll().catch((e: unknown) => console.warn(e));
         this.compiled = { engine, done };
       }
       this.setStatus('compiling pipelines…', 'running');

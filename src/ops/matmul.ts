@@ -4,6 +4,8 @@
  * needs a transpose copy.
  */
 import { OpError, apply, type OpCase, type OpDef } from '../runtime/op.js';
+import type { Engine } from '../runtime/engine.js';
+import { shaderSources } from '../runtime/shaders.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { sumToShape } from './reduce.js';
 import { reshape } from './shape.js';
@@ -15,14 +17,14 @@ export interface MatmulAttrs {
   transB: boolean;
 }
 
-/**
- * Threads per workgroup along N and M, and the RM×RN block of y each thread computes (a const in the WGSL):
- * 32×32 tiles. Measured on lavapipe at 512²; see the WGSL header.
- */
+/** matmul.wgsl: threads per workgroup along N and M; each computes an 8×8 block of y (fixed in the WGSL). */
 const WX = 4;
 const WY = 4;
-const RM = 8;
-const RN = 8;
+const BLOCK = 8;
+/** matmul_subgroup.wgsl: 16 rows of y per workgroup, one vec4 column group per thread (fixed in the WGSL). */
+const SG_ROWS = 16;
+/** matmul_subgroup.wgsl: threads per workgroup at most (fewer when N is narrow). */
+const SG_WG = 64;
 /** WebGPU's default maxComputeWorkgroupsPerDimension: larger batches go out in chunks. */
 const MAX_DIM = 65535;
 
@@ -66,6 +68,30 @@ function dims(a: readonly number[], b: readonly number[], { transA, transB }: Ma
   };
 }
 
+/**
+ * Which kernel computes the product: matmul_subgroup.wgsl where the device has subgroups, K, N and (with transA) M
+ * are multiples of 4 (it reads vec4 and steps through K 4 at a time) and M fills at least half its row tile (it
+ * computes whole tiles); matmul.wgsl everywhere else. `tiles` is the (N, M) extent of one workgroup.
+ */
+function plan(
+  engine: Engine,
+  d: Dims,
+  { transA }: MatmulAttrs,
+): { kernel: string; constants: Record<string, number>; tiles: [number, number] } {
+  const gpu = engine.gpu;
+  const sgMax = gpu?.adapter.info?.subgroupMaxSize ?? 0;
+  // The kernel steps through K in blocks of 4 and reads rows of op(b), y and (with transA) op(a)ᵀ as vec4.
+  const vec4 = d.k % 4 === 0 && d.n % 4 === 0 && (!transA || d.m % 4 === 0);
+  const subgroups = gpu?.device.features.has('subgroups') && 'matmul_subgroup' in shaderSources;
+  if (vec4 && subgroups && sgMax > 0 && sgMax <= 256 && d.m >= SG_ROWS / 2) {
+    // A multiple of the largest subgroup (the kernel needs whole subgroups), smaller for narrow N.
+    let wg = sgMax;
+    while (wg < SG_WG && wg * 4 < d.n) wg *= 2;
+    return { kernel: 'matmul_subgroup', constants: { WG: wg }, tiles: [4 * wg, SG_ROWS] };
+  }
+  return { kernel: 'matmul', constants: { WX, WY }, tiles: [BLOCK * WX, BLOCK * WY] };
+}
+
 function mmCase(
   a: number[],
   b: number[],
@@ -96,7 +122,23 @@ const cases: OpCase<MatmulAttrs>[] = [
   mmCase([6, 7], [4, 7], false, true, { name: 'Linear x·Wᵀ' }),
   mmCase([13, 6], [2, 5, 13], true, true),
   mmCase([1, 9, 4], [3, 9, 5], true, false),
+  // Multiples of 4 (matmul_subgroup.wgsl where the device has subgroups), rows not a multiple of its 16-row tile.
+  mmCase([3, 20, 12], [3, 12, 36]),
+  mmCase([2, 12, 20], [12, 36], true, false),
+  mmCase([2, 20, 12], [2, 36, 12], false, true),
+  mmCase([12, 20], [2, 36, 12], true, true),
+  // K not a multiple of 4 with the other dims multiples of 4: matmul.wgsl.
+  mmCase([2, 13, 20], [2, 13, 36], true, false),
+  mmCase([2, 20, 13], [2, 36, 13], false, true),
   // Forward only: several tiles in every direction with both transposes, and a batch past one dispatch's limit.
+  ...[false, true].flatMap((ta) =>
+    [false, true].map((tb) =>
+      mmCase([2, ...(ta ? [68, 36] : [36, 68])], [2, ...(tb ? [600, 68] : [68, 600])], ta, tb, {
+        noGradCheck: true,
+      }),
+    ),
+  ),
+  mmCase([8, 4], [4, 4], false, false, { noGradCheck: true }),
   mmCase([3, 70, 45], [3, 33, 70], true, true, { noGradCheck: true }),
   mmCase([65537, 1, 2], [65537, 2, 1], false, false, { noGradCheck: true }),
   mmCase([1000, 1000], [1000, 1000], false, false, { noGradCheck: true }),
@@ -107,12 +149,13 @@ export const matmulOp: OpDef<MatmulAttrs> = {
   shape: ([a, b], attrs) => [{ shape: dims(a.shape, b.shape, attrs).out }],
   gpu(engine, [a, b], [y], attrs) {
     const d = dims(a.shape, b.shape, attrs);
+    const { kernel, constants, tiles } = plan(engine, d, attrs);
     for (let z0 = 0; z0 < d.batch; z0 += MAX_DIM)
-      engine.dispatch('matmul', {
+      engine.dispatch(kernel, {
         bindings: { a, b, y },
         params: { m: d.m, n: d.n, k: d.k, astride: d.astride, bstride: d.bstride, z0 },
-        constants: { TRANS_A: Number(attrs.transA), TRANS_B: Number(attrs.transB), WX, WY },
-        workgroups: [Math.ceil(d.n / (RN * WX)), Math.ceil(d.m / (RM * WY)), Math.min(MAX_DIM, d.batch - z0)],
+        constants: { TRANS_A: Number(attrs.transA), TRANS_B: Number(attrs.transB), ...constants },
+        workgroups: [Math.ceil(d.n / tiles[0]), Math.ceil(d.m / tiles[1]), Math.min(MAX_DIM, d.batch - z0)],
       });
   },
   cpu([a, b], attrs) {

@@ -73,7 +73,12 @@ export async function requestGpu(): Promise<Gpu> {
     'maxStorageBuffersPerShaderStage',
   ] as const;
   for (const k of wanted) limits[k] = adapter.limits[k];
-  const device = await adapter.requestDevice({ requiredLimits: limits });
+  // Subgroup operations let matmul share loaded values across lanes (shaders/matmul_subgroup.wgsl).
+  // (@webgpu/types does not list 'subgroups' yet.)
+  const requiredFeatures = ['subgroups'].filter((f) =>
+    adapter.features.has(f),
+  ) as unknown as GPUFeatureName[];
+  const device = await adapter.requestDevice({ requiredLimits: limits, requiredFeatures });
   const info = adapter.info;
   const report: AdapterReport = {
     vendor: info?.vendor ?? '',

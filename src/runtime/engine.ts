@@ -96,11 +96,19 @@ export class Engine {
     return k;
   }
 
+  /** The kernels in `shaders/` this device can compile: those whose `enable` directives name features it has. */
+  supportedKernels(): string[] {
+    const has = (list: string) => list.split(',').every((f) => this.device.features.has(f.trim()));
+    return Object.entries(shaderSources)
+      .filter(([, source]) => [...source.matchAll(/^\s*enable\s+([\w\s,]+);/gm)].every((m) => has(m[1])))
+      .map(([name]) => name);
+  }
+
   /**
-   * Compiles every kernel in `shaders/` in parallel and throws with WGSL line numbers if any fails.
-   * Optional: kernels also compile on first use.
+   * Compiles kernels (by default every one the device supports) in parallel and throws with WGSL line numbers if
+   * any fails. Optional: kernels also compile on first use.
    */
-  async compileAll(names: string[] = Object.keys(shaderSources)): Promise<void> {
+  async compileAll(names: string[] = this.gpu ? this.supportedKernels() : []): Promise<void> {
     if (!this.gpu) return;
     const errors = await Promise.all(names.map((n) => this.kernel(n).diagnostics()));
     const msg = errors.filter(Boolean).join('\n');

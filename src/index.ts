@@ -38,6 +38,7 @@ export {
 export { sum, mean, max, sumToShape } from './ops/reduce.js';
 export { reshape } from './ops/shape.js';
 export { matmul } from './ops/matmul.js';
+export { addN } from './ops/add_n.js';
 export { scaledDotProductAttention } from './ops/attention.js';
 export { additiveScore } from './ops/additive_score.js';
 export { hardAttention } from './ops/hard_attention.js';

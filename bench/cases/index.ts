@@ -19,7 +19,7 @@ export const allCases: BenchCase[] = [
 export interface CaseFilter {
   /** Only the `quick` cases (the smallest sizes). */
   quick?: boolean;
-  /** Groups or id prefixes (`matmul`, `sdpa-fwd/32x128`); empty: all. */
+  /** Groups or id prefixes with their `/` (`matmul`, `sdpa-fwd/32x128`); empty: all. */
   cases?: string[];
   /** Keep cases whose main size (`params.size`) is one of these; empty: all. */
   sizes?: number[];
@@ -34,15 +34,18 @@ export function selectCases({
   sizes = [],
   maxSize = Infinity,
 }: CaseFilter): BenchCase[] {
+  // `sdpa-fwd` names that group, not also `sdpa-fwd-bwd`: an id prefix must reach into the id's `/` part.
+  const matches = (c: BenchCase, name: string) =>
+    c.group === name || (name.includes('/') && c.id.startsWith(name));
   for (const name of cases)
-    if (!allCases.some((c) => c.group === name || c.id.startsWith(name)))
+    if (!allCases.some((c) => matches(c, name)))
       throw new Error(
         `no benchmark case matches "${name}"; groups: ${[...new Set(allCases.map((c) => c.group))].join(', ')}`,
       );
   return allCases.filter(
     (c) =>
       (!quick || c.quick) &&
-      (cases.length === 0 || cases.some((name) => c.group === name || c.id.startsWith(name))) &&
+      (cases.length === 0 || cases.some((name) => matches(c, name))) &&
       (sizes.length === 0 || sizes.includes(Number(c.params.size))) &&
       // null when the options crossed into the page as JSON (Infinity does not survive it).
       !(Number(c.params.size) > (maxSize ?? Infinity)),

@@ -103,8 +103,8 @@ async function save(result: SuiteResult, host: string): Promise<string> {
 }
 
 /**
- * RESULTS.md from the JSON files kept in bench/results: per runtime, each case group's newest non-quick run (a
- * run of some groups only, say after optimising matmul, replaces those groups and keeps the others).
+ * RESULTS.md from the JSON files kept in bench/results: per runtime, each case's newest non-quick run (a run of
+ * some cases only, say after optimising matmul, replaces those and keeps the others).
  */
 async function writeResultsMd(): Promise<void> {
   const files: RunFile[] = [];
@@ -118,13 +118,15 @@ async function writeResultsMd(): Promise<void> {
     const runs = files.filter((f) => f.meta.runtime === runtime);
     if (runs.length === 0) continue;
     const newest = runs.at(-1)!;
-    const from: Record<string, RunInfo> = {};
+    // Per case, the newest run that measured it; a group lists the runs it draws on.
+    const from: Record<string, RunInfo[]> = {};
     const cases = [];
-    for (const group of new Set(allCases.map((c) => c.group))) {
-      const source = runs.findLast((f) => f.cases.some((c) => c.group === group));
+    for (const c of allCases) {
+      const source = runs.findLast((f) => f.cases.some((r) => r.id === c.id));
       if (!source) continue;
-      from[group] = source.run;
-      cases.push(...source.cases.filter((c) => c.group === group));
+      cases.push(source.cases.find((r) => r.id === c.id)!);
+      const list = (from[c.group] ??= []);
+      if (!list.includes(source.run)) list.push(source.run);
     }
     sections.push(markdown({ ...newest, cases }, from));
   }
@@ -133,8 +135,9 @@ async function writeResultsMd(): Promise<void> {
     [
       '# Benchmark results',
       '',
-      'Written by `npm run bench`: per runtime, the newest non-quick run of each case group (a group from an older',
-      'run says so). The JSON of each run, with every sample, and a chart of its speedups are in `bench/results/`.',
+      'Written by `npm run bench`: per runtime, the newest non-quick run of each case (a group drawn from other runs',
+      'than the newest says so). The JSON of each run, with every sample, and a chart of its speedups are in',
+      '`bench/results/`.',
       'Software adapters (lavapipe, SwiftShader) are slow and noisy: read the ratios, not the absolute times.',
       '',
       ...sections,

@@ -55,9 +55,9 @@ export function adapterName(result: SuiteResult): string {
 
 /**
  * Markdown: a header naming the adapter and method, then one table per case group. `from` names, per group, the
- * run its cases come from when it is not `file.run` (RESULTS.md merges the newest run of each group).
+ * runs its cases come from when that is not just `file.run` (RESULTS.md merges the newest run of each case).
  */
-export function markdown(file: RunFile, from: Record<string, RunInfo> = {}): string {
+export function markdown(file: RunFile, from: Record<string, RunInfo[]> = {}): string {
   const { meta, run } = file;
   const lines = [
     `### ${meta.runtime === 'node' ? 'Node (Dawn)' : 'Chrome'} on ${adapterName(file)}, ${run.date}`,
@@ -74,12 +74,16 @@ export function markdown(file: RunFile, from: Record<string, RunInfo> = {}): str
     const names = cases[0].variants.map((v) => v.name);
     const ours = names.filter((n) => cases[0].variants.find((v) => v.name === n)!.library === 'ours');
     const rate = cases[0].flops ? 'GFLOP/s' : cases[0].bytes ? 'GB/s' : '';
-    const source = from[g];
+    const sources = from[g] ?? [];
+    const other = sources.length > 1 || (sources.length === 1 && sources[0] !== run);
     lines.push(
       `#### ${g}`,
       '',
-      ...(source && source !== run
-        ? [`From the run of ${source.timestamp ?? source.date}, commit ${source.commit}.`, '']
+      ...(other
+        ? [
+            `From the runs of ${sources.map((r) => `${r.timestamp ?? r.date} (commit ${r.commit})`).join(', ')}.`,
+            '',
+          ]
         : []),
       `| case | ${names.map((n) => `${n} (ms)`).join(' | ')} | ${ours.map((n) => `speedup ${n}`).join(' | ')} |${rate ? ` ${ours[0]} ${rate} |` : ''} compile ${ours[0]} / tfjs (ms) |`,
       `| --- | ${names.map(() => '---:').join(' | ')} | ${ours.map(() => '---:').join(' | ')} |${rate ? ' ---: |' : ''} ---: |`,

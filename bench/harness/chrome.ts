@@ -10,8 +10,11 @@ import { build, preview } from 'vite';
 import type { BenchState, PageOptions } from '../browser/main.js';
 import type { SuiteResult } from './suite.js';
 
-/** Chromium flags that expose WebGPU on a machine without a GPU (SwiftShader) in headless mode. */
-const FLAGS = [
+/**
+ * Chromium flags that expose WebGPU on a machine without a GPU (SwiftShader) in headless mode; the browser tests
+ * (test/browser.ts) launch with them too.
+ */
+export const CHROMIUM_FLAGS = [
   '--headless=new',
   '--no-sandbox',
   '--enable-unsafe-webgpu',
@@ -58,7 +61,7 @@ export async function runInChrome(
     browser = await puppeteer.launch({
       executablePath,
       headless: true,
-      args: [...FLAGS, `--user-data-dir=${profile}`],
+      args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`],
     });
   } catch (e) {
     await server.close();

@@ -46,6 +46,15 @@ function rows(shape: readonly number[], axis: number) {
   return { outer: numel(shape.slice(0, axis)), inner: numel(shape.slice(axis + 1)) };
 }
 
+/**
+ * Params of the three copy kernels (concat.wgsl, slice.wgsl, slice_backward.wgsl): rows of their `x` and `y`
+ * bindings along axis `a` (the same `inner` for both) and the offset `start` of the narrower one in the wider.
+ */
+function copyParams(count: number, x: readonly number[], y: readonly number[], a: number, start: number) {
+  const { inner } = rows(x, a);
+  return { count, xrow: x[a] * inner, yrow: y[a] * inner, offset: start * inner };
+}
+
 function concatShape(inputs: readonly TensorMeta[], { axis }: ConcatAttrs): number[] {
   const shapes = inputs.map((t) => t.shape);
   if (inputs.length === 0) throw new OpError('concat', 'needs at least one tensor', []);
@@ -69,10 +78,9 @@ function sliceShape(x: TensorMeta, { axis, start, end }: SliceAttrs): number[] {
 /** Launches concat.wgsl: x into y at index `start` along axis `a`. */
 function place(engine: Engine, x: Tensor, y: Tensor, a: number, start: number): void {
   if (x.size === 0) return;
-  const { inner } = rows(x.shape, a);
   engine.dispatch('concat', {
     bindings: { x, y },
-    params: { count: x.size, xrow: x.shape[a] * inner, yrow: y.shape[a] * inner, offset: start * inner },
+    params: copyParams(x.size, x.shape, y.shape, a, start),
     workgroups: grid(x.size),
   });
 }
@@ -136,10 +144,9 @@ export const sliceOp: OpDef<SliceAttrs> = {
   shape: ([x], attrs) => [{ shape: sliceShape(x, attrs) }],
   gpu(engine, [x], [y], { axis, start }) {
     const a = normAxis('slice', axis, [x.shape]);
-    const { inner } = rows(x.shape, a);
     engine.dispatch('slice', {
       bindings: { x, y },
-      params: { count: y.size, xrow: x.shape[a] * inner, yrow: y.shape[a] * inner, offset: start * inner },
+      params: copyParams(y.size, x.shape, y.shape, a, start),
       workgroups: grid(y.size),
     });
   },
@@ -188,10 +195,9 @@ export const sliceBackward: OpDef<SliceBackwardAttrs> = {
   },
   gpu(engine, [dy], [dx], { axis, start }) {
     const a = normAxis('slice_backward', axis, [dx.shape]);
-    const { inner } = rows(dx.shape, a);
     engine.dispatch('slice_backward', {
       bindings: { dy, dx },
-      params: { count: dx.size, xrow: dx.shape[a] * inner, yrow: dy.shape[a] * inner, offset: start * inner },
+      params: copyParams(dx.size, dx.shape, dy.shape, a, start),
       workgroups: grid(dx.size),
     });
   },

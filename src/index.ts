@@ -8,7 +8,9 @@ export { CapturedGraph, type CaptureOptions } from './runtime/capture.js';
 export { Tensor, type DType } from './runtime/tensor.js';
 export { backward } from './runtime/autograd.js';
 export { OpError } from './runtime/op.js';
-export { INSTALL_HINT, type AdapterReport } from './runtime/device.js';
+export { INSTALL_HINT, type AdapterReport, type GpuLimits, type GpuOptions } from './runtime/device.js';
+export { KERNELS_ENV, type AdapterProfile, type KernelChoice, type KernelSet } from './runtime/kernel_set.js';
+export { type InitOptions } from './runtime/global.js';
 
 export { tensor } from './ops/creation.js';
 export {

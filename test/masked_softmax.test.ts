@@ -1,12 +1,7 @@
 /** maskedSoftmax on d2l §11.3's own examples, its masked gradients and its errors, vs the float64 reference. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../src/data/random.js';
-import {
-  maskedSoftmax,
-  maskedSoftmaxBackward,
-  maskedSoftmaxKernels,
-  maskedSoftmaxOp,
-} from '../src/ops/masked_softmax.js';
+import { maskedSoftmax, maskedSoftmaxBackward, maskedSoftmaxOp } from '../src/ops/masked_softmax.js';
 import { backward } from '../src/runtime/autograd.js';
 import type { Engine } from '../src/runtime/engine.js';
 import { init } from '../src/runtime/global.js';
@@ -208,9 +203,9 @@ describe('errors and memory', () => {
   });
 });
 
-// The adapter picks one kernel pair (row per thread on software adapters, workgroup per row on GPUs); both are
-// checked here on every registry case plus a long row, forward and backward, against the float64 references.
-describe.each(['rows', 'workgroup'] as const)('the %s kernels', (variant) => {
+// The kernel set picks one kernel pair (row per thread in the software set, workgroup per row in the hardware set);
+// both are checked here on every registry case plus a long row, forward and backward, against the float64 references.
+describe.each(['software', 'hardware'] as const)('the %s kernels', (variant) => {
   const cases = [
     ...maskedSoftmaxOp.cases,
     {
@@ -225,8 +220,8 @@ describe.each(['rows', 'workgroup'] as const)('the %s kernels', (variant) => {
   it.each(cases.map((c, i) => [c.name ?? c.inputs.map((x) => `(${x.shape})`).join(' '), i] as const))(
     '%s',
     async (_name, i) => {
-      const saved = maskedSoftmaxKernels.variant;
-      maskedSoftmaxKernels.variant = variant;
+      const saved = engine.profile.kernels;
+      engine.setKernels(variant);
       try {
         const rng = new Random(40 + i);
         const [xSpec, lensSpec] = cases[i].inputs;
@@ -251,7 +246,7 @@ describe.each(['rows', 'workgroup'] as const)('the %s kernels', (variant) => {
         )[0];
         expectClose(dx, wantDx, { atol: 1e-5, what: 'dx' });
       } finally {
-        maskedSoftmaxKernels.variant = saved;
+        engine.setKernels(saved);
       }
     },
   );

@@ -2,8 +2,9 @@
  * Masked softmax over the last axis, d2l §11.3 "Attention Scoring Functions" (`masked_softmax`): scores at
  * key positions at or past a row's valid length are REPLACED by −1e6 before the softmax, so they get
  * (almost) no weight and no gradient. Forward and backward are one kernel each: one workgroup per row with tree
- * reductions (shaders/masked_softmax.wgsl, masked_softmax_backward.wgsl) on GPUs, and one thread per row without
- * barriers (masked_softmax_rows*.wgsl) on CPU-emulated adapters, where a barrier costs more than the row's math.
+ * reductions (shaders/masked_softmax.wgsl, masked_softmax_backward.wgsl) in the hardware kernel set, and one
+ * thread per row without barriers (masked_softmax_rows*.wgsl) in the software set (CPU-emulated adapters), where
+ * a barrier costs more than the row's math.
  */
 import { OpError, apply, type CpuTensor, type OpDef, type TensorMeta } from '../runtime/op.js';
 import { numel, type Tensor } from '../runtime/tensor.js';
@@ -55,12 +56,6 @@ function rowLengths(l: Layout, lens: CpuTensor | undefined): number[] {
   return Array.from({ length: l.rows }, (_, r) => (l.mode === 0 ? l.s : lens!.data[Math.floor(r / l.group)]));
 }
 
-/**
- * Which kernel pair runs: `'auto'` takes the row-per-thread one on software adapters and the workgroup-per-row one
- * elsewhere. Tests set it to run both on one adapter.
- */
-export const maskedSoftmaxKernels: { variant: 'auto' | 'rows' | 'workgroup' } = { variant: 'auto' };
-
 /** Binds `lens`, or when unmasked a 1-element dummy (never read): WebGPU needs every binding bound. */
 function dispatchRows(
   op: 'masked_softmax' | 'masked_softmax_backward',
@@ -70,8 +65,8 @@ function dispatchRows(
 ) {
   const engine = x.engine;
   const l = layout(op, x, lens);
-  const { variant } = maskedSoftmaxKernels;
-  const rows = variant === 'rows' || (variant === 'auto' && !!engine.gpu?.report.software);
+  // Software adapters: one row per thread without barriers; GPUs: one workgroup per row with tree reductions.
+  const rows = engine.pick({ software: true, hardware: false });
   const dummy = lens ? null : engine.empty([1], 'int32');
   engine.dispatch(rows ? op.replace('masked_softmax', 'masked_softmax_rows') : op, {
     bindings: { ...bindings, lens: lens ?? dummy! },

@@ -1,6 +1,7 @@
 /**
  * Acquiring a WebGPU device in the browser (`navigator.gpu`) or in Node (the `webgpu` package: Dawn).
  */
+import { resolveKernelSet, type KernelChoice, type KernelSet } from './kernel_set.js';
 
 /** What the adapter says about itself; written into results so runs can be compared. */
 export interface AdapterReport {
@@ -13,7 +14,22 @@ export interface AdapterReport {
   /** A CPU-emulated adapter (lavapipe/llvmpipe, SwiftShader, WARP): kernels pick barrier-free variants there. */
   software: boolean;
   features: string[];
+  /** The device's limits (what it enforces): the adapter's, or WebGPU's defaults when those were requested. */
   limits: Record<string, number>;
+  /** `'adapter'`: the device asked for the adapter's limits; `'default'`: for none above WebGPU's defaults. */
+  limitsRequested: GpuLimits;
+  /** The kernel set that runs on this device (src/runtime/kernel_set.ts). */
+  kernels: KernelSet;
+}
+
+/** Which limits a device asks for: everything the adapter offers, or WebGPU's defaults (what many users get). */
+export type GpuLimits = 'adapter' | 'default';
+
+export interface GpuOptions {
+  /** Default `'adapter'`. `'default'` proves that every pipeline fits WebGPU's default limits. */
+  limits?: GpuLimits;
+  /** Default `'auto'` (see {@link resolveKernelSet}). */
+  kernels?: KernelChoice;
 }
 
 /** How to get an adapter when there is none; part of every "no WebGPU" error. */
@@ -53,15 +69,26 @@ async function nodeGpu(): Promise<globalThis.GPU> {
 }
 
 /**
- * Requests a high-performance adapter and a device with the adapter's full limits.
+ * Requests a high-performance adapter and a device with the adapter's full limits (or WebGPU's defaults), with
+ * `subgroups` where the adapter has it, and resolves the kernel set.
  *
- * @throws Error with {@link INSTALL_HINT} when neither `navigator.gpu` nor the `webgpu` package yields an adapter.
+ * @throws Error with {@link INSTALL_HINT} when neither `navigator.gpu` nor the `webgpu` package yields an adapter;
+ *   Error when `options.kernels` or `WEBGPU_ATTENTION_KERNELS` names no kernel set.
  */
-export async function requestGpu(): Promise<Gpu> {
+export async function requestGpu(options: GpuOptions = {}): Promise<Gpu> {
+  const limitsRequested = options.limits ?? 'adapter';
+  if (limitsRequested !== 'adapter' && limitsRequested !== 'default')
+    throw new Error(`init: limits must be 'adapter' or 'default', got ${String(limitsRequested)}`);
   const inBrowser = typeof navigator !== 'undefined' && 'gpu' in navigator && !!navigator.gpu;
   const gpu = inBrowser ? navigator.gpu : await nodeGpu();
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new Error(INSTALL_HINT);
+  const info = adapter.info;
+  const software = /llvmpipe|lavapipe|swiftshader|warp|software/i.test(
+    [info?.vendor, info?.architecture, info?.device, info?.description].join(' '),
+  );
+  // Resolved before the device exists, so a bad choice leaves nothing to clean up.
+  const kernels = resolveKernelSet(options.kernels, software);
   const limits: Record<string, number> = {};
   const wanted = [
     'maxStorageBufferBindingSize',
@@ -78,19 +105,22 @@ export async function requestGpu(): Promise<Gpu> {
   const requiredFeatures = ['subgroups'].filter((f) =>
     adapter.features.has(f),
   ) as unknown as GPUFeatureName[];
-  const device = await adapter.requestDevice({ requiredLimits: limits, requiredFeatures });
-  const info = adapter.info;
+  const device = await adapter.requestDevice({
+    requiredLimits: limitsRequested === 'adapter' ? limits : {},
+    requiredFeatures,
+  });
+  for (const k of wanted) limits[k] = device.limits[k];
   const report: AdapterReport = {
     vendor: info?.vendor ?? '',
     architecture: info?.architecture ?? '',
     device: info?.device ?? '',
     description: info?.description ?? '',
     runtime: inBrowser ? 'browser' : 'node',
-    software: /llvmpipe|lavapipe|swiftshader|warp|software/i.test(
-      [info?.vendor, info?.architecture, info?.device, info?.description].join(' '),
-    ),
+    software,
     features: [...adapter.features].sort(),
     limits,
+    limitsRequested,
+    kernels,
   };
   return { instance: gpu, device, adapter, report };
 }

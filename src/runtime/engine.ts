@@ -4,8 +4,9 @@
  * a readback or an explicit `flush()`, so a training step goes to the GPU as one command buffer.
  */
 import { captureGraph, type CaptureOptions, type CaptureRecorder, type CapturedGraph } from './capture.js';
-import { requestGpu, type AdapterReport, type Gpu } from './device.js';
+import { requestGpu, type AdapterReport, type Gpu, type GpuOptions } from './device.js';
 import { Kernel, type Constants, type ParamValues } from './kernel.js';
+import { pick, type AdapterProfile, type KernelSet, type PerSet } from './kernel_set.js';
 import { BufferPool, type PoolStats } from './pool.js';
 import { shaderSources } from './shaders.js';
 import { Storage, Tensor, formatShape, numel, type DType, type TypedArray } from './tensor.js';
@@ -71,13 +72,44 @@ export class Engine {
     });
   }
 
-  /** Creates an engine on WebGPU (browser or Node/Dawn) or on the CPU reference. */
-  static async create(backend: Backend = 'webgpu'): Promise<Engine> {
-    return new Engine(backend, backend === 'webgpu' ? await requestGpu() : null);
+  /**
+   * Creates an engine on WebGPU (browser or Node/Dawn) or on the CPU reference. `options` choose the device's
+   * limits and the kernel set (WebGPU only).
+   */
+  static async create(backend: Backend = 'webgpu', options: GpuOptions = {}): Promise<Engine> {
+    return new Engine(backend, backend === 'webgpu' ? await requestGpu(options) : null);
   }
 
   get adapter(): AdapterReport | { runtime: 'cpu' } {
     return this.gpu?.report ?? { runtime: 'cpu' };
+  }
+
+  /** What dispatches choose kernels by (src/runtime/kernel_set.ts). @throws Error on the CPU backend. */
+  get profile(): AdapterProfile {
+    if (!this.gpu) throw new Error('the CPU backend has no adapter profile');
+    const report = this.gpu.report;
+    return {
+      kernels: report.kernels,
+      software: report.software,
+      subgroups: this.gpu.device.features.has('subgroups'),
+      limits: report.limits,
+    };
+  }
+
+  /** The entry of `variants` for the kernel set this device runs. */
+  pick<T>(variants: PerSet<T>): T {
+    return pick(this.profile, variants);
+  }
+
+  /**
+   * Switches the kernel set of this device (tests and the bench run both sets on one device). Takes effect for
+   * the dispatches recorded from now on.
+   */
+  setKernels(kernels: KernelSet): void {
+    if (!this.gpu) throw new Error('setKernels: the CPU backend has no kernel sets');
+    if (kernels !== 'software' && kernels !== 'hardware')
+      throw new Error(`setKernels: expected 'software' or 'hardware', got ${String(kernels)}`);
+    this.gpu.report.kernels = kernels;
   }
 
   get device(): GPUDevice {

@@ -1,11 +1,17 @@
-/** matmul beyond the registry's generic pass: literal values, error messages, transposes, the batch fold. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+/**
+ * matmul beyond the registry's generic pass: literal values, error messages, transposes, the batch fold, and the
+ * hardware kernel set's tiled kernel (forced here, since lavapipe would pick the software set).
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Random } from '../src/data/random.js';
-import { matmul, matmulOp } from '../src/ops/matmul.js';
+import { matmul, matmulOp, type MatmulAttrs } from '../src/ops/matmul.js';
 import { backward } from '../src/runtime/autograd.js';
-import type { Engine } from '../src/runtime/engine.js';
+import { Engine } from '../src/runtime/engine.js';
 import { init } from '../src/runtime/global.js';
-import { expectClose } from './helpers.js';
+import type { KernelSet } from '../src/runtime/kernel_set.js';
+import { apply, type CpuTensor, type OpCase } from '../src/runtime/op.js';
+import { formatShape } from '../src/runtime/tensor.js';
+import { expectClose, f32, finiteDifference, makeValues, upload } from './helpers.js';
 
 let engine: Engine;
 beforeAll(async () => {
@@ -111,6 +117,131 @@ describe('matmul', () => {
       expectClose(await b.grad!.data(), cpu(av, [batch * m, k], dyv, [batch * m, n], true, false), {
         what: 'db',
       });
+    });
+  });
+});
+
+/** One matmul case as the registry writes it. */
+function mm(a: number[], b: number[], transA = false, transB = false): OpCase<MatmulAttrs> {
+  return { inputs: [{ shape: a }, { shape: b }], attrs: { transA, transB } };
+}
+
+function label(c: OpCase<MatmulAttrs>): string {
+  const { transA, transB } = c.attrs;
+  return `${c.inputs.map((s) => formatShape(s.shape)).join(' · ')}${transA ? ' transA' : ''}${transB ? ' transB' : ''}`;
+}
+
+/** The operands of op(a) (m×k) · op(b) (k×n) in their stored layout, with batch dims `ba`, `bb` (0: none). */
+function mmDims(m: number, n: number, k: number, transA: boolean, transB: boolean, ba = 0, bb = 0) {
+  const a = transA ? [k, m] : [m, k];
+  const b = transB ? [n, k] : [k, n];
+  return mm(ba ? [ba, ...a] : a, bb ? [bb, ...b] : b, transA, transB);
+}
+
+const bools = [false, true] as const;
+
+/** Ragged edges around the 64×64 tile and its K step of 16, which the registry cases barely touch. */
+const awkward: OpCase<MatmulAttrs>[] = [
+  mm([1, 1], [1, 1]),
+  mm([1, 1], [1, 1], true, true),
+  // K = 1: one partly filled K step.
+  mmDims(37, 70, 1, false, false),
+  mmDims(65, 3, 1, true, true),
+  // One short of and one past a tile (and of the K step) in every dim, all four transpose combinations.
+  ...bools.flatMap((ta) => bools.map((tb) => mmDims(63, 65, 127, ta, tb))),
+  ...bools.flatMap((ta) => bools.map((tb) => mmDims(129, 127, 65, ta, tb))),
+  mmDims(65, 129, 63, false, true),
+  // Broadcast: the shared operand's batch stride is 0 (through apply, not matmul()'s fold into one product).
+  mmDims(70, 65, 17, false, false, 3, 0),
+  mmDims(70, 65, 17, true, true, 3, 0),
+  mmDims(66, 67, 33, false, false, 0, 3),
+  mmDims(66, 67, 33, true, false, 1, 3),
+  mmDims(66, 67, 33, false, true, 3, 1),
+  // A batch of 3 with M, N not multiples of 64.
+  mmDims(70, 90, 20, false, false, 3, 3),
+  mmDims(70, 90, 20, true, true, 3, 3),
+];
+
+/** The GPU output of `c` against the CPU reference, inputs drawn from `seed`. */
+async function checkForward(engine: Engine, c: OpCase<MatmulAttrs>, seed: number): Promise<void> {
+  const rng = new Random(seed);
+  const values = c.inputs.map((s) => makeValues(s, rng));
+  const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({ shape: s.shape, data: f32(values[k]) }));
+  const [expected] = matmulOp.cpu(cpuIn, c.attrs);
+  await engine.tidyAsync(async () => {
+    const [y] = apply(
+      matmulOp,
+      c.inputs.map((s, k) => upload(engine, s, values[k])),
+      c.attrs,
+    );
+    expectClose(await y.data(), expected, { what: `matmul ${label(c)}` });
+  });
+}
+
+describe('matmul, hardware kernel set (matmul_tiled.wgsl)', () => {
+  let previous: KernelSet;
+  beforeAll(() => {
+    previous = engine.profile.kernels;
+    engine.setKernels('hardware');
+  });
+  afterAll(() => engine.setKernels(previous));
+
+  it('dispatches matmul_tiled', async () => {
+    const spy = vi.spyOn(engine, 'dispatch');
+    try {
+      await checkForward(engine, mm([5, 3], [3, 4]), 1);
+      expect(spy.mock.calls.map(([kernel]) => kernel)).toEqual(['matmul_tiled']);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it("fits WebGPU's default limits (workgroup memory, invocations per workgroup)", async () => {
+    const small = await Engine.create('webgpu', { kernels: 'hardware', limits: 'default' });
+    try {
+      expect(small.profile.limits.maxComputeWorkgroupStorageSize).toBe(16384);
+      await small.compileAll(['matmul_tiled']);
+      await checkForward(small, mmDims(70, 65, 17, true, false, 2, 2), 5);
+    } finally {
+      small.destroy();
+    }
+  });
+
+  matmulOp.cases.forEach((c, i) => {
+    it(`registry case ${i}, forward vs CPU reference: ${label(c)}`, () => checkForward(engine, c, 1000 + i));
+  });
+
+  awkward.forEach((c, i) => {
+    it(`awkward shape, forward vs CPU reference: ${label(c)}`, () => checkForward(engine, c, 3000 + i));
+  });
+
+  // Backward is three tiled matmuls with other transpose flags; broadcast operands also sum over the batch.
+  const gradCases = [
+    ...bools.flatMap((ta) => bools.map((tb) => mmDims(5, 3, 7, ta, tb, 2, 0))),
+    mmDims(6, 2, 5, false, false, 1, 3),
+    mmDims(66, 5, 3, true, false, 2, 2),
+  ];
+  gradCases.forEach((c, i) => {
+    it(`backward vs finite differences: ${label(c)}`, async () => {
+      const rng = new Random(4000 + i);
+      const values = c.inputs.map((s) => makeValues(s, rng));
+      const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({ shape: s.shape, data: f32(values[k]) }));
+      const n = matmulOp.cpu(cpuIn, c.attrs)[0].length;
+      const dyValues = Array.from({ length: n }, () => rng.normal());
+      const grads = await engine.tidyAsync(async () => {
+        const inputs = c.inputs.map((s, k) => upload(engine, s, values[k]));
+        inputs.forEach((t) => (t.requiresGrad = true));
+        const [y] = apply(matmulOp, inputs, c.attrs);
+        backward(y, engine.fromArray(dyValues, y.shape));
+        return Promise.all(inputs.map((t) => t.grad!.data()));
+      });
+      grads.forEach((g, k) =>
+        expectClose(g, finiteDifference(matmulOp, cpuIn, c.attrs, f32(dyValues), k), {
+          atol: 2e-3,
+          rtol: 2e-3,
+          what: `d(input ${k}) of ${label(c)}`,
+        }),
+      );
     });
   });
 });

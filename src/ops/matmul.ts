@@ -1,7 +1,8 @@
 /**
- * Batched matrix product with the transposes folded in (`torch.matmul` / `torch.bmm` on `a.mT`, `b.mT`), one
- * kernel, shaders/matmul.wgsl. Its backward is the same op with other transpose flags, so no gradient ever
- * needs a transpose copy.
+ * Batched matrix product with the transposes folded in (`torch.matmul` / `torch.bmm` on `a.mT`, `b.mT`): in the
+ * software kernel set shaders/matmul.wgsl (or matmul_subgroup.wgsl), in the hardware set shaders/matmul_tiled.wgsl
+ * (64×64 tiles staged through workgroup memory). Its backward is the same op with other transpose flags, so no
+ * gradient ever needs a transpose copy.
  */
 import { OpError, apply, type OpCase, type OpDef } from '../runtime/op.js';
 import type { Engine } from '../runtime/engine.js';
@@ -25,6 +26,8 @@ const BLOCK = 8;
 const SG_ROWS = 16;
 /** matmul_subgroup.wgsl: threads per workgroup at most (fewer when N is narrow). */
 const SG_WG = 64;
+/** matmul_tiled.wgsl: the side of the square tile of y one workgroup computes (fixed in the WGSL). */
+const TILE = 64;
 /** WebGPU's default maxComputeWorkgroupsPerDimension: larger batches go out in chunks. */
 const MAX_DIM = 65535;
 
@@ -68,16 +71,30 @@ function dims(a: readonly number[], b: readonly number[], { transA, transB }: Ma
   };
 }
 
+interface Plan {
+  kernel: string;
+  constants: Record<string, number>;
+  /** The (N, M) extent of y one workgroup computes. */
+  tiles: [number, number];
+}
+
 /**
- * Which kernel computes the product: matmul_subgroup.wgsl where the device has subgroups, K, N and (with transA) M
- * are multiples of 4 (it reads vec4 and steps through K 4 at a time) and M fills at least half its row tile (it
- * computes whole tiles); matmul.wgsl everywhere else. `tiles` is the (N, M) extent of one workgroup.
+ * Which kernel computes the product. Hardware set: matmul_tiled.wgsl for every shape. Software set:
+ * {@link softwarePlan}.
  */
-function plan(
-  engine: Engine,
-  d: Dims,
-  { transA }: MatmulAttrs,
-): { kernel: string; constants: Record<string, number>; tiles: [number, number] } {
+function plan(engine: Engine, d: Dims, attrs: MatmulAttrs): Plan {
+  return engine.pick<Plan>({
+    software: softwarePlan(engine, d, attrs),
+    hardware: { kernel: 'matmul_tiled', constants: {}, tiles: [TILE, TILE] },
+  });
+}
+
+/**
+ * The software set's kernel: matmul_subgroup.wgsl where the device has subgroups, K, N and (with transA) M are
+ * multiples of 4 (it reads vec4 and steps through K 4 at a time) and M fills at least half its row tile (it
+ * computes whole tiles); matmul.wgsl everywhere else.
+ */
+function softwarePlan(engine: Engine, d: Dims, { transA }: MatmulAttrs): Plan {
   const gpu = engine.gpu;
   const sgMax = gpu?.adapter.info?.subgroupMaxSize ?? 0;
   // The kernel steps through K in blocks of 4 and reads rows of op(b), y and (with transA) op(a)ᵀ as vec4.

@@ -3,10 +3,10 @@
 // (j < len_{b,i}, and j ≤ i when CAUSAL). P = 0 at masked keys, except in a row without any valid key, which d2l makes
 // uniform: P = 1/S there, set directly (exp(s̃ − lse) would lose it to the float32 rounding of lse ≈ −1e6 + log S).
 // P̃ = keep·drop_scale·P; dS = P ⊙ (keep·drop_scale·(dy[b, i]·v[b, j]) − delta_i) at valid keys and exactly 0 at masked
-// ones (their score was a constant); keep hashed as in sdpa_forward.wgsl on (b·L + i)·S + j; delta from
+// ones (their score was a constant); keep hashed as in sdpa_forward.wgsl on (b·L + i)·S + j; lse and delta packed by
 // sdpa_backward_delta.wgsl.
 // Shapes: q (B, L, D), k, dk (B, S, D), v, dv (B, S, DV), dy (B, L, DV) as rows of D4 = D/4 or DV4 = DV/4 vec4, lens (B)
-// or (B, L) int32 (mode 1 / 2; mode 0: an unread dummy), lse, delta (B, L).
+// or (B, L) int32 (mode 1 / 2; mode 0: an unread dummy), stats (B, L, 2) = (lse, delta).
 // Dispatch: (ceil(S / (WG·RM)), B folded into y·z): each thread owns RM key rows j0 + lid + r·WG and keeps their k, v,
 // dk and dv in private arrays, so every q or dy element it loads feeds RM keys (and each dy element both dv and dP);
 // KB query rows per step. Query rows that give no key of the workgroup a weight are skipped. Forward:
@@ -26,11 +26,10 @@ struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, mode: u32, scale:
 @group(0) @binding(2) var<storage, read> v: array<vec4f>;
 @group(0) @binding(3) var<storage, read> lens: array<i32>;
 @group(0) @binding(4) var<storage, read> dy: array<vec4f>;
-@group(0) @binding(5) var<storage, read> lse: array<f32>;
-@group(0) @binding(6) var<storage, read> delta: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dk: array<vec4f>;
-@group(0) @binding(8) var<storage, read_write> dv: array<vec4f>;
-@group(0) @binding(9) var<uniform> params: Params;
+@group(0) @binding(5) var<storage, read> stats: array<vec2f>;
+@group(0) @binding(6) var<storage, read_write> dk: array<vec4f>;
+@group(0) @binding(7) var<storage, read_write> dv: array<vec4f>;
+@group(0) @binding(8) var<uniform> params: Params;
 
 fn pcg(v: u32) -> u32 {
   let state = v * 747796405u + 2891336453u;
@@ -95,8 +94,9 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
     for (var t = 0u; t < KB; t++) {
       ib[t] = b * L + min(i0 + t, hi - 1u);
       tlen[t] = rowLen(b, ib[t] - b * L);
-      tlse[t] = lse[ib[t]];
-      tdelta[t] = delta[ib[t]];
+      let st = stats[ib[t]];
+      tlse[t] = st.x;
+      tdelta[t] = st.y;
     }
     // Zeroed explicitly: lavapipe miscompiles the implicit zero-init of an array declared inside a loop.
     var s: array<array<f32, KB>, RM>;

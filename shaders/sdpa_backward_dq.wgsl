@@ -4,7 +4,8 @@
 // valid key gets dq = 0. dP = keep·drop_scale·(dy[b, i]·v[b, j]) with keep hashed as in sdpa_forward.wgsl on
 // (b·L + i)·S + j; delta = rowsum(dy ∘ o) from sdpa_backward_delta.wgsl.
 // Shapes: q, dq (B, L, D), k (B, S, D), v (B, S, DV), dy (B, L, DV) as rows of D4 = D/4 or DV4 = DV/4 vec4, lens (B)
-// or (B, L) int32 (mode 1 / 2; mode 0: an unread dummy), lse, delta (B, L).
+// or (B, L) int32 (mode 1 / 2; mode 0: an unread dummy), stats (B, L, 2) = (lse, delta) from
+// sdpa_backward_delta.wgsl.
 // Dispatch: (ceil(L / (WG·RM)), B folded into y·z), laid out as sdpa_forward.wgsl: each thread owns RM query rows and
 // keeps their q, dy and dq in private arrays, KB keys per step; keys past the last valid one of every row of the
 // workgroup are skipped. Forward: sdpa_forward.wgsl.
@@ -23,10 +24,9 @@ struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, mode: u32, scale:
 @group(0) @binding(2) var<storage, read> v: array<vec4f>;
 @group(0) @binding(3) var<storage, read> lens: array<i32>;
 @group(0) @binding(4) var<storage, read> dy: array<vec4f>;
-@group(0) @binding(5) var<storage, read> lse: array<f32>;
-@group(0) @binding(6) var<storage, read> delta: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dq: array<vec4f>;
-@group(0) @binding(8) var<uniform> params: Params;
+@group(0) @binding(5) var<storage, read> stats: array<vec2f>;
+@group(0) @binding(6) var<storage, read_write> dq: array<vec4f>;
+@group(0) @binding(7) var<uniform> params: Params;
 
 fn pcg(v: u32) -> u32 {
   let state = v * 747796405u + 2891336453u;
@@ -72,8 +72,9 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
     ir[r] = min(i0 + lid.x + r * WG, L - 1u);
     let row = b * L + ir[r];
     len[r] = rowLen(b, ir[r]);
-    rlse[r] = lse[row];
-    rdelta[r] = delta[row];
+    let st = stats[row];
+    rlse[r] = st.x;
+    rdelta[r] = st.y;
     for (var c = 0u; c < D4; c++) {
       qr[r][c] = q[row * D4 + c];
       acc[r][c] = vec4f(0.0);

@@ -12,7 +12,7 @@ import {
   sdpaBackwardDq,
   sdpaForward,
   sdpaWeights,
-} from './attention.js';
+} from './sdpa_fused.js';
 import { batchNormBackward, batchNormOp } from './batch_norm.js';
 import { concatOp, sliceBackward, sliceOp } from './concat.js';
 import { crossEntropyBackward, crossEntropyOp } from './cross_entropy.js';

@@ -1,0 +1,43 @@
+/**
+ * How each fused attention kernel is launched, per kernel set (src/runtime/kernel_set.ts). Every plan shares one
+ * geometry: x = blocks of `rowsPerGroup` rows (query rows for the forward and dq, key rows for dk/dv), B folded
+ * into y·z; the params and bindings are those of sdpa_fused.ts. The software kernels give each thread RM rows in
+ * private arrays (few bounds-checked loads, no barriers); the hardware kernels stage k/v (or q/dy) tiles in
+ * workgroup memory (FlashAttention-2).
+ */
+import type { PerSet } from '../runtime/kernel_set.js';
+import type { Dims } from './sdpa_reference.js';
+
+export interface SdpaPlan {
+  kernel: string;
+  /** Override constants besides CAUSAL and DROPOUT, which the dispatch adds. */
+  constants: Record<string, number>;
+  /** Rows one workgroup owns. */
+  rowsPerGroup: number;
+}
+
+/** Software kernels: threads per workgroup at most, and rows per thread (RM in the WGSL). */
+const WG = 64;
+const RM = 8;
+
+/** WG, or fewer (8, 16 or 32: few pipelines, whole SIMD groups) when the rows do not fill it. */
+function softwarePlan(kernel: string, rows: number): SdpaPlan {
+  let wg = 8;
+  while (wg < WG && wg * RM < rows) wg *= 2;
+  return { kernel, constants: { WG: wg }, rowsPerGroup: wg * RM };
+}
+
+export const sdpaPlans: Record<'forward' | 'dq' | 'dkdv', PerSet<(dm: Dims) => SdpaPlan>> = {
+  forward: {
+    software: (dm) => softwarePlan('sdpa_forward', dm.l),
+    hardware: (dm) => softwarePlan('sdpa_forward', dm.l),
+  },
+  dq: {
+    software: (dm) => softwarePlan('sdpa_backward_dq', dm.l),
+    hardware: (dm) => softwarePlan('sdpa_backward_dq', dm.l),
+  },
+  dkdv: {
+    software: (dm) => softwarePlan('sdpa_backward_dkdv', dm.s),
+    hardware: (dm) => softwarePlan('sdpa_backward_dkdv', dm.s),
+  },
+};

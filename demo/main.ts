@@ -13,7 +13,10 @@ const $ = <T extends HTMLElement>(id: string) => document.querySelector<T>(`#${i
 const frame = () => new Promise((r) => setTimeout(r, 0));
 
 let enginePromise: Promise<Engine> | null = null;
-const getEngine = () => (enginePromise ??= init('webgpu'));
+// `?kernels=software|hardware` forces a kernel set (src/runtime/kernel_set.ts); by default the adapter decides.
+const kernelsParam = new URLSearchParams(location.search).get('kernels');
+const kernels = kernelsParam === 'software' || kernelsParam === 'hardware' ? kernelsParam : 'auto';
+const getEngine = () => (enginePromise ??= init({ kernels }));
 
 async function showAdapter(): Promise<void> {
   const panel = $<HTMLPreElement>('adapter');
@@ -26,7 +29,8 @@ async function showAdapter(): Promise<void> {
     const a = (await getEngine()).adapter;
     if (!('vendor' in a)) return;
     panel.textContent = [
-      `vendor ${a.vendor}, architecture ${a.architecture}, device ${a.device}, ${a.description}`,
+      `vendor ${a.vendor || '(not given)'}, architecture ${a.architecture || '(not given)'}, device ${a.device || '(not given)'}, ${a.description}`,
+      `kernel set: ${a.kernels} (${kernels === 'auto' ? `chosen for a ${a.software ? 'CPU-emulated' : 'hardware'} adapter` : 'forced by ?kernels='}; ?kernels=software|hardware forces one)`,
       `features: ${a.features.join(', ') || '(none)'}`,
       `limits: ${Object.entries(a.limits)
         .map(([k, v]) => `${k}=${v}`)

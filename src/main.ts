@@ -67,7 +67,7 @@ interface SeedRun {
 function describe(engine: Engine): string {
   const a = engine.adapter;
   return 'vendor' in a
-    ? [a.vendor, a.architecture, a.description, a.runtime].filter(Boolean).join(' / ')
+    ? [a.vendor, a.architecture, a.description, a.runtime, `${a.kernels} kernels`].filter(Boolean).join(' / ')
     : 'cpu';
 }
 

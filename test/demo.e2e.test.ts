@@ -48,6 +48,7 @@ it(
       );
       const adapter = await page.$eval('#adapter', (e) => e.textContent!);
       expect(adapter).toMatch(/^vendor/);
+      expect(adapter).toMatch(/kernel set: software \(chosen for a CPU-emulated adapter/);
       await page.click('#runall');
       await page.waitForSelector('#summary[data-done]', { timeout: 300_000 });
       const failures = await page.$$eval('#kernels tr.fail', (rows) => rows.map((r) => r.textContent));

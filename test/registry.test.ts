@@ -20,6 +20,12 @@ beforeAll(async () => {
 });
 afterAll(() => engine?.destroy());
 
+// vitest.config.ts runs this file once per kernel set; a set that silently fell back would test the other twice.
+it('runs the kernel set its project forces', () => {
+  const forced = process.env.WEBGPU_ATTENTION_KERNELS;
+  expect(engine.profile.kernels).toBe(forced || engine.profile.kernels);
+});
+
 function label<A>(c: OpCase<A>, i: number): string {
   return `${c.name ?? `case ${i}`} ${c.inputs.map((s) => formatShape(s.shape)).join(' ')} ${JSON.stringify(c.attrs)}`;
 }

@@ -30,14 +30,22 @@ function softwarePlan(kernel: string, rows: number): SdpaPlan {
 export const sdpaPlans: Record<'forward' | 'dq' | 'dkdv', PerSet<(dm: Dims) => SdpaPlan>> = {
   forward: {
     software: (dm) => softwarePlan('sdpa_forward', dm.l),
-    hardware: (dm) => softwarePlan('sdpa_forward', dm.l),
+    // sdpa_forward_tiled.wgsl: 4 threads per query row, so WG = 4·BR. BR = 64 rows reuse each staged k/v tile
+    // most; halved (down to 16) while B·ceil(L / BR) < 128 workgroups, too few to fill a large GPU.
+    hardware: (dm) => {
+      let br = 64;
+      while (br > 16 && dm.batch * Math.ceil(dm.l / br) < 128) br /= 2;
+      return { kernel: 'sdpa_forward_tiled', constants: { WG: 4 * br }, rowsPerGroup: br };
+    },
   },
   dq: {
     software: (dm) => softwarePlan('sdpa_backward_dq', dm.l),
-    hardware: (dm) => softwarePlan('sdpa_backward_dq', dm.l),
+    // sdpa_backward_dq_tiled.wgsl: 16 query rows per workgroup of 128 threads (8 per row), fixed in the WGSL.
+    hardware: () => ({ kernel: 'sdpa_backward_dq_tiled', constants: {}, rowsPerGroup: 16 }),
   },
   dkdv: {
     software: (dm) => softwarePlan('sdpa_backward_dkdv', dm.s),
-    hardware: (dm) => softwarePlan('sdpa_backward_dkdv', dm.s),
+    // sdpa_backward_dkdv_tiled.wgsl: 16 key rows per workgroup of 128 threads (8 per row), fixed in the WGSL.
+    hardware: () => ({ kernel: 'sdpa_backward_dkdv_tiled', constants: {}, rowsPerGroup: 16 }),
   },
 };

@@ -1,0 +1,232 @@
+/**
+ * The hardware kernel set's fused attention backward (shaders/sdpa_backward_dq_tiled.wgsl and
+ * sdpa_backward_dkdv_tiled.wgsl, forced here: lavapipe would pick the software set) against the float64 reference:
+ * dq, dk and dv of `scaledDotProductAttention` through autograd on every registry case of sdpa_forward, then L and
+ * S off the 16-row blocks and 8-row tiles, head dims 4 and 128, D ≠ Dv, valid lengths 0 and > S, causal with L > S
+ * and L < S, dropout and batches; the two kernels alone fed with reference stats; the whole op against float64
+ * finite differences; WebGPU's default limits.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Random } from '../src/data/random.js';
+import { scaledDotProductAttention } from '../src/ops/attention.js';
+import { sdpaAttrs, sdpaBackwardDkdv, sdpaBackwardDq, sdpaForward } from '../src/ops/sdpa_fused.js';
+import { backwardCpu, forwardCpu, type SdpaAttrs } from '../src/ops/sdpa_reference.js';
+import { backward } from '../src/runtime/autograd.js';
+import type { Engine } from '../src/runtime/engine.js';
+import { init, setEngine } from '../src/runtime/global.js';
+import { apply, type CpuTensor, type OpCase } from '../src/runtime/op.js';
+import { formatShape } from '../src/runtime/tensor.js';
+import { expectClose, f32, finiteDifference, makeValues, upload } from './helpers.js';
+
+const DQ = 'sdpa_backward_dq_tiled';
+const DKDV = 'sdpa_backward_dkdv_tiled';
+
+let engine: Engine;
+beforeAll(async () => {
+  engine = await init('webgpu');
+  engine.setKernels('hardware');
+  await engine.compileAll([DQ, DKDV]);
+});
+afterAll(() => engine?.destroy());
+
+const label = (c: OpCase<SdpaAttrs>) =>
+  `${c.name ?? ''} ${c.inputs.map((s) => formatShape(s.shape)).join(' ')} ${JSON.stringify(c.attrs)}`;
+
+/** (B, L, S, D, Dv) with optional lens values: (B) when there are B of them, else (B, L). */
+function bwdCase(
+  name: string,
+  [b, l, s, d, dv]: number[],
+  attrs: Partial<SdpaAttrs> = {},
+  lens?: number[],
+): OpCase<SdpaAttrs> {
+  const lensShape = lens?.length === b ? [b] : [b, l];
+  return {
+    name,
+    inputs: [
+      { shape: [b, l, d] },
+      { shape: [b, s, d] },
+      { shape: [b, s, dv] },
+      ...(lens ? [{ shape: lensShape, dtype: 'int32' as const, fill: { values: lens } }] : []),
+    ],
+    attrs: { ...sdpaAttrs(d), ...attrs },
+  };
+}
+
+/** Per-row lens cycling through 0, values inside (0, S] and values past S. */
+const rowLens = (b: number, l: number, s: number) =>
+  Array.from({ length: b * l }, (_, i) => (i * 7) % (s + 5));
+
+/** q, k, v, (lens), and dy drawn from `seed`; CPU copies rounded to float32 as the GPU sees them. */
+function draw(c: OpCase<SdpaAttrs>, seed: number) {
+  const rng = new Random(seed);
+  const values = c.inputs.map((s) => makeValues(s, rng));
+  const [b, l] = c.inputs[0].shape;
+  const dyValues = rng.normalArray(b * l * c.inputs[2].shape[2]);
+  const cpu: CpuTensor[] = c.inputs.map((s, k) => ({ shape: s.shape, data: f32(values[k]) }));
+  const dyCpu: CpuTensor = { shape: [b, l, c.inputs[2].shape[2]], data: f32(Array.from(dyValues)) };
+  return { values, dyValues, cpu, dyCpu };
+}
+
+/** The float64 dq, dk, dv of Σ o ∘ dy; backwardCpu takes [q, k, v, dy, stats (unread), lens?]. */
+function reference(c: OpCase<SdpaAttrs>, { cpu, dyCpu }: ReturnType<typeof draw>): Float64Array[] {
+  const [q, k, v, lens] = cpu;
+  return backwardCpu([q, k, v, dyCpu, { shape: [], data: [] }, ...(lens ? [lens] : [])], c.attrs);
+}
+
+const tolerance = { atol: 1e-4, rtol: 1e-3 };
+
+/** dq, dk, dv of the public function through autograd, hardware set throughout; returns the kernels dispatched. */
+async function checkAutograd(c: OpCase<SdpaAttrs>, seed: number): Promise<string[]> {
+  const drawn = draw(c, seed);
+  const expected = reference(c, drawn);
+  const spy = vi.spyOn(engine, 'dispatch');
+  try {
+    const got = await engine.tidyAsync(async () => {
+      const [q, k, v, lens] = c.inputs.map((s, i) => upload(engine, s, drawn.values[i]));
+      for (const t of [q, k, v]) t.requiresGrad = true;
+      const { causal, scale, p, seed: dropSeed } = c.attrs;
+      const { output } = scaledDotProductAttention(q, k, v, {
+        validLens: lens ?? null,
+        causal,
+        scale,
+        dropout: p,
+        seed: dropSeed,
+      });
+      backward(output, engine.fromArray(drawn.dyValues, output.shape));
+      return Promise.all([q, k, v].map((t) => t.grad!.data()));
+    });
+    ['dq', 'dk', 'dv'].forEach((what, i) =>
+      expectClose(got[i], expected[i], { ...tolerance, what: `${label(c)} ${what}` }),
+    );
+    return spy.mock.calls.map(([kernel]) => kernel);
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+/** The two backward ops alone, fed the reference's stats (lse, delta), so only the tiled kernels are under test. */
+async function checkKernels(c: OpCase<SdpaAttrs>, seed: number): Promise<void> {
+  const drawn = draw(c, seed);
+  const [dqRef, dkRef, dvRef] = reference(c, drawn);
+  const [q, k, v, lens] = drawn.cpu;
+  const [o, lse] = forwardCpu([q, k, v, ...(lens ? [lens] : [])], c.attrs);
+  const dv = c.inputs[2].shape[2];
+  const stats = Array.from({ length: 2 * lse.length }, (_, x) => {
+    if (x % 2 === 0) return lse[x / 2];
+    let delta = 0;
+    for (let e = 0; e < dv; e++)
+      delta += drawn.dyCpu.data[((x - 1) / 2) * dv + e] * o[((x - 1) / 2) * dv + e];
+    return delta;
+  });
+  const got = await engine.tidyAsync(async () => {
+    const [qt, kt, vt, lenst] = c.inputs.map((s, i) => upload(engine, s, drawn.values[i]));
+    const dyt = engine.fromArray(drawn.dyValues, drawn.dyCpu.shape);
+    const st = engine.fromArray(stats, [...drawn.dyCpu.shape.slice(0, 2), 2]);
+    const args = [qt, kt, vt, dyt, st, ...(lenst ? [lenst] : [])];
+    const [dqt] = apply(sdpaBackwardDq, args, c.attrs);
+    const [dkt, dvt] = apply(sdpaBackwardDkdv, args, c.attrs);
+    return Promise.all([dqt, dkt, dvt].map((t) => t.data()));
+  });
+  expectClose(got[0], dqRef, { ...tolerance, what: `${label(c)} dq` });
+  expectClose(got[1], dkRef, { ...tolerance, what: `${label(c)} dk` });
+  expectClose(got[2], dvRef, { ...tolerance, what: `${label(c)} dv` });
+}
+
+const awkward = [
+  bwdCase('L = 63, S = 65, per-batch lens', [2, 63, 65, 8, 12], {}, [65, 30]),
+  bwdCase('L = 130, S = 1', [1, 130, 1, 4, 8]),
+  bwdCase('L = 1, S = 130', [2, 1, 130, 8, 4]),
+  bwdCase('D = Dv = 128, per-row lens with 0 and > S', [2, 65, 63, 128, 128], {}, rowLens(2, 65, 63)),
+  bwdCase('D = 4', [3, 63, 65, 4, 4]),
+  bwdCase('D = 128 ≠ Dv = 4', [2, 9, 17, 128, 4]),
+  bwdCase('D = 4 ≠ Dv = 128, causal', [2, 17, 9, 4, 128], { causal: true }),
+  bwdCase('D = 12 ≠ Dv = 20, per-batch lens with 0 and > S', [3, 17, 33, 12, 20], {}, [0, 40, 9]),
+  bwdCase('causal, L > S, per-batch lens', [2, 130, 65, 8, 8], { causal: true }, [65, 30]),
+  bwdCase('causal, L < S, per-row lens', [2, 63, 130, 8, 12], { causal: true }, rowLens(2, 63, 130)),
+  bwdCase('dropout, per-row lens', [2, 65, 63, 16, 8], { p: 0.25, seed: 11 }, rowLens(2, 65, 63)),
+  bwdCase('dropout + causal, L > S, scale 1', [2, 130, 65, 4, 4], {
+    p: 0.6,
+    seed: 99,
+    causal: true,
+    scale: 1,
+  }),
+  bwdCase(
+    'dropout + causal, L < S, per-batch lens 0',
+    [3, 17, 65, 8, 8],
+    { p: 0.3, seed: 5, causal: true },
+    [0, 65, 20],
+  ),
+];
+
+describe('sdpa backward, hardware kernel set (the tiled dq and dk/dv kernels) vs the float64 reference', () => {
+  it('dispatches the tiled backward kernels', async () => {
+    const kernels = await checkAutograd(bwdCase('small', [2, 3, 5, 8, 4], {}, [5, 2]), 1);
+    expect(kernels).toContain(DQ);
+    expect(kernels).toContain(DKDV);
+    expect(kernels).not.toContain('sdpa_backward_dq');
+    expect(kernels).not.toContain('sdpa_backward_dkdv');
+  });
+
+  sdpaForward.cases.forEach((c, i) => {
+    it(`registry case, through autograd: ${label(c)}`, () => checkAutograd(c, 1000 + i));
+  });
+
+  awkward.forEach((c, i) => {
+    it(`awkward shape, through autograd: ${label(c)}`, () => checkAutograd(c, 3000 + i));
+  });
+
+  awkward.forEach((c, i) => {
+    it(`awkward shape, the kernels alone: ${label(c)}`, () => checkKernels(c, 4000 + i));
+  });
+
+  it('backward vs float64 finite differences of the whole op', async () => {
+    const c = bwdCase(
+      'fd',
+      [2, 5, 7, 4, 8],
+      { causal: true, p: 0.2, seed: 9 },
+      [0, 3, 7, 9, 1, 2, 5, 4, 7, 6],
+    );
+    const rng = new Random(5000);
+    const values = c.inputs.map((s) => makeValues(s, rng));
+    const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({ shape: s.shape, data: f32(values[k]) }));
+    const dyValues = rng.normalArray(2 * 5 * 8);
+    const grads = await engine.tidyAsync(async () => {
+      const inputs = c.inputs.map((s, k) => upload(engine, s, values[k]));
+      for (const t of inputs.slice(0, 3)) t.requiresGrad = true;
+      const [o] = apply(sdpaForward, inputs, c.attrs);
+      backward(o, engine.fromArray(dyValues, o.shape));
+      return Promise.all(inputs.slice(0, 3).map((t) => t.grad!.data()));
+    });
+    grads.forEach((g, k) =>
+      expectClose(g, finiteDifference(sdpaForward, cpuIn, c.attrs, f32(Array.from(dyValues)), k), {
+        atol: 2e-3,
+        rtol: 2e-3,
+        what: `d(input ${k})`,
+      }),
+    );
+  });
+});
+
+describe("WebGPU's default limits", () => {
+  it('forward + backward at D = Dv = 128 (16384 bytes of workgroup memory, 8 storage buffers)', async () => {
+    const small = await init({ limits: 'default', kernels: 'hardware' });
+    try {
+      expect(small.profile.limits.maxComputeWorkgroupStorageSize).toBe(16384);
+      expect(small.profile.limits.maxStorageBuffersPerShaderStage).toBe(8);
+      const c = bwdCase('default limits', [2, 33, 20, 128, 128], { causal: true, p: 0.1, seed: 3 }, [20, 0]);
+      const drawn = draw(c, 6000);
+      const expected = reference(c, drawn);
+      const got = await small.tidyAsync(async () => {
+        const [q, k, v, lens] = c.inputs.map((s, i) => upload(small, s, drawn.values[i]));
+        for (const t of [q, k, v]) t.requiresGrad = true;
+        const [o] = apply(sdpaForward, [q, k, v, lens], c.attrs);
+        backward(o, small.fromArray(drawn.dyValues, o.shape));
+        return Promise.all([q, k, v].map((t) => t.grad!.data()));
+      });
+      ['dq', 'dk', 'dv'].forEach((what, i) => expectClose(got[i], expected[i], { ...tolerance, what }));
+    } finally {
+      small.destroy();
+      setEngine(engine);
+    }
+  });
+});

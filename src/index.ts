@@ -78,6 +78,7 @@ export { clipGradNorm } from './optim/clip.js';
 export { NWKernelRegression, nwNonParametric } from './models/nadaraya_watson.js';
 export { clsMlp } from './models/cls_mlp.js';
 export { ClsAttention } from './models/cls_attention.js';
+export { ClsTransformer } from './models/cls_transformer.js';
 export { Encoder, Decoder, EncoderDecoder } from './models/encoder_decoder.js';
 export { Seq2SeqEncoder, Seq2SeqAttentionDecoder, seq2seqAttention } from './models/seq2seq.js';
 export {
@@ -95,7 +96,7 @@ export { trainClsMlp } from './experiments/cls_mlp.js';
 
 export { Random } from './data/random.js';
 export { nwData, nwKeysValues } from './data/nadaraya_watson.js';
-export { maskedTokenData } from './data/masked_tokens.js';
+export { maskedTokenData, heldOutSplit } from './data/masked_tokens.js';
 export { Vocab } from './data/vocab.js';
 export { preprocessNmt, tokenizeNmt, readFraEng } from './data/fra_eng.js';
 export { nmtData, buildArray } from './data/translation_arrays.js';

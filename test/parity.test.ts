@@ -1,12 +1,14 @@
 /**
  * Parity with PyTorch on identical data, initial weights and batch order. Fixtures come from
- * scripts/torch/seed_models.py (Debian's python3-torch 1.13, CPU), which writes d2l's code as the book does.
+ * scripts/torch/seed_models.py and scripts/torch/cls_transformer.py (Debian's python3-torch 1.13, CPU), which write
+ * d2l's code as the book does.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maskedTokenData } from '../src/data/masked_tokens.js';
+import { CLS_ID, maskedTokenData } from '../src/data/masked_tokens.js';
 import { trainNadarayaWatson } from '../src/experiments/nadaraya_watson.js';
 import { clsMlp } from '../src/models/cls_mlp.js';
+import { ClsTransformer } from '../src/models/cls_transformer.js';
 import { crossEntropy } from '../src/ops/cross_entropy.js';
 import { Adam } from '../src/optim/adam.js';
 import { backward } from '../src/runtime/autograd.js';
@@ -76,6 +78,41 @@ describe.each<Backend>(['webgpu', 'cpu'])('PyTorch parity on %s', (backend) => {
         what: `final ${name}`,
       });
     }
+    opt.dispose();
+    net.dispose();
+  });
+  it('ClsTransformer: the first 20 Adam steps give PyTorch losses to 1e-4 relative', async () => {
+    setEngine(engine);
+    const ref = fixture('cls_transformer');
+    const data = maskedTokenData();
+    const net = new ClsTransformer();
+    net.loadStateDict(ref.initial);
+    const opt = new Adam(net.parameters(), { lr: ref.config.lr, weightDecay: ref.config.weight_decay });
+    const losses = [];
+    for (const idx of ref.batches as number[][]) {
+      const ids = idx.flatMap((i) => Array.from(data.inputs.subarray(i * 10, i * 10 + 10)));
+      const tokens = engine.fromArray(ids, [idx.length, 10], 'int32');
+      const clsMask = engine.fromArray(
+        ids.map((t) => (t === CLS_ID ? 1 : 0)),
+        [idx.length, 10],
+      );
+      const y = engine.fromArray(
+        idx.map((i) => data.labels[i]),
+        [idx.length],
+        'int32',
+      );
+      const loss = engine.tidy(() => {
+        opt.zeroGrad();
+        const l = crossEntropy(net.forward(tokens, clsMask), y);
+        backward(l);
+        opt.step();
+        return l;
+      });
+      losses.push(await loss.item());
+      for (const t of [tokens, clsMask, y, loss]) t.dispose();
+    }
+    expect(losses).toHaveLength(20);
+    expectClose(losses, ref.losses, { atol: 0, rtol: 1e-4, what: 'per-step losses' });
     opt.dispose();
     net.dispose();
   });

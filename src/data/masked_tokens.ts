@@ -3,6 +3,7 @@
  * model a window of 10 letters with one replaced by a placeholder and ask which letter it was.
  * The construction is reproduced exactly, quirks included, so results match the notes.
  */
+import type { Random } from './random.js';
 
 /**
  * The alphabet string exactly as the seed notes give it: 26 characters, with a second G at
@@ -78,4 +79,42 @@ export function maskedTokenData(): MaskedTokenData {
     }
   }
   return { inputs, labels, windows };
+}
+
+/** A split of {@link maskedTokenData}'s samples into training and held-out sets (indices into its rows). */
+export interface MaskedTokenSplit {
+  /** Every sample whose input is a training input, duplicates included (they are part of the seed's data). */
+  train: number[];
+  /** One sample per held-out input: no input here occurs among the training samples. */
+  heldOut: number[];
+  /** Number of distinct inputs (window, masked position) in the data set. */
+  uniqueInputs: number;
+}
+
+/**
+ * Splits the distinct inputs — a (window, masked position) pair, i.e. one row of ids — into training and held-out
+ * sets by a seeded shuffle. The seed's data repeats inputs (two windows appear twice, and masking either G of a
+ * window gives one sample), so splitting rows instead would let copies of a training input be "held out".
+ * @param fraction share of the distinct inputs held out, in [0, 1); round(fraction · unique) of them.
+ * @param rng source of the shuffle (one permutation of the distinct inputs).
+ */
+export function heldOutSplit(data: MaskedTokenData, fraction: number, rng: Random): MaskedTokenSplit {
+  if (!(fraction >= 0 && fraction < 1))
+    throw new RangeError(`heldOutSplit: fraction must be in [0, 1), got ${fraction}`);
+  const n = data.labels.length;
+  const byInput = new Map<string, number[]>();
+  for (let i = 0; i < n; i++) {
+    const key = data.inputs.subarray(i * WINDOW, (i + 1) * WINDOW).join(',');
+    byInput.set(key, [...(byInput.get(key) ?? []), i]);
+  }
+  const groups = rng.shuffle([...byInput.values()]);
+  const cut = Math.round(fraction * groups.length);
+  return {
+    heldOut: groups.slice(0, cut).map((g) => g[0]),
+    train: groups
+      .slice(cut)
+      .flat()
+      .sort((a, b) => a - b),
+    uniqueInputs: groups.length,
+  };
 }

@@ -158,11 +158,11 @@ export class TransformerEncoder extends Encoder<Tensor> {
 
   /**
    * @param X (B, T) int32 source ids.
-   * @param validLens (B) int32 source lengths.
+   * @param validLens (B) int32 source lengths, or null when every position is valid.
    * @returns (B, T, numHiddens).
    * @throws OpError from Embedding when X is not int32, from MultiHeadAttention when validLens is malformed.
    */
-  forward(X: Tensor, validLens: Tensor): Tensor {
+  forward(X: Tensor, validLens: Tensor | null): Tensor {
     let h = embed(this.embedding, this.posEncoding, X);
     for (const blk of this.blks.list) h = blk.forward(h, validLens);
     return h;

@@ -7,7 +7,8 @@
  *                [--validation FRACTION]   (the last four: translation models)
  *
  * - seed: Nadaraya-Watson and the masked-token MLP, then the same runs on the other backend to check agreement.
- * - attention: the masked-token task with self-attention, and the pictures of the attention kernels.
+ * - attention: the masked-token task solved by a Transformer encoder read out at the placeholder (seeds 0–2, on all
+ *   the data and with 20% of the inputs held out, against the MLP), and the pictures of the attention kernels.
  * - translate: the Bahdanau seq2seq and the Transformer on the English-French corpus (d2l's 601 pairs by default;
  *   `--num-examples` takes more, `--validation 0.1` holds a tenth out and reports its loss and BLEU).
  * A sub-command updates its own entries of an existing summary.json and leaves the others.
@@ -16,13 +17,14 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { installCliErrorHandlers } from './cli_error.js';
 import {
-  plotMaskedTokenComparison,
   plotMultiHeadWeights,
   plotPositionalEncoding,
   plotScoringFunctions,
 } from './experiments/attention_pictures.js';
 import { trainClsMlp, type ClsMlpResult } from './experiments/cls_mlp.js';
+import { runMaskedTokenExperiments } from './experiments/cls_runs.js';
 import { trainNadarayaWatson, type NwResult } from './experiments/nadaraya_watson.js';
 import { plotClsMlp, plotNadarayaWatson } from './experiments/plots.js';
 import { progress } from './experiments/progress.js';
@@ -31,6 +33,8 @@ import { FRA_ENG_CREDIT } from './data/fra_eng.js';
 import { manualSeed } from './nn/init.js';
 import type { Backend, Engine } from './runtime/engine.js';
 import { init } from './runtime/global.js';
+
+installCliErrorHandlers();
 
 const COMMANDS = ['all', 'seed', 'attention', 'translate'] as const;
 type Command = (typeof COMMANDS)[number];
@@ -46,6 +50,7 @@ const { values: args, positionals } = parseArgs({
     'num-examples': { type: 'string' },
     validation: { type: 'string' },
     'no-cpu-check': { type: 'boolean', default: false },
+    debug: { type: 'boolean', default: false },
   },
 });
 const command = (positionals[0] ?? 'all') as Command;
@@ -112,7 +117,6 @@ const models: Record<string, unknown> = (summary.models ??= {});
 const images = new Set<string>(summary.images ?? []);
 Object.assign(summary, { device, seed });
 
-let mlpResult: ClsMlpResult | null = null;
 if (does('seed')) {
   const run = await seedModels(device, true);
   // One draw of 50 noisy points decides much of NW's final loss; show the spread over seeds next to d2l's
@@ -126,9 +130,15 @@ if (does('seed')) {
     w: run.nw.w,
     seconds: run.nw.seconds,
     losses: run.nw.losses,
-    final_loss_over_seeds_0_to_19: { min: spread[0], median: (spread[9] + spread[10]) / 2, max: spread[19] },
+    final_loss_over_seeds_0_to_19: {
+      min: spread[0],
+      median: (spread[9] + spread[10]) / 2,
+      max: spread[19],
+    },
   };
+  // Merged: `attention` adds the held-out entries to this model.
   models.cls_mlp = {
+    ...(models.cls_mlp as object | undefined),
     final_loss: run.mlp.finalLoss,
     accuracy: run.mlp.accuracy,
     epochs: run.mlp.epochs,
@@ -136,7 +146,6 @@ if (does('seed')) {
     losses: run.mlp.losses,
     accuracies: run.mlp.accuracies,
   };
-  mlpResult = run.mlp;
   for (const img of [...(await plotNadarayaWatson(run.nw, out)), ...(await plotClsMlp(run.mlp, out))])
     images.add(img);
   run.engine.destroy();
@@ -179,37 +188,12 @@ if (does('attention')) {
   console.log(
     `\n== attention on ${device === 'webgpu' ? `WebGPU (${describe(engine)})` : 'the CPU reference'}`,
   );
-  mlpResult ??= await trainClsMlp({ seed });
-  // Adam at 3e-3: at the MLP's 1e-3 this architecture learns more slowly (PyTorch: 0.53 vs 0.76 in 200 epochs).
-  const p = progress();
-  const tick = p.bar('cls_attention', 200);
-  const attention = await trainClsMlp({
-    model: 'attention',
-    seed,
-    lr: 3e-3,
-    onEpoch: (epoch, loss, acc) =>
-      tick(
-        epoch,
-        `cls_attention epoch ${epoch}, loss ${loss.toFixed(6)}, training accuracy ${acc.toFixed(3)}`,
-        `loss ${loss.toFixed(4)} acc ${acc.toFixed(3)}`,
-      ),
-  });
-  p.stop();
-  console.log(
-    `cls_attention: final loss ${attention.finalLoss.toFixed(4)}, training accuracy ` +
-      `${attention.accuracy.toFixed(3)} (MLP ${mlpResult.accuracy.toFixed(3)}), ${attention.seconds.toFixed(2)} s`,
-  );
-  models.cls_attention = {
-    final_loss: attention.finalLoss,
-    accuracy: attention.accuracy,
-    epochs: attention.epochs,
-    seconds: attention.seconds,
-    losses: attention.losses,
-    accuracies: attention.accuracies,
-    compared_with_mlp: { mlp_accuracy: mlpResult.accuracy, attention_accuracy: attention.accuracy },
-  };
+  const cls = await runMaskedTokenExperiments(out, seed);
+  models.cls_transformer = cls.clsTransformer;
+  models.cls_attention = cls.clsAttention;
+  models.cls_mlp = { ...(models.cls_mlp as object | undefined), ...cls.clsMlpHeldOut };
   for (const img of [
-    await plotMaskedTokenComparison(out, mlpResult, attention),
+    ...cls.images,
     await plotScoringFunctions(out, seed),
     await plotMultiHeadWeights(out, seed),
     ...(await plotPositionalEncoding(out)),

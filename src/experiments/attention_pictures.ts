@@ -1,7 +1,7 @@
 /**
  * The pictures of the attention issue: the weights of each scoring function on one fixed example (d2l §11.3),
  * multi-head attention weights per head (§11.5), the positional-encoding columns 6–9 over 60 positions and the
- * whole P matrix (§11.6), and the masked-token attention model against the MLP.
+ * whole P matrix (§11.6). The masked-token pictures are in cls_pictures.ts.
  */
 import { join } from 'node:path';
 import { Random } from '../data/random.js';
@@ -12,7 +12,6 @@ import { hardAttention } from '../ops/hard_attention.js';
 import { heatmap, heatmapGrid, lineChart } from '../plot/index.js';
 import { engine } from '../runtime/global.js';
 import type { Tensor } from '../runtime/tensor.js';
-import type { ClsMlpResult } from './cls_mlp.js';
 
 async function rows(t: Tensor, width: number): Promise<number[][]> {
   const flat = Array.from(await t.data());
@@ -127,24 +126,4 @@ export async function plotPositionalEncoding(dir: string): Promise<string[]> {
       colorScheme: 'blues',
     }),
   ]);
-}
-
-/** Loss curves of the masked-token MLP and the attention model on one plot; writes cls_comparison.png. */
-export async function plotMaskedTokenComparison(dir: string, mlp: ClsMlpResult, attention: ClsMlpResult) {
-  const epochs = (r: ClsMlpResult) => r.losses.map((_, i) => i + 1);
-  return lineChart(join(dir, 'cls_comparison.png'), {
-    title: 'Masked-token task: MLP vs self-attention',
-    xLabel: 'epoch',
-    yLabel: 'value',
-    series: [
-      { name: 'MLP loss', x: epochs(mlp), y: mlp.losses },
-      { name: 'attention loss', x: epochs(attention), y: attention.losses },
-      { name: `MLP accuracy (final ${mlp.accuracy.toFixed(2)})`, x: epochs(mlp), y: mlp.accuracies },
-      {
-        name: `attention accuracy (final ${attention.accuracy.toFixed(2)})`,
-        x: epochs(attention),
-        y: attention.accuracies,
-      },
-    ],
-  });
 }

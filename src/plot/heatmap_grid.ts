@@ -8,6 +8,9 @@ export interface HeatmapPanel {
   title: string;
   /** `values[row][col]`, row 0 drawn on top. */
   values: number[][];
+  /** Labels for this panel's columns and rows (one per index), replacing the indices on its axes. */
+  xTicks?: ReadonlyArray<string | number>;
+  yTicks?: ReadonlyArray<string | number>;
 }
 
 /** Options of {@link heatmapGrid}. */
@@ -41,8 +44,8 @@ export function heatmapGridSpec(options: HeatmapGridOptions): TopLevelSpec {
     const width = options.panelWidth ?? size.width;
     const height = options.panelHeight ?? size.height;
     const bottom = Math.floor(k / columns) === rowsOfPanels - 1 || k + columns >= panels.length;
-    const x = indexEncoding('x0', 'x1', cols, bottom ? options.xLabel : null, undefined, false);
-    const y = indexEncoding('y0', 'y1', rows, k % columns === 0 ? options.yLabel : null, undefined, true);
+    const x = indexEncoding('x0', 'x1', cols, bottom ? options.xLabel : null, panel.xTicks, false);
+    const y = indexEncoding('y0', 'y1', rows, k % columns === 0 ? options.yLabel : null, panel.yTicks, true);
     return {
       title: { text: panel.title, fontSize: 12 },
       width,

@@ -1,0 +1,88 @@
+/**
+ * The pictures of the masked-token task solved by attention: training vs held-out accuracy of the seed's MLP and
+ * `ClsTransformer`, and where the trained Transformer's placeholder looks.
+ */
+import { join } from 'node:path';
+import { CLS_ID, maskedTokenData, SEED_STRING } from '../data/masked_tokens.js';
+import type { ClsTransformer } from '../models/cls_transformer.js';
+import { heatmapGrid, lineChart } from '../plot/index.js';
+import type { ClsMlpResult } from './cls_mlp.js';
+
+/** Mean over runs, epoch by epoch, over the epochs every run reached. */
+function meanCurve(curves: number[][]): number[] {
+  const n = Math.min(...curves.map((c) => c.length));
+  return Array.from({ length: n }, (_, i) => curves.reduce((s, c) => s + c[i], 0) / curves.length);
+}
+
+const final = (runs: ClsMlpResult[], f: (r: ClsMlpResult) => number) =>
+  `final ${runs.map((r) => f(r).toFixed(2)).join(' / ')}`;
+
+/**
+ * Training and held-out accuracy per epoch of both models trained on the same 80% of the distinct inputs, mean
+ * over seeds (the legend gives each seed's final value). Writes cls_comparison.png; returns its path.
+ */
+export async function plotClsComparison(
+  dir: string,
+  runs: { mlp: ClsMlpResult[]; transformer: ClsMlpResult[] },
+): Promise<string> {
+  const series = [];
+  for (const [name, rs] of [
+    ['MLP', runs.mlp],
+    ['ClsTransformer', runs.transformer],
+  ] as const) {
+    const train = meanCurve(rs.map((r) => r.accuracies));
+    const held = meanCurve(rs.map((r) => r.heldOutAccuracies));
+    const epochs = train.map((_, i) => i + 1);
+    series.push(
+      { name: `${name} training (${final(rs, (r) => r.accuracy)})`, x: epochs, y: train },
+      { name: `${name} held-out (${final(rs, (r) => r.heldOutAccuracy)})`, x: epochs, y: held },
+    );
+  }
+  const seeds = runs.transformer.length;
+  const r = runs.transformer[0];
+  return lineChart(join(dir, 'cls_comparison.png'), {
+    title: `Masked-token task: accuracy on ${r.trainSize} training samples and ${r.heldOutSize} held-out inputs (mean of ${seeds} seeds)`,
+    xLabel: 'epoch',
+    yLabel: 'accuracy',
+    series,
+    width: 560,
+  });
+}
+
+/** A sample's window as letters, the masked one shown as `cls` (short enough to keep the labels upright). */
+export function windowLabels(ids: readonly number[]): string[] {
+  return ids.map((t) => (t === CLS_ID ? 'cls' : SEED_STRING[t]));
+}
+
+/**
+ * The cls row of every block's and head's self-attention for a few windows of the trained model: one panel per
+ * window, one row per (block, head), one column per letter. Writes cls_attention.png; returns its path.
+ * @param samples indices into maskedTokenData()'s rows.
+ */
+export async function plotClsAttention(dir: string, net: ClsTransformer, samples: number[]): Promise<string> {
+  const data = maskedTokenData();
+  const width = data.inputs.length / data.labels.length;
+  const panels = [];
+  for (const i of samples) {
+    const ids = Array.from(data.inputs.subarray(i * width, (i + 1) * width));
+    const weights = await net.clsAttention(ids);
+    const letters = windowLabels(ids);
+    const window = letters.map((t) => (t === 'cls' ? '_' : t)).join('');
+    panels.push({
+      title: `${window}, masked ${SEED_STRING[data.labels[i]]}`,
+      values: weights.flat(),
+      xTicks: letters,
+      yTicks: weights.flatMap((heads, b) => heads.map((_, h) => `b${b} h${h}`)),
+    });
+  }
+  return heatmapGrid(join(dir, 'cls_attention.png'), {
+    title: 'ClsTransformer: attention of the placeholder (cls row) per block and head',
+    panels,
+    xLabel: 'key: letter of the window (0 = unwritten or A)',
+    yLabel: 'block, head',
+    columns: Math.min(3, panels.length),
+    colorLabel: 'weight',
+    panelWidth: 280,
+    panelHeight: 200,
+  });
+}

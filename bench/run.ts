@@ -1,7 +1,7 @@
 /**
- * `npm run bench [-- options]`: the benchmark suite, ours vs TensorFlow.js's WebGPU backend on the same adapter,
- * in Node (Dawn) and in headless Chrome. Every case is validated against the CPU reference before it is timed;
- * a mismatch aborts the run with a non-zero exit.
+ * `npm run bench [-- options]`: the benchmark suite, ours vs TensorFlow.js's and jax-js's WebGPU backends on the
+ * same adapter, in Node (Dawn) and in headless Chrome. Every case is validated against the CPU reference before it
+ * is timed; a mismatch aborts the run with a non-zero exit (a peer that cannot run a case is noted instead).
  *
  * Options:
  *   --quick             only the smallest sizes (CI runs this: it checks validity, not speed)
@@ -10,6 +10,8 @@
  *   --max-size N        only cases whose main size is at most N (e.g. 512 for a slow software adapter)
  *   --runs N            timed runs per variant (at least 7; default 7)
  *   --warmup N          warm-up runs per variant (default 2)
+ *   --kernels a,b       our kernel sets to run, each as its own labelled variants: software, hardware, auto
+ *                       (default: the adapter's own set only, unlabelled)
  *   --target node,chrome  where to run (default both)
  *   --chrome PATH       Chrome/Chromium binary (default $CHROME_PATH, else /usr/bin/chromium)
  *   --results-md        only rewrite bench/RESULTS.md from the runs in bench/results, run nothing
@@ -26,6 +28,7 @@ import { writePng } from '../src/plot/write.js';
 import { allCases, selectCases } from './cases/index.js';
 import { runInChrome } from './harness/chrome.js';
 import { createEnv, destroyEnv } from './harness/env.js';
+import { parseKernelSets } from './harness/kernels.js';
 import { adapterName, markdown, speedupChart, type RunFile, type RunInfo } from './harness/report.js';
 import { runSuite, type SuiteResult } from './harness/suite.js';
 
@@ -41,6 +44,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '7' },
     warmup: { type: 'string', default: '2' },
     target: { type: 'string', default: 'node,chrome' },
+    kernels: { type: 'string', default: '' },
     chrome: {
       type: 'string',
       default: process.env.CHROME_PATH ?? process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -66,7 +70,16 @@ for (const t of targets)
 const sizes = list(args.sizes).map(Number);
 const maxSize = Number(args['max-size']);
 if (!(maxSize > 0)) throw new Error(`--max-size must be a positive number, got ${args['max-size']}`);
-const options = { quick: args.quick, cases: list(args.cases), sizes, maxSize, runs, warmup };
+const kernels = parseKernelSets(list(args.kernels));
+const options = {
+  quick: args.quick,
+  cases: list(args.cases),
+  sizes,
+  maxSize,
+  runs,
+  warmup,
+  ...(kernels ? { kernels } : {}),
+};
 const cases = selectCases(options);
 if (cases.length === 0) throw new Error('no benchmark case selected');
 const writesResultsMd = !args.quick && args.out === DEFAULT_OUT;
@@ -85,9 +98,21 @@ const started = new Date();
 const date = started.toISOString().slice(0, 10);
 const timestamp = started.toISOString();
 
+/** The installed jax-js (its package exports no version, and the page is built from the same node_modules). */
+async function jaxVersion(): Promise<string | undefined> {
+  try {
+    const pkg = JSON.parse(await readFile('node_modules/@jax-js/jax/package.json', 'utf8')) as {
+      version: string;
+    };
+    return pkg.version;
+  } catch {
+    return undefined;
+  }
+}
+
 async function save(result: SuiteResult, host: string): Promise<string> {
   const run: RunInfo = { date, timestamp, commit, machine, host };
-  const file: RunFile = { run, ...result };
+  const file: RunFile = { run, ...result, meta: { ...result.meta, jaxVersion: await jaxVersion() } };
   const base = join(
     args.out,
     // The time too, so that a second run on one day keeps the first (RESULTS.md merges the newest of each group).
@@ -139,6 +164,7 @@ async function writeResultsMd(): Promise<void> {
       'than the newest says so). The JSON of each run, with every sample, and a chart of its speedups are in',
       '`bench/results/`.',
       'Software adapters (lavapipe, SwiftShader) are slow and noisy: read the ratios, not the absolute times.',
+      'Runs from before jax-js joined the suite compare with TF.js only.',
       '',
       ...sections,
     ].join('\n'),
@@ -151,7 +177,7 @@ async function main(): Promise<void> {
     await writeResultsMd();
     return;
   }
-  const measure = { runs, warmup };
+  const measure = { runs, warmup, ...(kernels ? { kernels } : {}) };
   if (targets.includes('node')) {
     console.log(`Node: ${cases.length} cases`);
     const env = await createEnv('node', args.quick);

@@ -5,6 +5,7 @@
 import { selectCases, type CaseFilter } from '../cases/index.js';
 import { createEnv, destroyEnv } from '../harness/env.js';
 import type { MeasureOptions } from '../harness/measure.js';
+import { speedupLine } from '../harness/report.js';
 import { runSuite, type SuiteResult } from '../harness/suite.js';
 
 export type PageOptions = CaseFilter & MeasureOptions;
@@ -39,11 +40,7 @@ window.startBench = (options) => {
       const env = await createEnv('browser', options.quick ?? false);
       try {
         state.result = await runSuite(env, cases, options, (c, i, r) =>
-          log(
-            `${i + 1}/${cases.length} ${c.id}: ${Object.entries(r.speedup)
-              .map(([n, s]) => `${n} ${s.toFixed(2)}×`)
-              .join(', ')}`,
-          ),
+          log(`${i + 1}/${cases.length} ${c.id}: ${speedupLine(r)}`),
         );
       } finally {
         destroyEnv(env);

@@ -1,9 +1,11 @@
 /**
  * Additive (Bahdanau) attention after the projections, forward + backward: scores w·tanh(q_i + k_j), masked
  * softmax with 1-D `validLens`, weighted sum of values. Ours fused (`additiveScore`: no (B, L, S, H) tensor) vs
- * ours composed (`additiveScoreComposed`, d2l's broadcast sum) vs TF.js composed. Validated on the first two
- * batch items against our CPU reference backend (output and the gradients of q, k, w and v).
+ * ours composed (`additiveScoreComposed`, d2l's broadcast sum) vs TF.js composed vs jax-js composed (`vjp` under
+ * `jit`). Validated on the first two batch items against our CPU reference backend (output and the gradients of
+ * q, k and v); the gradient of w, which sums over the whole batch, against ours fused.
  */
+import type { Array as JaxArray } from '@jax-js/jax';
 import type { Tensor as TfTensor } from '@tensorflow/tfjs-core';
 import { additiveScore, additiveScoreComposed } from '../../src/ops/additive_score.js';
 import { maskedSoftmax } from '../../src/ops/masked_softmax.js';
@@ -11,8 +13,10 @@ import { matmul } from '../../src/ops/matmul.js';
 import { backward } from '../../src/runtime/autograd.js';
 import type { Tensor } from '../../src/runtime/tensor.js';
 import { expectClose, randomInts, randomValues } from '../harness/check.js';
-import { leading, onCpu } from '../harness/reference.js';
+import { jaxArray, jaxValues, jaxVariant } from '../harness/jax.js';
+import { leading, once, onCpu } from '../harness/reference.js';
 import type { BenchCase, Variant } from '../harness/types.js';
+import { jaxAdditiveAttention, jitWithGrads } from '../peers/jax_attention.js';
 import { tfAdditiveAttention } from './tfjs_attention.js';
 
 const B = 32;
@@ -71,6 +75,45 @@ function additiveCase(l: number, quick: boolean): BenchCase {
         library: 'ours',
         run: () => engine.tidy(() => void ours(fused)),
       });
+      /** The first CHECKED items' output, dq, dk and dv on our CPU reference backend. */
+      const reference = once(() =>
+        onCpu(async (cpu) => {
+          const [cq, ck, cw, cv, cdy] = values.map((x, i) =>
+            i === 2
+              ? cpu.fromArray(x, [H])
+              : cpu.fromArray(
+                  leading(
+                    x,
+                    CHECKED,
+                    shapes[i].slice(1).reduce((a, b) => a * b),
+                  ),
+                  [CHECKED, ...shapes[i].slice(1)],
+                ),
+          );
+          for (const t of [cq, ck, cw, cv]) t.requiresGrad = true;
+          const clens = cpu.fromArray(lensv.subarray(0, CHECKED), [CHECKED], 'int32');
+          const y = attention(cq, ck, cw, cv, clens, true);
+          backward(y, cdy);
+          return Promise.all([y, cq.grad!, ck.grad!, cv.grad!].map((t) => t.data()));
+        }),
+      );
+      /** dw sums over the whole batch: the other libraries are checked against ours fused on it. */
+      const oursDw = once(async () => {
+        const dw = await engine.tidyAsync(() => ours(true)[3].data());
+        clearGrads();
+        return dw;
+      });
+      const names = ['output', 'dq', 'dk', 'dv'];
+      const sizes = [l * DV, l * H, l * H, l * DV];
+      /** got: output, dq, dk, dw, dv over the whole batch. */
+      const check = async (variant: string, got: ArrayLike<number>[]) => {
+        const want = await reference();
+        [got[0], got[1], got[2], got[4]].forEach((g, i) =>
+          expectClose(`${id} ${variant} ${names[i]}`, leading(g, CHECKED, sizes[i]), want[i], 1e-4),
+        );
+        if (variant !== 'ours fused')
+          expectClose(`${id} dw: ${variant} vs ours fused`, got[3], await oursDw(), 1e-4);
+      };
       return {
         variants: [
           oursVariant(true),
@@ -78,63 +121,36 @@ function additiveCase(l: number, quick: boolean): BenchCase {
           { name: 'tfjs', library: 'tfjs', run: () => tf.tidy(() => void peer()) },
         ],
         async validate() {
-          // The first CHECKED batch items; w is shared by all items, so its gradient is checked by a separate
-          // full-batch CPU run only in quick sizes (it sums over every item).
-          const per = [l * H, l * H, 0, l * DV];
-          const want = await onCpu(async (cpu) => {
-            const [cq, ck, cw, cv, cdy] = values.map((x, i) =>
-              i === 2
-                ? cpu.fromArray(x, [H])
-                : cpu.fromArray(
-                    leading(
-                      x,
-                      CHECKED,
-                      shapes[i].slice(1).reduce((a, b) => a * b),
-                    ),
-                    [CHECKED, ...shapes[i].slice(1)],
-                  ),
-            );
-            for (const t of [cq, ck, cw, cv]) t.requiresGrad = true;
-            const clens = cpu.fromArray(lensv.subarray(0, CHECKED), [CHECKED], 'int32');
-            const y = attention(cq, ck, cw, cv, clens, true);
-            backward(y, cdy);
-            return Promise.all([y, cq.grad!, ck.grad!, cv.grad!].map((t) => t.data()));
-          });
-          const names = ['output', 'dq', 'dk', 'dv'];
-          const sizes = [l * DV, ...[0, 1, 3].map((i) => per[i])];
-          const check = (variant: string, got: ArrayLike<number>[]) => {
-            const picked = [got[0], got[1], got[2], got[4]];
-            picked.forEach((g, i) =>
-              expectClose(`${id} ${variant} ${names[i]}`, leading(g, CHECKED, sizes[i]), want[i], 1e-4),
-            );
-          };
           for (const fused of [true, false]) {
-            check(
-              oursVariant(fused).name,
-              await engine.tidyAsync(() => Promise.all(ours(fused).map((t) => t.data()))),
-            );
+            const got = await engine.tidyAsync(() => Promise.all(ours(fused).map((t) => t.data())));
             clearGrads();
+            await check(oursVariant(fused).name, got);
           }
           const outs = peer();
           const got = await Promise.all(outs.map((t) => t.data()));
           outs.forEach((t) => t.dispose());
-          check('tfjs', got);
-          // dw sums over the whole batch: ours fused, ours composed and TF.js must agree on it.
-          const dws = [];
-          for (const fused of [true, false]) {
-            dws.push(await engine.tidyAsync(() => ours(fused)[3].data()));
-            clearGrads();
-          }
-          const touts = peer();
-          dws.push(await touts[3].data());
-          touts.forEach((t) => t.dispose());
-          expectClose(`${id} dw: ours composed vs ours fused`, dws[1], dws[0], 1e-4);
-          expectClose(`${id} dw: tfjs vs ours fused`, dws[2], dws[0], 1e-4);
+          await check('tfjs', got);
         },
         dispose() {
           clearGrads();
           [q, k, w, v, dy, lens].forEach((t) => t.dispose());
           [...tfs, tlens].forEach((t) => t.dispose());
+        },
+        jax(jax) {
+          const args = values.map((x, i) => jaxArray(jax, x, shapes[i]));
+          // f's arguments, then the cotangent: q, k, w, v, lens, dy.
+          args.splice(4, 0, jaxArray(jax, lensv, [B]));
+          const fn = jitWithGrads(jax, 4, (a: JaxArray, b: JaxArray, c: JaxArray, d: JaxArray, n: JaxArray) =>
+            jaxAdditiveAttention(jax, a, b, c, d, n),
+          );
+          return {
+            variants: [jaxVariant(fn, args)],
+            validate: async () => check('jax-js', await jaxValues(fn, args)),
+            dispose() {
+              args.forEach((x) => x.dispose());
+              fn.dispose();
+            },
+          };
         },
       };
     },

@@ -1,13 +1,15 @@
 /**
  * matmul: square sizes, the batched shapes scaled dot-product attention produces (q·kᵀ with transB, then
- * weights·v), and transposed operands. Ours (`matmul`) vs `tf.matMul`, validated on a sample of output entries
- * against a float64 dot product on the host.
+ * weights·v), and transposed operands. Ours (`matmul`) vs `tf.matMul` vs jax-js's `np.matmul` under `jit` (the
+ * transposes inside it), validated on a sample of output entries against a float64 dot product on the host.
  */
+import type { Array as JaxArray } from '@jax-js/jax';
 import { matmul } from '../../src/ops/matmul.js';
 import { expectClose, randomValues, samplePositions, tfValues } from '../harness/check.js';
+import { jaxArray, jaxValues, jaxVariant } from '../harness/jax.js';
 import type { BenchCase } from '../harness/types.js';
 
-interface MatmulShape {
+export interface MatmulShape {
   batch: number;
   m: number;
   k: number;
@@ -19,7 +21,8 @@ interface MatmulShape {
   quick: boolean;
 }
 
-function matmulCase(s: MatmulShape): BenchCase {
+/** Exported for the size profiles of bench/device/cases.ts. */
+export function matmulCase(s: MatmulShape): BenchCase {
   const { batch, m, k, n, transA, transB } = s;
   const aShape = batch > 1 ? [batch] : [];
   const a = [...aShape, ...(transA ? [k, m] : [m, k])];
@@ -46,24 +49,29 @@ function matmulCase(s: MatmulShape): BenchCase {
       const peer = [tf.tensor(av, a), tf.tensor(bv, b)];
       const runOurs = () => matmul(ours[0], ours[1], { transA, transB });
       const runPeer = () => tf.matMul(peer[0], peer[1], transA, transB);
+      /** A float64 dot product per sampled output entry. */
+      const reference = () => {
+        // Row-major strides of A[i, p] and B[p, j] for either layout.
+        const [ai, ap] = transA ? [1, m] : [k, 1];
+        const [bp, bj] = transB ? [1, k] : [n, 1];
+        const at = samplePositions(batch * m * n, 512, 3);
+        const want = at.map((pos) => {
+          const bt = Math.floor(pos / (m * n));
+          const [i, j] = [Math.floor(pos / n) % m, pos % n];
+          let acc = 0;
+          for (let p = 0; p < k; p++)
+            acc += av[bt * m * k + i * ai + p * ap] * bv[bt * k * n + p * bp + j * bj];
+          return acc;
+        });
+        return { at, want };
+      };
       return {
         variants: [
           { name: 'ours', library: 'ours', run: () => void engine.tidy(runOurs) },
           { name: 'tfjs', library: 'tfjs', run: () => void tf.tidy(runPeer) },
         ],
         async validate() {
-          // Row-major strides of A[i, p] and B[p, j] for either layout.
-          const [ai, ap] = transA ? [1, m] : [k, 1];
-          const [bp, bj] = transB ? [1, k] : [n, 1];
-          const at = samplePositions(batch * m * n, 512, 3);
-          const want = at.map((pos) => {
-            const bt = Math.floor(pos / (m * n));
-            const [i, j] = [Math.floor(pos / n) % m, pos % n];
-            let acc = 0;
-            for (let p = 0; p < k; p++)
-              acc += av[bt * m * k + i * ai + p * ap] * bv[bt * k * n + p * bp + j * bj];
-            return acc;
-          });
+          const { at, want } = reference();
           const got = await engine.tidyAsync(() => runOurs().data());
           expectClose(`${id} ours`, got, want, 1e-4, at);
           expectClose(`${id} tfjs`, await tfValues(runPeer()), want, 1e-4, at);
@@ -71,6 +79,24 @@ function matmulCase(s: MatmulShape): BenchCase {
         dispose() {
           ours.forEach((x) => x.dispose());
           peer.forEach((x) => x.dispose());
+        },
+        jax(jax) {
+          const np = jax.numpy;
+          const args = [jaxArray(jax, av, a), jaxArray(jax, bv, b)];
+          const fn = jax.jit((x: JaxArray, y: JaxArray) =>
+            np.matmul(transA ? np.matrixTranspose(x) : x, transB ? np.matrixTranspose(y) : y),
+          );
+          return {
+            variants: [jaxVariant(fn, args)],
+            async validate() {
+              const { at, want } = reference();
+              expectClose(`${id} jax-js`, (await jaxValues(fn, args))[0], want, 1e-4, at);
+            },
+            dispose() {
+              args.forEach((x) => x.dispose());
+              fn.dispose();
+            },
+          };
         },
       };
     },

@@ -1,11 +1,14 @@
 /**
  * Masked softmax (d2l §11.3) over (B, L, S) scores with 1-D (B) and 2-D (B, L) `validLens`: ours (one kernel)
- * vs d2l's TF.js composition (`tf.where` mask, then `tf.softmax`). Validated against our float64 CPU reference
- * on the full tensor. Memory-bound: GB/s counts one read and one write of the scores.
+ * vs d2l's composition (`where` mask, then softmax) in TF.js and in jax-js under `jit`. Validated against our
+ * float64 CPU reference on the full tensor. Memory-bound: GB/s counts one read and one write of the scores.
  */
+import type { Array as JaxArray } from '@jax-js/jax';
 import { maskedSoftmax, maskedSoftmaxOp } from '../../src/ops/masked_softmax.js';
 import { expectClose, randomInts, randomValues, tfValues } from '../harness/check.js';
+import { jaxArray, jaxValues, jaxVariant } from '../harness/jax.js';
 import type { BenchCase } from '../harness/types.js';
+import { jaxMaskedSoftmax } from '../peers/jax_attention.js';
 import { tfMaskedSoftmax } from './tfjs_attention.js';
 
 function softmaxCase(b: number, l: number, s: number, lensRank: 1 | 2, quick: boolean): BenchCase {
@@ -29,25 +32,41 @@ function softmaxCase(b: number, l: number, s: number, lensRank: 1 | 2, quick: bo
       const peer = [tf.tensor(xv, [b, l, s]), tf.tensor(lv, lensShape, 'int32')];
       const runOurs = () => maskedSoftmax(ours[0], ours[1]);
       const runPeer = () => tfMaskedSoftmax(tf, peer[0], peer[1]);
+      const reference = () =>
+        maskedSoftmaxOp.cpu(
+          [
+            { shape: [b, l, s], data: Float64Array.from(xv) },
+            { shape: lensShape, data: lv },
+          ],
+          {},
+        )[0];
       return {
         variants: [
           { name: 'ours', library: 'ours', run: () => void engine.tidy(runOurs) },
           { name: 'tfjs', library: 'tfjs', run: () => void tf.tidy(runPeer) },
         ],
         async validate() {
-          const want = maskedSoftmaxOp.cpu(
-            [
-              { shape: [b, l, s], data: Float64Array.from(xv) },
-              { shape: lensShape, data: lv },
-            ],
-            {},
-          )[0];
+          const want = reference();
           expectClose(`${id} ours`, await engine.tidyAsync(() => runOurs().data()), want, 1e-5);
           expectClose(`${id} tfjs`, await tfValues(tf.tidy(runPeer)), want, 1e-5);
         },
         dispose() {
           ours.forEach((x) => x.dispose());
           peer.forEach((x) => x.dispose());
+        },
+        jax(jax) {
+          const args = [jaxArray(jax, xv, [b, l, s]), jaxArray(jax, lv, lensShape)];
+          const fn = jax.jit((x: JaxArray, lens: JaxArray) => jaxMaskedSoftmax(jax, x, lens));
+          return {
+            variants: [jaxVariant(fn, args)],
+            async validate() {
+              expectClose(`${id} jax-js`, (await jaxValues(fn, args))[0], reference(), 1e-5);
+            },
+            dispose() {
+              args.forEach((x) => x.dispose());
+              fn.dispose();
+            },
+          };
         },
       };
     },

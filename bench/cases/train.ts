@@ -3,7 +3,8 @@
  * src/models: ours vs the same step written with TF.js ops (bench/peers/), from the same weights on the same batch.
  * Variants `ours` (inside `engine.tidy`, no readback), `ours replay` (the same step captured once with
  * `engine.capture` and replayed: no per-op JavaScript work; a twin model, so the eager runs do not touch it) and
- * `tfjs` (inside `tf.tidy`, no `data()`).
+ * `tfjs` (inside `tf.tidy`, no `data()`); for the models with a jax-js version (cls-attention), `jax-js`: the whole
+ * step under one `jit` (bench/cases/train_jax.ts), checked like TF.js's from the same weights after it.
  *
  * Validation, before timing: our weights (whatever the cold runs left) are copied into the TF.js variables, then
  * one step of a fresh optimizer runs on each side (Adam step 1, or SGD). Checked: (a) the loss of ours and of
@@ -23,10 +24,11 @@ import { clipGradNorm } from '../../src/optim/clip.js';
 import { backward } from '../../src/runtime/autograd.js';
 import type { Engine } from '../../src/runtime/engine.js';
 import type { Tensor } from '../../src/runtime/tensor.js';
-import { expectClose } from '../harness/check.js';
+import { expectClose, Mismatch } from '../harness/check.js';
 import { onCpu } from '../harness/reference.js';
 import { captureTrainStep } from './dispatch.js';
-import type { BenchCase, TF } from '../harness/types.js';
+import type { BenchCase, Jax, TF } from '../harness/types.js';
+import type { JaxPeerStep } from '../peers/jax_train.js';
 import {
   assignVariables,
   disposeVariables,
@@ -35,6 +37,8 @@ import {
   trainStep,
   type TfParams,
 } from '../peers/tfjs_train.js';
+import { gradClose, TOL, type State } from './train_check.js';
+import { jaxTrainPart, type ValidatedStep } from './train_jax.js';
 import { clsStep, nwStep, seq2seqStep, transformerStep } from './train_models.js';
 
 /** The TF.js side of a step: its batch tensors (built once) and its scalar loss. */
@@ -65,12 +69,9 @@ export interface StepSpec<M extends Module = Module> {
   /** Our optimizer's L2 weight decay, which TF.js's optimizers lack: the peer adds it to the gradients. */
   weightDecay?: number;
   peer(tf: TF): PeerStep;
+  /** The step in jax-js, for the models that have one (bench/peers/jax_*.ts). */
+  jax?(jax: Jax): JaxPeerStep;
 }
-
-/** Tolerance on the loss (relative to the CPU reference), the gradients and the parameters after one step. */
-const TOL = 1e-3;
-
-type State = Record<string, { values: Float32Array; shape: number[] }>;
 
 /** Our trainable parameters (not buffers such as running means) by state_dict name. */
 async function parameterState(model: Module): Promise<State> {
@@ -100,21 +101,6 @@ async function gradState(model: Module): Promise<Record<string, Float32Array>> {
   return out;
 }
 
-/** Throws unless max |tfjs − ours| ≤ TOL · max |ours| over the tensor (gradients are small, so not 1 + max). */
-function gradClose(what: string, got: ArrayLike<number> | undefined, want: Float32Array): void {
-  if (!got || got.length !== want.length) throw new Error(`${what}: TF.js has no gradient of this shape`);
-  let err = 0;
-  let scale = 0;
-  want.forEach((w, i) => {
-    err = Math.max(err, Math.abs(got[i] - w));
-    scale = Math.max(scale, Math.abs(w));
-  });
-  if (!(err <= TOL * scale))
-    throw new Error(
-      `${what}: tfjs vs ours differ by ${err.toExponential(2)}, ${(err / scale).toExponential(2)} of max |grad| > ${TOL}`,
-    );
-}
-
 /** Our step: loss, backward, clip, update. Call inside `engine.tidy`. @returns the loss before the update. */
 function oursStep<M extends Module>(spec: StepSpec<M>, model: M, opt: Optimizer, inputs: Tensor[]): Tensor {
   opt.zeroGrad();
@@ -133,12 +119,16 @@ export function trainCase<M extends Module>(spec: StepSpec<M>): BenchCase {
     id,
     params: { model: spec.name, dropout: 0, ...spec.params },
     quick: spec.quick,
-    async setup({ engine, tf }) {
+    async setup(env) {
+      const { engine, tf } = env;
       const model = spec.build();
       const params = model.parameters();
       const opt = spec.optimizer(params);
       const inputs = spec.inputs(engine);
-      const vars = tfVariables(tf, await parameterState(model));
+      const initial = await parameterState(model);
+      const vars = tfVariables(tf, initial);
+      /** What the TF.js validation found, for jax-js's, which runs after it from the same weights. */
+      let validated: ValidatedStep | undefined;
       const tfOpt = spec.tfOptimizer(tf);
       const peer = spec.peer(tf);
       const twin = spec.build();
@@ -192,11 +182,13 @@ export function trainCase<M extends Module>(spec: StepSpec<M>): BenchCase {
             ['tfjs', theirs[0]],
           ] as const)
             if (!(rel(got) <= TOL))
-              throw new Error(
+              throw new Mismatch(
                 `${id} ${variant} loss: ${got} vs ${want} on the CPU reference (relative error ${rel(got).toExponential(2)} > ${TOL})`,
               );
-          for (const [name, g] of Object.entries(ourGrads)) gradClose(`${id} ${name}.grad`, tfGrads[name], g);
+          for (const [name, g] of Object.entries(ourGrads))
+            gradClose(`${id} tfjs ${name}.grad`, tfGrads[name], g);
           const after = await parameterState(model);
+          validated = { before, loss: want, grads: ourGrads, after };
           const tfAfter = await readVariables(vars);
           let moved = 0;
           for (const [name, { values }] of Object.entries(after)) {
@@ -208,7 +200,7 @@ export function trainCase<M extends Module>(spec: StepSpec<M>): BenchCase {
           replay.graph.replay();
           const [gotReplay] = await replay.graph.result.data();
           if (!(rel(gotReplay, wantReplay) <= TOL))
-            throw new Error(
+            throw new Mismatch(
               `${id} ours replay loss: ${gotReplay} vs ${wantReplay} on the CPU reference (relative error ${rel(gotReplay, wantReplay).toExponential(2)} > ${TOL})`,
             );
         },
@@ -226,6 +218,16 @@ export function trainCase<M extends Module>(spec: StepSpec<M>): BenchCase {
           tfOpt.dispose();
           peer.dispose();
         },
+        ...(spec.jax
+          ? {
+              jax: (jax: Jax) =>
+                // Minutes of pipeline compilation for the jitted step on lavapipe (seconds on SwiftShader in
+                // Chrome): not what CI's quick run is for.
+                env.quick && env.runtime === 'node' && engine.profile.software
+                  ? 'left out of --quick runs in Node on a software adapter (its jitted step compiles for minutes on lavapipe)'
+                  : jaxTrainPart(jax, id, spec.jax!(jax), spec, initial, () => validated),
+            }
+          : {}),
       };
     },
   };

@@ -25,7 +25,10 @@ import type { Tensor } from '../../src/runtime/tensor.js';
 import { maskedSoftmaxCELoss, sequenceMask } from '../../src/train/loss.js';
 import { teacherForcingInput } from '../../src/train/trainer.js';
 import { randomInts } from '../harness/check.js';
+import { jaxArray } from '../harness/jax.js';
 import type { TF } from '../harness/types.js';
+import { jaxClsAttentionLoss } from '../peers/jax_cls.js';
+import type { JaxPeerStep } from '../peers/jax_train.js';
 import { tfClsAttentionLogits, tfClsMlpLogits, tfCrossEntropy } from '../peers/tfjs_cls.js';
 import { tfNwLoss } from '../peers/tfjs_nadaraya_watson.js';
 import { tfSeq2SeqLogits } from '../peers/tfjs_seq2seq.js';
@@ -248,5 +251,23 @@ export function clsStep(kind: 'mlp' | 'attention', batch = 10): StepSpec<Module>
         dispose: () => [x, tokens, mask, y, P].forEach((t) => t.dispose()),
       };
     },
+    ...(kind === 'attention'
+      ? {
+          jax(jax): JaxPeerStep {
+            const inputs = [
+              jaxArray(jax, Int32Array.from(ids), shape),
+              jaxArray(jax, clsMask, shape),
+              jaxArray(jax, positionalEncodingMatrix(width, numHiddens), [width, numHiddens]),
+              jaxArray(jax, labels, [batch]),
+            ];
+            return {
+              inputs,
+              loss: (p, xs) => jaxClsAttentionLoss(jax, p, xs, numHeads),
+              optimizer: { kind: 'adam', lr: 1e-3 },
+              dispose: () => inputs.forEach((a) => a.dispose()),
+            };
+          },
+        }
+      : {}),
   };
 }

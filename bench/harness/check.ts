@@ -16,7 +16,15 @@ export function randomInts(n: number, lo: number, hi: number, seed: number): Int
 }
 
 /**
- * Throws unless `got` matches `want` to `tol` in max |got − want| / (1 + max |want|), naming the case, the
+ * A variant's output disagrees with the CPU reference: always fatal, for ours and for every peer (unlike a peer
+ * that cannot run a case at all, which is recorded as unavailable).
+ */
+export class Mismatch extends Error {
+  override name = 'Mismatch';
+}
+
+/**
+ * Throws a {@link Mismatch} unless `got` matches `want` to `tol` in max |got − want| / (1 + max |want|), naming the case, the
  * variant and the output. `at` maps positions of `want` to positions of `got` when only a sample was computed.
  */
 export function expectClose(
@@ -27,7 +35,7 @@ export function expectClose(
   at?: ArrayLike<number>,
 ): void {
   if (!at && got.length !== want.length)
-    throw new Error(`${what}: ${got.length} values, the CPU reference has ${want.length}`);
+    throw new Mismatch(`${what}: ${got.length} values, the CPU reference has ${want.length}`);
   let err = 0;
   let scale = 0;
   let worst = 0;
@@ -39,7 +47,7 @@ export function expectClose(
   }
   const rel = err / (1 + scale);
   if (!(rel <= tol))
-    throw new Error(
+    throw new Mismatch(
       `${what}: relative error ${rel.toExponential(2)} > ${tol} vs the CPU reference ` +
         `(at ${at ? at[worst] : worst}: got ${got[at ? at[worst] : worst]}, want ${want[worst]})`,
     );

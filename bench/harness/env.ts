@@ -1,23 +1,26 @@
 /**
- * Both libraries on the same adapter: our engine, and TensorFlow.js's WebGPU backend. In Node, TF.js finds
- * WebGPU through `navigator.gpu`, which Node lacks: it gets our engine's Dawn instance, so both request their
- * device from the same adapter.
+ * Every library on the same adapter: our engine, TensorFlow.js's WebGPU backend and jax-js's. In Node, TF.js and
+ * jax-js find WebGPU through `navigator.gpu`, which Node lacks: they get our engine's Dawn instance, so all three
+ * request their device from the same adapter.
  */
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { init } from '../../src/runtime/global.js';
+import { jaxSync, startJax } from './jax.js';
 import type { BenchEnv, Library, TF } from './types.js';
 
-/** How a timed run waits for the GPU; written into the results (the same for both libraries). */
+/** How a timed run waits for the GPU; written into the results (the same for every library). */
 export function waitMethod(runtime: 'node' | 'browser'): string {
+  const jax =
+    "jax-js records lazily: its runs end by submitting what the outputs need (Array.gpuBuffer(), jax-js's hand-over to other WebGPU code: blockUntilReady without its read-back), then the same onSubmittedWorkDone()";
   return runtime === 'node'
-    ? 'submit, then await GPUQueue.onSubmittedWorkDone(); Dawn in Node busy-polls for completion on the JavaScript thread, which takes a core from lavapipe (the same for both libraries)'
-    : 'submit, then await GPUQueue.onSubmittedWorkDone() (Chrome: performance.now() is coarsened to 0.1 ms)';
+    ? `submit, then await GPUQueue.onSubmittedWorkDone(); Dawn in Node busy-polls for completion on the JavaScript thread, which takes a core from lavapipe (the same for every library); ${jax}`
+    : `submit, then await GPUQueue.onSubmittedWorkDone() (Chrome: performance.now() is coarsened to 0.1 ms); ${jax}`;
 }
 
 /**
- * Creates our engine and TF.js's WebGPU backend.
+ * Creates our engine, TF.js's WebGPU backend and, when it can start there, jax-js's.
  * @throws Error with the installation hint when there is no WebGPU adapter, or when TF.js's WebGPU backend
- *   fails to initialise.
+ *   fails to initialise (jax-js failing to start only leaves it out, with the reason).
  */
 export async function createEnv(runtime: 'node' | 'browser', quick: boolean): Promise<BenchEnv> {
   const engine = await init('webgpu');
@@ -36,7 +39,16 @@ export async function createEnv(runtime: 'node' | 'browser', quick: boolean): Pr
   if (!(await tf.setBackend('webgpu')))
     throw new Error('TensorFlow.js: the WebGPU backend failed to initialise on this adapter');
   await tf.ready();
-  return { engine, tf, runtime, quick };
+  const { jax, unavailable } = await startJax();
+  return {
+    engine,
+    tf,
+    jax,
+    ...(unavailable ? { jaxUnavailable: unavailable } : {}),
+    autoKernels: engine.profile.kernels,
+    runtime,
+    quick,
+  };
 }
 
 /** The WebGPU backend's (private) command-queue methods that a flush needs. */
@@ -51,10 +63,19 @@ function tfBackend(tf: TF): WebGPUBackend {
   return tf.backend() as WebGPUBackend;
 }
 
+/** The libraries running in `env`. */
+export function libraries(env: BenchEnv): Library[] {
+  return env.jax ? ['ours', 'tfjs', 'jax'] : ['ours', 'tfjs'];
+}
+
 /** Submits what `library` has recorded and waits until its queue is idle. */
 export async function sync(env: BenchEnv, library: Library): Promise<void> {
   if (library === 'ours') {
     await env.engine.sync();
+    return;
+  }
+  if (library === 'jax') {
+    if (env.jax) await jaxSync(env.jax);
     return;
   }
   // What TF.js itself does before a readback: close the open compute pass, then submit its encoder.
@@ -71,7 +92,10 @@ export function tfAdapterInfo(env: BenchEnv): string {
   return info ? ['vendor', 'architecture', 'description'].map((k) => info[k] ?? '').join(' ') : '';
 }
 
-/** Frees both libraries' devices. */
+/**
+ * Frees our device and TF.js's. jax-js keeps its device: it has no way to start again in the same process once
+ * its backend is registered.
+ */
 export function destroyEnv(env: BenchEnv): void {
   env.tf.engine().reset();
   env.engine.destroy();

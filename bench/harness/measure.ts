@@ -2,14 +2,18 @@
  * Times one case: setup, a cold run of each variant (pipeline compilation included), validation against the
  * CPU reference (a mismatch throws and aborts the suite), warm-up, then `runs` rounds in which every variant
  * runs once, the order rotating each round so that no variant always follows the same neighbour. Each run is
- * bracketed by waits for both libraries' queues to be idle.
+ * bracketed by waits for every library's queue to be idle.
  */
-import { sync } from './env.js';
-import type { BenchCase, BenchEnv, Library, Variant } from './types.js';
+import type { KernelChoice, KernelSet } from '../../src/runtime/kernel_set.js';
+import { libraries, sync } from './env.js';
+import { prepareCase, type PreparedCase } from './prepare.js';
+import { PEERS, type BenchCase, type BenchEnv, type Library, type Peer, type Variant } from './types.js';
 
 export interface VariantResult {
   name: string;
   library: Library;
+  /** The kernel set an `ours` variant ran under. */
+  kernels?: KernelSet;
   /** The first run (ms): pipeline compilation, first uploads and the run itself. */
   coldMs: number;
   /** Cold run minus the steady-state median (ms): roughly the one-off compile cost. */
@@ -23,6 +27,9 @@ export interface VariantResult {
   gbps?: number;
 }
 
+/** Per peer, for each of our variants: the peer's median over ours (> 1: ours is faster). */
+export type Speedups = Partial<Record<Peer, Record<string, number>>>;
+
 export interface CaseResult {
   id: string;
   group: string;
@@ -31,21 +38,36 @@ export interface CaseResult {
   bytes?: number;
   validated: boolean;
   variants: VariantResult[];
-  /** For each of our variants: the TF.js median over ours (> 1: ours is faster). */
-  speedup: Record<string, number>;
+  speedups: Speedups;
+  /** Peers that did not run this case, and why. */
+  unavailable?: Partial<Record<Peer, string>>;
+  /** Runs before jax-js joined: the speedups over TF.js only (read through `speedupsOf` in report.ts). */
+  speedup?: Record<string, number>;
 }
 
 export interface MeasureOptions {
   warmup: number;
   runs: number;
+  /** Kernel sets to run our variants under, each labelled; absent: the adapter's own set, unlabelled. */
+  kernels?: KernelChoice[];
 }
 
 async function timeOnce(env: BenchEnv, v: Variant): Promise<number> {
-  await Promise.all([sync(env, 'ours'), sync(env, 'tfjs')]);
+  await Promise.all(libraries(env).map((l) => sync(env, l)));
   const t0 = performance.now();
-  v.run();
+  await v.run();
   await sync(env, v.library);
   return performance.now() - t0;
+}
+
+/** One timed run; null when it failed and `fail` dropped the variant's peer. */
+async function tryTime(env: BenchEnv, p: PreparedCase, v: Variant): Promise<number | null> {
+  try {
+    return await timeOnce(env, v);
+  } catch (e) {
+    p.fail(v, e);
+    return null;
+  }
 }
 
 function sorted(xs: number[]): number[] {
@@ -59,30 +81,51 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+function speedups(results: VariantResult[]): Speedups {
+  const out: Speedups = {};
+  for (const peer of PEERS) {
+    const p = results.find((r) => r.library === peer);
+    if (p)
+      out[peer] = Object.fromEntries(
+        results.filter((r) => r.library === 'ours').map((r) => [r.name, p.medianMs / r.medianMs]),
+      );
+  }
+  return out;
+}
+
 /** Runs one case; throws (after freeing it) when validation fails. */
 export async function measureCase(c: BenchCase, env: BenchEnv, opts: MeasureOptions): Promise<CaseResult> {
-  const inst = await c.setup(env);
+  const p = await prepareCase(c, env, opts.kernels);
   try {
-    const { variants } = inst;
-    const cold: number[] = [];
-    for (const v of variants) cold.push(await timeOnce(env, v));
-    await inst.validate();
-    for (let w = 0; w < opts.warmup; w++) for (const v of variants) await timeOnce(env, v);
-    const samples: number[][] = variants.map(() => []);
-    for (let r = 0; r < opts.runs; r++)
+    const cold = new Map<Variant, number>();
+    for (const v of p.variants) {
+      if (!p.variants.includes(v)) continue;
+      const t = await tryTime(env, p, v);
+      if (t !== null) cold.set(v, t);
+    }
+    await p.validate();
+    for (let w = 0; w < opts.warmup; w++) for (const v of p.variants) await tryTime(env, p, v);
+    const samples = new Map<Variant, number[]>();
+    for (let r = 0; r < opts.runs; r++) {
+      const variants = p.variants;
       for (let j = 0; j < variants.length; j++) {
-        const i = (j + r) % variants.length;
-        samples[i].push(await timeOnce(env, variants[i]));
+        const v = variants[(j + r) % variants.length];
+        const t = p.variants.includes(v) ? await tryTime(env, p, v) : null;
+        if (t !== null) samples.set(v, [...(samples.get(v) ?? []), t]);
       }
-    const results = variants.map((v, i): VariantResult => {
-      const med = median(samples[i]);
-      const s = sorted(samples[i]);
+    }
+    const results = p.variants.map((v): VariantResult => {
+      const xs = samples.get(v)!;
+      const med = median(xs);
+      const s = sorted(xs);
+      const first = cold.get(v)!;
       return {
         name: v.name,
         library: v.library,
-        coldMs: cold[i],
-        compileMs: Math.max(0, cold[i] - med),
-        samplesMs: samples[i],
+        ...(v.kernels ? { kernels: v.kernels } : {}),
+        coldMs: first,
+        compileMs: Math.max(0, first - med),
+        samplesMs: xs,
         medianMs: med,
         minMs: s[0],
         maxMs: s.at(-1)!,
@@ -90,9 +133,6 @@ export async function measureCase(c: BenchCase, env: BenchEnv, opts: MeasureOpti
         ...(c.bytes ? { gbps: c.bytes / med / 1e6 } : {}),
       };
     });
-    const peer = results.find((r) => r.library === 'tfjs');
-    const speedup: Record<string, number> = {};
-    if (peer) for (const r of results) if (r.library === 'ours') speedup[r.name] = peer.medianMs / r.medianMs;
     return {
       id: c.id,
       group: c.group,
@@ -101,9 +141,10 @@ export async function measureCase(c: BenchCase, env: BenchEnv, opts: MeasureOpti
       bytes: c.bytes,
       validated: true,
       variants: results,
-      speedup,
+      speedups: speedups(results),
+      ...(Object.keys(p.unavailable).length ? { unavailable: { ...p.unavailable } } : {}),
     };
   } finally {
-    inst.dispose();
+    p.dispose();
   }
 }

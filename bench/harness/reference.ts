@@ -22,3 +22,9 @@ export async function onCpu<T>(fn: (cpu: Engine) => Promise<T>): Promise<T> {
 export function leading(values: ArrayLike<number>, count: number, itemSize: number): Float32Array {
   return Float32Array.from({ length: count * itemSize }, (_, i) => values[i]);
 }
+
+/** `fn`'s promise, computed on the first call only (the reference is shared by every library's validation). */
+export function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let result: Promise<T> | undefined;
+  return () => (result ??= fn());
+}

@@ -3,7 +3,10 @@
  * the Node runner and the page that puppeteer drives in Chrome.
  */
 import { version_core as tfjsVersion } from '@tensorflow/tfjs-core';
+import type { KernelSet } from '../../src/runtime/kernel_set.js';
 import { tfAdapterInfo, waitMethod } from './env.js';
+import { jaxAdapterInfo } from './jax.js';
+import { resolveKernelSets } from './kernels.js';
 import { measureCase, type CaseResult, type MeasureOptions } from './measure.js';
 import type { BenchCase, BenchEnv } from './types.js';
 
@@ -14,6 +17,14 @@ export interface SuiteMeta {
   /** TF.js's view of its adapter, to show both ran on the same one. */
   tfjsAdapter: string;
   tfjsVersion: string;
+  /** jax-js's view of its adapter; empty when it did not run. */
+  jaxAdapter?: string;
+  /** Why jax-js ran no case, when it could not start. */
+  jaxUnavailable?: string;
+  /** Filled in by the Node runner (bench/run.ts), which reads it from node_modules. */
+  jaxVersion?: string;
+  /** The adapter's own kernel set, and the sets our variants ran under. */
+  kernels?: { auto: KernelSet; ran: KernelSet[] };
   userAgent: string;
   waitMethod: string;
   warmup: number;
@@ -55,6 +66,9 @@ export async function runSuite(
       adapter: env.engine.adapter,
       tfjsAdapter: tfAdapterInfo(env),
       tfjsVersion,
+      jaxAdapter: env.jax ? jaxAdapterInfo(env.jax) : '',
+      ...(env.jaxUnavailable ? { jaxUnavailable: env.jaxUnavailable } : {}),
+      kernels: { auto: env.autoKernels, ran: resolveKernelSets(opts.kernels ?? ['auto'], env.autoKernels) },
       userAgent: typeof navigator !== 'undefined' ? navigator.userAgent : '',
       waitMethod: waitMethod(env.runtime),
       warmup: opts.warmup,

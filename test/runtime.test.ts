@@ -59,6 +59,9 @@ describe('bad input', () => {
     const msg = await k.diagnostics();
     expect(msg).toMatch(/shaders\/broken\.wgsl:3:\d+: error/);
     expect(msg).toContain('let x: f32 = 1u;');
+    // The device also raised it as a validation error, which the engine reports at its next sync or readback.
+    await expect(engine.sync()).rejects.toThrow(/WebGPU validation error .*cannot initialize/s);
+    await engine.sync();
   });
 
   it('no adapter gives the installation hint', async () => {

@@ -19,7 +19,7 @@
  *   first step (optimizer moments) would otherwise be re-created by every replay.
  * - Reading a tensor back inside the step throws: a replay cannot hand values to JavaScript mid-step.
  */
-import type { DispatchNode, Engine } from './engine.js';
+import { checkInt32, type DispatchNode, type Engine } from './engine.js';
 import type { Kernel, ParamValues } from './kernel.js';
 import type { BufferPool } from './pool.js';
 import { Tensor, formatShape, type TypedArray } from './tensor.js';
@@ -64,6 +64,8 @@ export class CaptureRecorder {
   readonly stepped: SteppedUniform[] = [];
   private readonly buffers = new Set<GPUBuffer>();
   violation: string | null = null;
+  /** Whether a recorded kernel raises device-side checks (src/runtime/device_checks.ts): replays arm them. */
+  checksValues = false;
 
   constructor(private readonly pool: BufferPool) {}
 
@@ -75,6 +77,7 @@ export class CaptureRecorder {
     stepParams: { step: number; at: (step: number) => ParamValues } | undefined,
   ): void {
     this.nodes.push(node);
+    if (kernel.tensorBindings.some((b) => b.name === 'err')) this.checksValues = true;
     for (const e of entries) this.pin((e.resource as GPUBufferBinding).buffer);
     if (stepParams && uniform) this.stepped.push({ uniform, kernel, ...stepParams });
   }
@@ -148,7 +151,9 @@ export class CapturedGraph<T> {
   /**
    * Submits the recorded step once more, after any eager work recorded before it; does not wait. `inputs`
    * replaces the named inputs' contents first (row-major, the tensor's size and dtype).
-   * @throws Error after `dispose()`, for an unknown input name, a disposed input or data of the wrong length.
+   * @throws Error after `dispose()`, for an unknown input name, a disposed input or data of the wrong length;
+   *   OpError for int32 data that is not integers in int32's range. Labels and indices out of range are caught
+   *   by the kernels (src/runtime/device_checks.ts) and raised at the next readback or `sync()`.
    */
   replay(inputs: Record<string, ArrayLike<number>> = {}): void {
     if (this.disposed) throw new Error('replay: the captured graph was disposed');
@@ -156,7 +161,13 @@ export class CapturedGraph<T> {
     const queue = engine.device.queue;
     // queue.writeBuffer runs ahead of unsubmitted work: submit earlier dispatches so they read the old values.
     engine.flush();
-    for (const [name, data] of Object.entries(inputs)) {
+    engine.gpuErrors!.around('while replaying a captured graph', () => this.submit(inputs, queue));
+  }
+
+  private submit(inputs: Record<string, ArrayLike<number>>, queue: GPUQueue): void {
+    const engine = this.engine;
+    // Every input is checked before any is written, so a bad one leaves the graph's inputs as they were.
+    const writes = Object.entries(inputs).map(([name, data]) => {
       const t = this.inputs[name];
       if (!t)
         throw new Error(
@@ -167,9 +178,14 @@ export class CapturedGraph<T> {
         throw new Error(
           `replay: input "${name}" ${formatShape(t.shape)} needs ${t.size} values, got ${data.length}`,
         );
+      if (t.dtype === 'int32') checkInt32('replay', data, t.shape);
       const Typed = t.dtype === 'int32' ? Int32Array : Float32Array;
-      const typed = (data instanceof Typed ? data : Typed.from(data)) as TypedArray;
+      return [t, (data instanceof Typed ? data : Typed.from(data)) as TypedArray] as const;
+    });
+    for (const [t, typed] of writes) {
       if (t.size > 0) queue.writeBuffer(t.buffer, 0, typed as Float32Array<ArrayBuffer>);
+      // Eager ops after the replay validate against the new values; the replay's own kernels check on the GPU.
+      if (t.dtype === 'int32') t.setHostInts(Int32Array.from(typed));
     }
     this.replays++;
     for (const [counter, delta] of this.counters) counter.stepCount += delta;
@@ -186,6 +202,7 @@ export class CapturedGraph<T> {
         t.assign(hold);
       }
     queue.submit([encode(engine.device, rebinds, this.recorder.nodes, this.copies)]);
+    if (this.recorder.checksValues) engine.armFlags();
     engine.dispatchCount += this.recorder.nodes.length;
   }
 
@@ -244,18 +261,20 @@ export function captureGraph<T>(engine: Engine, fn: () => T, options: CaptureOpt
   let failure: unknown = null;
   engine.recorder = recorder;
   try {
-    result = engine.tidy(fn);
+    result = engine.tidy(() => {
+      const r = fn();
+      if (typeof (r as { then?: unknown } | undefined)?.then === 'function') {
+        (r as Promise<unknown>).catch(() => {});
+        throw new Error('capture: the step must be synchronous (it returned a promise)');
+      }
+      return r;
+    });
   } catch (e) {
     failure = e;
   } finally {
     engine.recorder = null;
   }
   if (!failure && recorder.violation) failure = new Error(recorder.violation);
-  const then = (result as { then?: unknown } | undefined)?.then;
-  if (typeof then === 'function') {
-    (result as Promise<unknown>).catch(() => {});
-    failure ??= new Error('capture: the step must be synchronous (it returned a promise)');
-  }
   if (failure) {
     engine.flush();
     for (const t of tensorsIn(result)) t.dispose();
@@ -279,7 +298,10 @@ export function captureGraph<T>(engine: Engine, fn: () => T, options: CaptureOpt
   });
   // The captured run itself ends with the same copies as every replay.
   engine.flush();
-  if (copies.length) engine.device.queue.submit([encode(engine.device, [], [], copies)]);
+  if (copies.length)
+    engine.gpuErrors!.around('while ending a capture', () =>
+      engine.device.queue.submit([encode(engine.device, [], [], copies)]),
+    );
   const steps = recorder.stepped.map((s) => s.step);
   const stepsPerReplay = steps.length ? Math.max(...steps) - Math.min(...steps) + 1 : 0;
   for (const c of counters) c[1] = c[0].stepCount - c[1];

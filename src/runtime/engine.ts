@@ -4,7 +4,10 @@
  * a readback or an explicit `flush()`, so a training step goes to the GPU as one command buffer.
  */
 import { captureGraph, type CaptureOptions, type CaptureRecorder, type CapturedGraph } from './capture.js';
+import { FLAG_BYTES, flagError } from './device_checks.js';
 import { requestGpu, type AdapterReport, type Gpu, type GpuOptions } from './device.js';
+import { GpuError, OpError } from './errors.js';
+import { GpuErrorScopes } from './gpu_errors.js';
 import { Kernel, type Constants, type ParamValues } from './kernel.js';
 import { pick, type AdapterProfile, type KernelSet, type PerSet } from './kernel_set.js';
 import { BufferPool, type PoolStats } from './pool.js';
@@ -44,6 +47,33 @@ const UNIFORM = 0x40 | 0x8;
 const READBACK = 0x1 | 0x8; // MAP_READ | COPY_DST
 /** Submit after this many recorded dispatches so a long graph does not hold every uniform buffer. */
 const MAX_PENDING = 4096;
+/** The binding name of the device-side check flags (src/runtime/device_checks.ts), bound by the engine. */
+const ERR_BINDING = 'err';
+/** int32 uploads up to this many elements keep a host copy for call-time validation (labels, indices, lengths). */
+const HOST_COPY_MAX = 1 << 20;
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * Throws an {@link OpError} for a value that int32 storage would change: NaN, ±Infinity, a fraction (1.5 → 1) or a
+ * number outside [−2³¹, 2³¹) (3e9 wraps), naming its flat index.
+ */
+export function checkInt32(op: string, values: ArrayLike<number>, shape: readonly number[]): void {
+  if (values instanceof Int32Array) return;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isInteger(v) || v < INT32_MIN || v > INT32_MAX)
+      throw new OpError(
+        op,
+        `int32 value ${v} at flat index ${i} is not an integer in [-2147483648, 2147483647]`,
+        [shape],
+      );
+  }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
+}
 
 export class Engine {
   readonly pool: BufferPool | null;
@@ -52,7 +82,12 @@ export class Engine {
   private uniformsInFlight: GPUBuffer[] = [];
   private readonly scopes: Set<Tensor>[] = [];
   private readonly live = new Set<Tensor>();
-  private errorChecks: Promise<GPUError | null>[] = [];
+  /** @internal the error scopes over the engine's device calls (null on the CPU backend). */
+  readonly gpuErrors: GpuErrorScopes | null;
+  /** The device-side check flags, created with the first kernel that binds them. */
+  private flags: GPUBuffer | null = null;
+  /** Whether a kernel that may raise a device-side check ran since the flags were last read. */
+  private flagsArmed = false;
   private lostReason: string | null = null;
   /** Whether ops record the autograd tape (false inside {@link Engine.noGrad}). */
   gradEnabled = true;
@@ -65,7 +100,8 @@ export class Engine {
     readonly backend: Backend,
     readonly gpu: Gpu | null,
   ) {
-    this.pool = gpu ? new BufferPool(gpu.device) : null;
+    this.pool = gpu ? new BufferPool(gpu.device, gpu.report.limits.maxBufferSize) : null;
+    this.gpuErrors = gpu ? new GpuErrorScopes(gpu.device) : null;
     gpu?.device.lost.then((info) => {
       if (info.reason !== 'destroyed')
         this.lostReason = `WebGPU device lost (${info.reason}): ${info.message}`;
@@ -142,9 +178,14 @@ export class Engine {
    */
   async compileAll(names: string[] = this.gpu ? this.supportedKernels() : []): Promise<void> {
     if (!this.gpu) return;
-    const errors = await Promise.all(names.map((n) => this.kernel(n).diagnostics()));
+    const kernels = this.gpuErrors!.around('while compiling kernels', () => names.map((n) => this.kernel(n)));
+    const errors = await Promise.all(kernels.map((k) => k.diagnostics()));
     const msg = errors.filter(Boolean).join('\n');
-    if (msg) throw new Error(`WGSL compile errors:\n${msg}`);
+    if (msg) {
+      // The same failures as GPU validation errors: reported here, with line numbers, so not again later.
+      await this.gpuErrors!.take();
+      throw new Error(`WGSL compile errors:\n${msg}`);
+    }
     await Promise.all(names.map((n) => this.kernel(n).pipelineAsync()));
   }
 
@@ -169,26 +210,71 @@ export class Engine {
     this.pool!.release(buf);
   }
 
-  /** An uninitialised tensor (contents are whatever the pooled buffer held). */
+  /**
+   * An uninitialised tensor (contents are whatever the pooled buffer held).
+   * @throws Error for a dim that is not an integer >= 0; {@link GpuError} of kind `'limit'` naming the shape, the
+   *   bytes and the limit when the tensor is larger than the device's `maxBufferSize` or
+   *   `maxStorageBufferBindingSize` (kernels bind every tensor whole); RangeError when the CPU backend cannot
+   *   allocate it.
+   */
   empty(shape: readonly number[], dtype: DType = 'float32'): Tensor {
     for (const d of shape)
       if (!Number.isInteger(d) || d < 0)
         throw new Error(`invalid shape ${formatShape(shape)}: dims must be integers >= 0`);
     const n = numel(shape);
     const bytes = Math.max(4, n * 4);
-    const storage = this.pool
-      ? new Storage(this, bytes, this.pool.acquire(bytes, STORAGE), null)
-      : new Storage(this, bytes, null, dtype === 'int32' ? new Int32Array(n) : new Float32Array(n));
+    if (this.gpu) this.checkSize(shape, dtype, bytes);
+    let storage: Storage;
+    if (this.pool) {
+      this.gpuErrors!.enter();
+      storage = new Storage(this, bytes, this.pool.acquire(bytes, STORAGE), null);
+    } else {
+      let array: TypedArray;
+      try {
+        array = dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
+      } catch (e) {
+        throw new RangeError(
+          `tensor ${formatShape(shape)} ${dtype}: the CPU backend cannot allocate ${n * 4} bytes (${String(e)})`,
+          { cause: e },
+        );
+      }
+      storage = new Storage(this, bytes, null, array);
+    }
     return new Tensor(this, shape, dtype, storage);
   }
 
-  /** A tensor holding `values` (row-major), uploaded to the device. */
+  /** Throws a `'limit'` {@link GpuError} when a tensor of `bytes` would not fit one buffer binding. */
+  private checkSize(shape: readonly number[], dtype: DType, bytes: number): void {
+    const limits = this.gpu!.report.limits;
+    const [name, limit] =
+      limits.maxStorageBufferBindingSize <= limits.maxBufferSize
+        ? ['maxStorageBufferBindingSize', limits.maxStorageBufferBindingSize]
+        : ['maxBufferSize', limits.maxBufferSize];
+    if (bytes <= limit) return;
+    const fmt = (b: number) => b.toLocaleString('en-US');
+    throw new GpuError(
+      'limit',
+      `the tensor needs ${fmt(bytes)} bytes, more than this device's ${name} of ${fmt(limit)} bytes (every ` +
+        'kernel binds a tensor whole). Split the work into smaller tensors (e.g. along the batch), or use a ' +
+        "device with higher limits (init() asks for the adapter's own limits unless given limits: 'default')",
+      `creating tensor ${formatShape(shape)} ${dtype}`,
+    );
+  }
+
+  /**
+   * A tensor holding `values` (row-major), uploaded to the device. An int32 upload keeps a host copy of its values
+   * (up to 2²⁰ of them), so that ops check labels, indices and lengths at call time without a readback.
+   * @throws Error when the values do not fill `shape`; {@link OpError} (op `tensor`) for an int32 value that is not
+   *   an integer in [−2³¹, 2³¹) — NaN, 1.5 or 3e9 would otherwise be truncated or wrap silently; see
+   *   {@link Engine.empty} for sizes.
+   */
   fromArray(values: ArrayLike<number>, shape: readonly number[], dtype: DType = 'float32'): Tensor {
     const n = numel(shape);
     if (values.length !== n)
       throw new Error(
         `tensor: ${values.length} values do not fill shape ${formatShape(shape)} (${n} elements)`,
       );
+    if (dtype === 'int32') checkInt32('tensor', values, shape);
     const t = this.empty(shape, dtype);
     const typed = dtype === 'int32' ? Int32Array.from(values) : Float32Array.from(values);
     if (!this.pool) {
@@ -197,7 +283,9 @@ export class Engine {
       // writeBuffer runs before unsubmitted dispatches; submit them first so a recycled buffer
       // is not overwritten before its previous readers ran.
       this.flush();
+      this.gpuErrors!.enter();
       this.device.queue.writeBuffer(t.buffer, 0, typed);
+      if (dtype === 'int32' && n <= HOST_COPY_MAX) t.setHostInts(typed as Int32Array);
     }
     return t;
   }
@@ -225,6 +313,16 @@ export class Engine {
     } catch (e) {
       this.closeScope(scope, undefined);
       throw e;
+    }
+    if (isThenable(result)) {
+      // The scope cannot wait for it: its tensors are freed now, so the rest of fn fails; keep that quiet.
+      void Promise.resolve(result).catch(() => {});
+      this.closeScope(scope, undefined);
+      throw new TypeError(
+        'engine.tidy: the function returned a Promise (an async function?), and tidy cannot wait for it: its ' +
+          'tensors were freed when it returned. Use `await engine.tidyAsync(async () => …)` for a scope that ' +
+          'awaits, or keep tidy synchronous and read results back after it.',
+      );
     }
     this.closeScope(scope, result);
     return result;
@@ -286,9 +384,15 @@ export class Engine {
    * @throws Error naming the kernel and binding when a binding is missing, unknown or disposed.
    */
   dispatch(kernelName: string, spec: DispatchSpec): void {
+    this.gpuErrors?.enter(kernelName);
     const kernel = this.kernel(kernelName);
     const entries: GPUBindGroupEntry[] = [];
     for (const b of kernel.tensorBindings) {
+      if (b.name === ERR_BINDING) {
+        entries.push({ binding: b.binding, resource: { buffer: this.flagBuffer(), size: FLAG_BYTES } });
+        this.flagsArmed = true;
+        continue;
+      }
       const t = spec.bindings[b.name];
       if (!t) throw new Error(`${kernelName}: missing binding "${b.name}"`);
       if (t.disposed) throw new Error(`${kernelName}: binding "${b.name}" is a disposed tensor`);
@@ -323,11 +427,23 @@ export class Engine {
     if (this.pending.length >= MAX_PENDING) this.flush();
   }
 
+  /** The device-side check flags (zeroed at creation, and after every read). */
+  private flagBuffer(): GPUBuffer {
+    this.flags ??= this.device.createBuffer({ label: 'device checks', size: FLAG_BYTES, usage: STORAGE });
+    return this.flags;
+  }
+
+  /** @internal a captured graph whose kernels check values was replayed: read the flags at the next readback. */
+  armFlags(): void {
+    if (this.flags) this.flagsArmed = true;
+  }
+
   /** Encodes every recorded dispatch into one compute pass and submits it. Does not wait. */
   flush(): void {
+    // With nothing to submit the scopes stay open: uploads and allocations are checked with the next submit.
     if (!this.gpu || this.pending.length === 0) return;
     const device = this.device;
-    device.pushErrorScope('validation');
+    this.gpuErrors!.enter();
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     for (const node of this.pending) {
@@ -337,7 +453,7 @@ export class Engine {
     }
     pass.end();
     device.queue.submit([encoder.finish()]);
-    this.errorChecks.push(device.popErrorScope());
+    this.gpuErrors!.close('at a submit');
     this.dispatchCount += this.pending.length;
     this.pending = [];
     // Uniform buffers were filled with writeBuffer at record time; recycle them only after their submit.
@@ -353,28 +469,73 @@ export class Engine {
   private async readBack(t: Tensor): Promise<TypedArray> {
     if (!this.gpu) return t.dtype === 'int32' ? Int32Array.from(t.array) : Float32Array.from(t.array);
     this.checkLost();
-    const bytes = t.size * 4;
-    const out = t.dtype === 'int32' ? new Int32Array(t.size) : new Float32Array(t.size);
-    if (bytes === 0) return out;
-    const src = t.buffer;
+    const Typed = t.dtype === 'int32' ? Int32Array : Float32Array;
+    const bytes = await this.readRaw(
+      t.size > 0 ? t.buffer : null,
+      t.size * 4,
+      `tensor #${t.id} ${formatShape(t.shape)}`,
+    );
+    return bytes ? new Typed(bytes) : new Typed(0);
+  }
+
+  /**
+   * Copies `bytes` of `src` back (with the device-check flags when a checking kernel ran) and raises, in this
+   * order, a GPU error caught since the last check, a failed mapping, then a device-side check. Returns a copy of
+   * the bytes (null when none were asked for). Waits only for the copy itself.
+   */
+  private async readRaw(src: GPUBuffer | null, bytes: number, what: string): Promise<ArrayBuffer | null> {
     this.flush();
-    const staging = this.pool!.acquire(bytes, READBACK);
-    const encoder = this.device.createCommandEncoder();
-    encoder.copyBufferToBuffer(src, 0, staging, 0, bytes);
-    this.device.queue.submit([encoder.finish()]);
-    const checks = this.errorChecks;
-    this.errorChecks = [];
-    try {
-      await staging.mapAsync(GPUMapMode.READ, 0, bytes);
-      out.set(new (t.dtype === 'int32' ? Int32Array : Float32Array)(staging.getMappedRange(0, bytes)));
-      staging.unmap();
-    } finally {
-      this.pool!.release(staging);
+    const flags = this.flagsArmed ? this.flags : null;
+    const total = (src ? bytes : 0) + (flags ? FLAG_BYTES : 0);
+    let staging: GPUBuffer | null = null;
+    if (total > 0) {
+      staging = this.gpuErrors!.around(`while reading ${what} back`, () => {
+        const buf = this.pool!.acquire(total, READBACK);
+        const encoder = this.device.createCommandEncoder();
+        if (src && bytes > 0) encoder.copyBufferToBuffer(src, 0, buf, 0, bytes);
+        if (flags) {
+          encoder.copyBufferToBuffer(flags, 0, buf, total - FLAG_BYTES, FLAG_BYTES);
+          encoder.clearBuffer(flags);
+        }
+        this.device.queue.submit([encoder.finish()]);
+        return buf;
+      });
+      this.flagsArmed = false;
+    } else {
+      this.gpuErrors!.close('in the device calls since the previous submit');
+      await this.device.queue.onSubmittedWorkDone();
+    }
+    let data: ArrayBuffer | null = null;
+    let words: Uint32Array | null = null;
+    let mapFailure: unknown = null;
+    if (staging) {
+      try {
+        await staging.mapAsync(GPUMapMode.READ, 0, total);
+        const range = staging.getMappedRange(0, total);
+        data = src ? range.slice(0, bytes) : null;
+        if (flags) words = new Uint32Array(range.slice(total - FLAG_BYTES, total));
+        staging.unmap();
+        this.pool!.release(staging);
+      } catch (e) {
+        mapFailure = e;
+        // Possibly an invalid buffer (out of memory): do not hand it out again.
+        this.pool!.discard(staging);
+      }
     }
     this.checkLost();
-    const errors = (await Promise.all(checks)).filter((e): e is GPUError => e !== null);
-    if (errors.length) throw new Error(`WebGPU validation error: ${errors.map((e) => e.message).join('\n')}`);
-    return out;
+    const gpuError = await this.gpuErrors!.take();
+    if (gpuError) throw gpuError;
+    if (mapFailure) {
+      const e = mapFailure as Error;
+      throw new GpuError(
+        'internal',
+        `${e?.name ?? 'Error'} ${e?.message ?? String(e)}`,
+        `while reading ${what} back`,
+      );
+    }
+    const flagged = words && flagError(words);
+    if (flagged) throw flagged;
+    return data;
   }
 
   /** @internal the tensors created and not disposed. */
@@ -391,17 +552,22 @@ export class Engine {
     return captureGraph(this, fn, options);
   }
 
-  /** Waits until the GPU has finished all submitted work. */
+  /**
+   * Waits until the GPU has finished all submitted work.
+   * @throws {@link GpuError} for a GPU error caught since the last readback or sync; {@link OpError} for a
+   *   device-side check (a label or index out of range on the GPU) raised by a kernel since then.
+   */
   async sync(): Promise<void> {
     if (!this.gpu) return;
-    this.flush();
-    await this.device.queue.onSubmittedWorkDone();
+    this.checkLost();
+    await this.readRaw(null, 0, 'the device-check flags');
   }
 
   /** Frees every live tensor and every pooled buffer and destroys the device. The engine is unusable afterwards. */
   destroy(): void {
     for (const t of [...this.live]) t.dispose();
     this.pool?.destroy();
+    this.flags?.destroy();
     this.gpu?.device.destroy();
   }
 }

@@ -3,7 +3,10 @@
  * it is applied: one generic `apply` runs it on the engine's backend and records it on the autograd tape.
  */
 import type { Engine } from './engine.js';
+import { OpError } from './errors.js';
 import { Tensor, formatShape, type DType } from './tensor.js';
+
+export { OpError };
 
 /** A tensor as the CPU references see it: row-major values, float64 for float inputs. */
 export interface CpuTensor {
@@ -14,6 +17,11 @@ export interface CpuTensor {
 export interface TensorMeta {
   shape: readonly number[];
   dtype: DType;
+  /**
+   * An int32 tensor's values where the host knows them without waiting for the GPU (always on the CPU backend;
+   * on WebGPU for tensors uploaded with `fromArray`), so shape rules can check labels and indices at call time.
+   */
+  host?: Int32Array | null;
 }
 
 export interface OutSpec {
@@ -71,14 +79,6 @@ export interface OpDef<A> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyOpDef = OpDef<any>;
 
-/** A bad-input error that names the op and the shapes it got. */
-export class OpError extends Error {
-  constructor(op: string, message: string, shapes: readonly (readonly number[])[]) {
-    super(`${op}: ${message} (got ${shapes.map(formatShape).join(', ')})`);
-    this.name = 'OpError';
-  }
-}
-
 /**
  * Runs `def` on the inputs' engine and, when gradients are enabled and an input requires one, records the
  * node on the tape. Returns every output; `outputs[0]` is the differentiable one.
@@ -91,7 +91,7 @@ export function apply<A>(def: OpDef<A>, inputs: Tensor[], attrs: NoInfer<A>): Te
     if (t.engine !== engine) throw new Error(`${def.name}: inputs live on different engines`);
   }
   const specs = def.shape(
-    inputs.map((t) => ({ shape: t.shape, dtype: t.dtype })),
+    inputs.map((t) => ({ shape: t.shape, dtype: t.dtype, host: t.dtype === 'int32' ? t.hostInts() : null })),
     attrs,
   );
   const outputs = specs.map((s) => engine.empty(s.shape, s.dtype ?? 'float32'));

@@ -30,10 +30,19 @@ export class BufferPool {
   /** Pinned buffers released by their tensors: still in use (by the graph) until unpinned. */
   private readonly parked = new Set<GPUBuffer>();
 
-  constructor(private readonly device: GPUDevice) {}
+  /** The largest buffer the device creates, rounded down to a multiple of 4. */
+  private readonly maxSize: number;
+
+  constructor(
+    private readonly device: GPUDevice,
+    maxBufferSize = Infinity,
+  ) {
+    this.maxSize = Math.floor(maxBufferSize / 4) * 4;
+  }
 
   acquire(bytes: number, usage: GPUBufferUsageFlags): GPUBuffer {
-    const size = sizeClass(bytes);
+    // A class past the device's limit would fail although the request itself fits: take the limit then.
+    const size = Math.min(sizeClass(bytes), Math.max(this.maxSize, bytes));
     const list = this.free.get(`${usage}:${size}`);
     let buf = list?.pop();
     if (!buf) {
@@ -61,6 +70,17 @@ export class BufferPool {
     let list = this.free.get(key);
     if (!list) this.free.set(key, (list = []));
     list.push(buf);
+  }
+
+  /** Takes an in-use buffer out of the pool and destroys it (a buffer that failed to map, say). */
+  discard(buf: GPUBuffer): void {
+    const size = this.sizes.get(buf);
+    if (size === undefined) return;
+    this.inUse--;
+    this.inUseBytes -= size;
+    this.totalBytes -= size;
+    this.sizes.delete(buf);
+    buf.destroy();
   }
 
   /** Keeps `buf` from being handed out again, even after its release, until as many `unpin`s. */

@@ -10,6 +10,11 @@ export type TypedArray = Float32Array | Int32Array;
 /** Reference-counted backing memory; `reshape` views share it. */
 export class Storage {
   refs = 1;
+  /**
+   * The int32 values last uploaded from the host (WebGPU), kept so ops can validate labels and indices at call
+   * time without a readback; null once a kernel may have written the buffer, or when too large to keep.
+   */
+  host: Int32Array | null = null;
   constructor(
     readonly engine: Engine,
     readonly bytes: number,
@@ -22,6 +27,7 @@ export class Storage {
     if (this.buffer) this.engine.releaseBuffer(this.buffer);
     this.buffer = null;
     this.array = null;
+    this.host = null;
   }
 }
 
@@ -30,6 +36,8 @@ export interface TapeNode {
   op: string;
   inputs: Tensor[];
   backward: (dy: Tensor) => (Tensor | null)[];
+  /** Set once a `backward()` without `retainGraph` went through this node: going through it again throws. */
+  consumed?: boolean;
 }
 
 let nextId = 0;
@@ -85,6 +93,21 @@ export class Tensor {
     const a = this.live().array;
     if (!a) throw new Error(`tensor #${this.id} lives on the GPU, read it with await data()`);
     return a;
+  }
+
+  /**
+   * An int32 tensor's values as the host knows them without waiting for the GPU: the array itself on the CPU
+   * backend, the uploaded values on WebGPU (`fromArray`), null for values computed on the GPU or for float32.
+   */
+  hostInts(): Int32Array | null {
+    if (this.dtype !== 'int32') return null;
+    const s = this.live();
+    return s.array ? (s.array as Int32Array) : s.host;
+  }
+
+  /** @internal records the int32 values just uploaded (WebGPU); views and `assign` share them with the storage. */
+  setHostInts(values: Int32Array | null): void {
+    this.live().host = values;
   }
 
   /** Byte size actually used (the pooled buffer may be larger). */

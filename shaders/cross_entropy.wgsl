@@ -1,17 +1,23 @@
-// loss[n] = logsumexp_c x[n, c] − x[n, t_n] with t_n = clamp(labels[n], 0, C − 1), as
-// `F.cross_entropy(x, labels, reduction='none')`; logsumexp = m + log Σ_c exp(x[n, c] − m) with
-// m = max_c x[n, c], so it never overflows. Out-of-range labels are clamped only so that no read goes out
-// of bounds: their loss is meaningless. Shapes: x (N, C) float32 logits, labels (N) int32, loss (N).
+// loss[n] = logsumexp_c x[n, c] − x[n, t_n], as `F.cross_entropy(x, labels, reduction='none', ignore_index=ignore)`;
+// logsumexp = m + log Σ_c exp(x[n, c] − m) with m = max_c x[n, c], so it never overflows. A row whose label is
+// `ignore` gets loss 0 and weight 0 (1 otherwise): Σ weight is the divisor of PyTorch's 'mean'. A label outside
+// [0, C) that is not `ignore` raises the device-side check (src/runtime/device_checks.ts, code 1: value, row, C,
+// ignore) and is clamped only so that no read goes out of bounds.
+// Shapes: x (N, C) float32 logits, labels (N) int32, loss (N), weight (N) float32.
 // Dispatch: one workgroup of WG threads per sample (N workgroups, folded into a 2-D grid past 65535);
 // threads stride over C, max and sum are workgroup tree reductions. Backward: cross_entropy_backward.wgsl.
 override WG: u32 = 64u;
 
-struct Params { n: u32, c: u32 }
+struct Params { n: u32, c: u32, ignore: i32 }
+
+const CHECK_LABEL: u32 = 1u;
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> labels: array<i32>;
 @group(0) @binding(2) var<storage, read_write> loss: array<f32>;
-@group(0) @binding(3) var<uniform> params: Params;
+@group(0) @binding(3) var<storage, read_write> weight: array<f32>;
+@group(0) @binding(4) var<storage, read_write> err: array<atomic<u32>, 8>;
+@group(0) @binding(5) var<uniform> params: Params;
 
 var<workgroup> partial: array<f32, WG>;
 
@@ -20,12 +26,12 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
         @builtin(num_workgroups) nwg: vec3u) {
   let row = wid.x + wid.y * nwg.x;
   // Every thread of a workgroup takes the same branch, so the barriers below stay legal.
-  let valid = row < params.n;
+  let inside = row < params.n;
   let c = params.c;
   let base = row * c;
 
   var m = -3.402823e38;
-  if (valid) {
+  if (inside) {
     for (var k = lid.x; k < c; k += WG) { m = max(m, x[base + k]); }
   }
   partial[lid.x] = m;
@@ -38,7 +44,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   workgroupBarrier();
 
   var acc = 0.0;
-  if (valid) {
+  if (inside) {
     for (var k = lid.x; k < c; k += WG) { acc += exp(x[base + k] - m); }
   }
   partial[lid.x] = acc;
@@ -47,7 +53,21 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
     if (lid.x < h) { partial[lid.x] += partial[lid.x + h]; }
     workgroupBarrier();
   }
-  if (!valid || lid.x != 0u) { return; }
-  let t = u32(clamp(labels[row], 0, i32(c) - 1));
+  if (!inside || lid.x != 0u) { return; }
+  let label = labels[row];
+  if (label == params.ignore) {
+    loss[row] = 0.0;
+    weight[row] = 0.0;
+    return;
+  }
+  if ((label < 0 || label >= i32(c)) && atomicOr(&err[0], 1u) == 0u) {
+    atomicStore(&err[1], CHECK_LABEL);
+    atomicStore(&err[2], bitcast<u32>(label));
+    atomicStore(&err[3], row);
+    atomicStore(&err[4], c);
+    atomicStore(&err[5], bitcast<u32>(params.ignore));
+  }
+  let t = u32(clamp(label, 0, i32(c) - 1));
   loss[row] = m + log(partial[0]) - x[base + t];
+  weight[row] = 1.0;
 }

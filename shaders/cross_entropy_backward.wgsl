@@ -1,11 +1,12 @@
-// Backward of cross_entropy.wgsl: dx[n, c] = (softmax_c(x[n, :]) − [c = t_n])·dloss[n] with
-// t_n = clamp(labels[n], 0, C − 1); the softmax is recomputed (max, then Σ exp) rather than saved, so the
-// forward keeps no extra output. Shapes: x, dx (N, C) float32; labels (N) int32; dloss (N).
+// Backward of cross_entropy.wgsl: dx[n, c] = (softmax_c(x[n, :]) − [c = t_n])·dloss[n] with t_n = labels[n]
+// (clamped into [0, C) for the reads only: the forward already raised the check), and dx[n, :] = 0 where
+// labels[n] = ignore, as PyTorch's ignore_index. The softmax is recomputed (max, then Σ exp) rather than saved, so
+// the forward keeps no extra output. Shapes: x, dx (N, C) float32; labels (N) int32; dloss (N).
 // Dispatch: one workgroup of WG threads per sample (N workgroups, folded into a 2-D grid past 65535);
 // threads stride over C, max and sum are workgroup tree reductions. Forward: cross_entropy.wgsl.
 override WG: u32 = 64u;
 
-struct Params { n: u32, c: u32 }
+struct Params { n: u32, c: u32, ignore: i32 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> labels: array<i32>;
@@ -49,10 +50,13 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   }
   if (!valid) { return; }
   let inv = 1.0 / partial[0];
-  let t = u32(clamp(labels[row], 0, i32(c) - 1));
+  let label = labels[row];
+  let ignored = label == params.ignore;
+  let t = u32(clamp(label, 0, i32(c) - 1));
   let g = dloss[row];
   for (var k = lid.x; k < c; k += WG) {
     let p = exp(x[base + k] - m) * inv;
-    dx[base + k] = (p - select(0.0, 1.0, k == t)) * g;
+    // select, not a multiply by 0: an ignored row stays exactly 0 even where dloss is infinite.
+    dx[base + k] = select((p - select(0.0, 1.0, k == t)) * g, 0.0, ignored);
   }
 }

@@ -1,4 +1,5 @@
-// Gradient of the lookup (embedding.wgsl): dw[v, e] = Σ_n [clamp(idx[n], 0, V − 1) = v] · dy[n, e], a scatter-add
+// Gradient of the lookup (embedding.wgsl): dw[v, e] = Σ_n [idx[n] = v] · dy[n, e] (indices clamped as the forward
+// reads them; an out-of-range one already raised the forward's device-side check), a scatter-add
 // written as a gather so that no float atomics are needed (WGSL has none): each thread owns one (v, e) and scans
 // all N indices, O(V·N·E) work in all — cheap for d2l's vocabularies (V ≈ 200, N = B·L ≈ 10³) and deterministic.
 // Shapes: idx (N) int32, dy (N, E), dw (V, E). Dispatch: one thread per element of dw, ceil(V·E / WG)

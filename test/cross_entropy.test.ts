@@ -80,9 +80,10 @@ describe('crossEntropy', () => {
     expectClose(dx, [1, -1, 0], { atol: 1e-6 });
   });
 
-  it('out-of-range labels are clamped, never read out of bounds', async () => {
-    const { loss } = await run(logits.slice(0, 2), [7, -3], 'none');
-    expectClose(loss, [losses[0], 1.0986122886681096], { atol: 1e-6 });
+  it('out-of-range labels throw at the call, naming the label and its row (PyTorch raises too)', async () => {
+    await expect(run(logits.slice(0, 2), [1, 7], 'none')).rejects.toThrow(
+      'cross_entropy: label 7 at [1] is outside [0, 3) and is not ignoreIndex (-100)',
+    );
   });
 
   it('more samples than one grid dimension holds (2-D dispatch), forward and backward', async () => {
@@ -100,8 +101,12 @@ describe('crossEntropy', () => {
     );
     const cpuX = { shape: [n, c], data: xv };
     const cpuT = { shape: [n], data: t };
-    expectClose(loss, crossEntropyOp.cpu([cpuX, cpuT], {})[0], { atol: 1e-5 });
-    expectClose(dx, crossEntropyBackward.cpu([cpuX, cpuT, { shape: [n], data: dl }], {})[0], { atol: 1e-6 });
+    expectClose(loss, crossEntropyOp.cpu([cpuX, cpuT], { ignoreIndex: -100 })[0], { atol: 1e-5 });
+    expectClose(
+      dx,
+      crossEntropyBackward.cpu([cpuX, cpuT, { shape: [n], data: dl }], { ignoreIndex: -100 })[0],
+      { atol: 1e-6 },
+    );
   });
 
   it('shape and dtype errors name the op and both shapes', () => {

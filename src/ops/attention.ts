@@ -4,14 +4,16 @@
  * fused FlashAttention-2 kernels (sdpa_fused.ts), which never hold the (B, L, S) weights, and the unfused
  * composition matmul → maskedSoftmax → dropout → matmul of existing ops.
  */
-import { apply, OpError } from '../runtime/op.js';
+import { apply } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { concat, slice } from './concat.js';
 import { dropout, nextSeed } from './dropout.js';
+import { checkLens } from './int_checks.js';
 import { add, fill, mul } from './elementwise.js';
 import { maskedSoftmax } from './masked_softmax.js';
 import { matmul } from './matmul.js';
 import { SDPA_MAX_HEAD_DIM, sdpaForward, sdpaWeights } from './sdpa_fused.js';
+import { preferFused } from './sdpa_path.js';
 import { MASKED, dims, type SdpaAttrs } from './sdpa_reference.js';
 
 export type { SdpaAttrs } from './sdpa_reference.js';
@@ -38,7 +40,11 @@ export interface SdpaOptions {
   dropout?: number;
   /** u32 dropout seed; default a fresh one from the default generator (`manualSeed`). */
   seed?: number;
-  /** Fused FlashAttention-2 kernels (default) or the unfused composition of existing ops. */
+  /**
+   * true: the fused FlashAttention-2 kernels; false: the unfused composition of existing ops. Unset (default): the
+   * faster of the two for this kernel set and size (sdpa_path.ts; fused when the unfused (B, L, S) buffers would
+   * be large).
+   */
   fused?: boolean;
   /** Also return the (B, L, S) weights before dropout. */
   returnWeights?: boolean;
@@ -57,10 +63,11 @@ export interface SdpaResult {
  * get exactly zero gradient) with PyTorch's dropout on the weights, and `is_causal` of
  * `torch.nn.functional.scaled_dot_product_attention`.
  *
- * Fused (default): three FlashAttention-2 kernels, forward with online softmax and a backward that recomputes the
+ * Which path runs: `fused` when given, else the faster one for this kernel set and size (sdpa_path.ts).
+ * Fused: three FlashAttention-2 kernels, forward with online softmax and a backward that recomputes the
  * weights from the saved logsumexp, so no (B, L, S) buffer exists unless `returnWeights` asks for it (then a small
  * kernel writes it from the logsumexp; those weights carry no gradient). Head dims that are not multiples of 4 are
- * zero-padded on the way in; head dims above 128 take the unfused path. Unfused (`fused: false`): matmul → mul →
+ * zero-padded on the way in; head dims above 128 take the unfused path. Unfused: matmul → mul →
  * maskedSoftmax → dropout → matmul; its weights are differentiable. For one seed both paths drop the same weights
  * (element (b, i, j) hashes the flat index (b·L + i)·S + j) and agree to float32 rounding.
  * @param q (B, L, D) float32 queries; B is batch × heads.
@@ -76,12 +83,12 @@ export function scaledDotProductAttention(
   v: Tensor,
   options: SdpaOptions = {},
 ): SdpaResult {
-  const { causal = false, dropout: p = 0, fused = true, returnWeights = false } = options;
+  const { causal = false, dropout: p = 0, returnWeights = false } = options;
   const engine = q.engine;
   const lensGiven = options.validLens ?? undefined;
-  const lensMeta = Array.isArray(lensGiven)
-    ? { shape: lensShape(lensGiven), dtype: 'int32' as const }
-    : lensGiven;
+  const lensArray = Array.isArray(lensGiven) ? checkLens('scaled_dot_product_attention', lensGiven) : null;
+  const lensTensor = Array.isArray(lensGiven) ? undefined : (lensGiven as Tensor | undefined);
+  const lensMeta = lensArray ? { shape: lensArray.shape, dtype: 'int32' as const } : lensTensor;
   const dm = dims('scaled_dot_product_attention', q, k, v, lensMeta, p);
   const attrs: SdpaAttrs = {
     causal,
@@ -89,9 +96,8 @@ export function scaledDotProductAttention(
     p,
     seed: options.seed ?? nextSeed(),
   };
-  const lens = Array.isArray(lensGiven)
-    ? engine.fromArray((lensGiven as number[]).flat(), lensMeta!.shape, 'int32')
-    : lensGiven;
+  const lens = lensArray ? engine.fromArray(lensArray.flat, lensArray.shape, 'int32') : lensTensor;
+  const fused = options.fused ?? preferFused(engine, dm);
   const rest = lens ? [lens] : [];
   const [d4, dv4] = [dm.d, dm.dv].map((d) => 4 * Math.ceil(d / 4));
   let result: SdpaResult;
@@ -116,16 +122,8 @@ export function scaledDotProductAttention(
     result = unfused(q, k, v, lens, attrs, returnWeights);
   }
   // A lens uploaded here is read by backward when a tape was recorded (the scope frees it), else free it now.
-  if (lens && lens !== lensGiven && !result.output.creator) lens.dispose();
+  if (lens && lensArray && !result.output.creator) lens.dispose();
   return result;
-}
-
-function lensShape(validLens: number[] | number[][]): number[] {
-  if (validLens.length === 0 || !Array.isArray(validLens[0])) return [validLens.length];
-  const rows = validLens as number[][];
-  if (rows.some((r) => r.length !== rows[0].length))
-    throw new OpError('scaled_dot_product_attention', 'validLens rows have different lengths', []);
-  return [rows.length, rows[0].length];
 }
 
 /** matmul → (causal mask) → maskedSoftmax → dropout → matmul, d2l's `DotProductAttention.forward`. */

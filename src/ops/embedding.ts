@@ -2,13 +2,13 @@
  * Table lookup, `torch.nn.functional.embedding(indices, weight)`: a gather kernel (shaders/embedding.wgsl) and a
  * scatter-add gradient written as a gather (shaders/embedding_backward.wgsl), since WGSL has no float atomics.
  *
- * Out-of-range indices are clamped to [0, V − 1] in the kernels and the CPU reference alike (PyTorch raises an
- * index error; a kernel cannot, and clamping keeps reads in bounds), so index −1 reads row 0 and index V + 5 reads
- * row V − 1, and those rows receive the gradient.
+ * Indices outside [0, V) raise an OpError as PyTorch's IndexError: at the call when the host holds them, else from
+ * the kernel's device-side check at the next readback or `sync()` (the kernels clamp only to keep reads in bounds).
  */
 import { OpError, apply, type CpuTensor, type OpDef, type TensorMeta } from '../runtime/op.js';
 import { numel, type Tensor } from '../runtime/tensor.js';
 import { grid } from './grid.js';
+import { checkRange } from './int_checks.js';
 
 /** No attributes: V and E come from the weight's shape. */
 export type EmbeddingAttrs = Record<string, never>;
@@ -21,15 +21,12 @@ function check(op: string, w: TensorMeta | null, v: number, e: number, idx: Tens
   if (v < 1 || e < 1) throw new OpError(op, 'the table needs V >= 1 rows of E >= 1 features', shapes);
 }
 
-function clampRow(i: number, v: number): number {
-  return Math.min(Math.max(i, 0), v - 1);
-}
-
 export const embeddingOp: OpDef<EmbeddingAttrs> = {
   name: 'embedding',
   shape([w, idx]) {
     const shapes = [[...w.shape], [...idx.shape]];
     check('embedding', w, w.shape[0], w.shape[1], idx, shapes);
+    checkRange('embedding', 'index', idx, w.shape[0], shapes);
     return [{ shape: [...idx.shape, w.shape[1]] }];
   },
   gpu(engine, [w, idx], [y]) {
@@ -41,10 +38,10 @@ export const embeddingOp: OpDef<EmbeddingAttrs> = {
     });
   },
   cpu([w, idx]) {
-    const [v, e] = w.shape;
+    const e = w.shape[1];
     const y = new Float64Array(idx.data.length * e);
     for (let n = 0; n < idx.data.length; n++) {
-      const row = clampRow(idx.data[n], v);
+      const row = idx.data[n];
       for (let k = 0; k < e; k++) y[n * e + k] = w.data[row * e + k];
     }
     return [y];
@@ -62,11 +59,6 @@ export const embeddingOp: OpDef<EmbeddingAttrs> = {
         { shape: [5, 3] },
         { shape: [2, 4], dtype: 'int32', fill: { values: [1, 3, 1, 1, 0, 3, 4, 1] } },
       ],
-      attrs: {},
-    },
-    {
-      name: 'out-of-range indices clamp',
-      inputs: [{ shape: [4, 7] }, { shape: [5], dtype: 'int32', fill: { values: [-1, 4, 9, 2, -100] } }],
       attrs: {},
     },
     { inputs: [{ shape: [13, 17] }, { shape: [3, 2, 5], dtype: 'int32', fill: { int: 13 } }], attrs: {} },
@@ -90,7 +82,7 @@ function backwardCpu([idx, dy]: CpuTensor[], { v }: EmbeddingBackwardAttrs): Flo
   const e = n === 0 ? (dy.shape.at(-1) ?? 0) : dy.data.length / n;
   const dw = new Float64Array(v * e);
   for (let i = 0; i < n; i++) {
-    const row = clampRow(idx.data[i], v);
+    const row = idx.data[i];
     for (let k = 0; k < e; k++) dw[row * e + k] += dy.data[i * e + k];
   }
   return [dw];
@@ -122,13 +114,14 @@ export const embeddingBackward: OpDef<EmbeddingBackwardAttrs> = {
 
 /**
  * Row lookup `weight[indices]` (`torch.nn.functional.embedding(indices, weight)`), d2l's token embeddings.
- * Indices outside [0, V) are clamped to the nearest row (PyTorch raises instead).
  * @param weight (V, E) float32, the table.
- * @param indices int32 of any shape (…), e.g. tokens (B, L).
- * @returns (…, E). Gradient: dweight[v] = Σ over positions n with clamp(indices[n]) = v of dy[n] (repeated
- *   indices accumulate), computed without atomics in O(V·N·E) work (N = number of indices); indices get none.
+ * @param indices int32 of any shape (…), e.g. tokens (B, L), each in [0, V).
+ * @returns (…, E). Gradient: dweight[v] = Σ over positions n with indices[n] = v of dy[n] (repeated indices
+ *   accumulate), computed without atomics in O(V·N·E) work (N = number of indices); indices get none.
  * @throws OpError naming `embedding` and both shapes when weight is not (V, E) float32 with V, E ≥ 1 or indices
- *   are not int32.
+ *   are not int32; OpError naming the index and its position when an index the host holds (any CPU tensor, a
+ *   `tensor()` / `fromArray` upload on WebGPU) is outside [0, V), as PyTorch's "index out of range" — one that only
+ *   the GPU holds raises the same OpError from the kernel at the next readback or `sync()`.
  */
 export function embedding(weight: Tensor, indices: Tensor): Tensor {
   return apply(embeddingOp, [weight, indices], {})[0];

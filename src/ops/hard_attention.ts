@@ -4,11 +4,11 @@
  * next to d2l §11.3's soft attention). One kernel, shaders/hard_attention.wgsl. Forward only: the index is a step
  * function of the scores, so the op's backward throws rather than silently returning zeros.
  */
-import type { Engine } from '../runtime/engine.js';
 import { OpError, apply, type CpuTensor, type OpCase, type OpDef, type TensorMeta } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { dropoutUniform, nextSeed } from './dropout.js';
 import { grid } from './grid.js';
+import { uploadLens } from './int_checks.js';
 
 export type HardAttentionMode = 'argmax' | 'sample';
 
@@ -171,12 +171,6 @@ export interface HardAttentionResult {
   indices: Tensor;
 }
 
-function uploadLens(engine: Engine, lens: number[] | number[][]): Tensor {
-  const nested = lens.length > 0 && Array.isArray(lens[0]);
-  const flat = nested ? (lens as number[][]).flat() : (lens as number[]);
-  return engine.fromArray(flat, nested ? [lens.length, flat.length / lens.length] : [lens.length], 'int32');
-}
-
 /**
  * Hard attention: each query takes exactly one value row instead of a weighted average. With `mode: 'argmax'`
  * the row of its largest score among the valid keys (the first one on ties; softmax is monotone, so scores and
@@ -198,7 +192,7 @@ export function hardAttention(
   { mode = 'argmax', seed, validLens }: HardAttentionOptions = {},
 ): HardAttentionResult {
   const attrs = { mode, seed: mode === 'sample' ? (seed ?? nextSeed()) : (seed ?? 0) };
-  const owned = Array.isArray(validLens) ? uploadLens(x.engine, validLens) : null;
+  const owned = Array.isArray(validLens) ? uploadLens(x.engine, 'hard_attention', validLens) : null;
   const lens = Array.isArray(validLens) ? owned : (validLens ?? null);
   let outs: Tensor[];
   try {

@@ -8,6 +8,7 @@
  */
 import { OpError, apply, type CpuTensor, type OpDef, type TensorMeta } from '../runtime/op.js';
 import { numel, type Tensor } from '../runtime/tensor.js';
+import { uploadLens } from './int_checks.js';
 import { grid } from './grid.js';
 
 /** No attributes: the mask mode follows from the shape of `lens`. */
@@ -179,17 +180,13 @@ export const maskedSoftmaxBackward: OpDef<MaskedSoftmaxAttrs> = {
  *   masked ones (their score was replaced by a constant), so a valid-length-0 row gets no gradient;
  *   validLens gets none.
  * @throws OpError naming `masked_softmax` and both shapes when validLens is neither (B) nor (B, L) of x's
- *   leading dims, or when a validLens tensor is not int32.
+ *   leading dims, or when a validLens tensor is not int32; OpError naming the entry when a plain-array length is
+ *   not a finite non-negative integer below 2³¹ (1.5, NaN, −1, 3e9) or its rows differ in length.
  */
 export function maskedSoftmax(x: Tensor, validLens?: Tensor | number[] | number[][] | null): Tensor {
   if (!validLens) return apply(maskedSoftmaxOp, [x], {})[0];
   if (!Array.isArray(validLens)) return apply(maskedSoftmaxOp, [x, validLens], {})[0];
-  const nested = validLens.length > 0 && Array.isArray(validLens[0]);
-  const flat = nested ? (validLens as number[][]).flat() : (validLens as number[]);
-  const shape = nested ? [validLens.length, flat.length / validLens.length] : [validLens.length];
-  if (nested && (validLens as number[][]).some((row) => row.length !== shape[1]))
-    throw new OpError('masked_softmax', 'validLens rows have different lengths', [x.shape]);
-  const lens = x.engine.fromArray(flat, shape, 'int32');
+  const lens = uploadLens(x.engine, 'masked_softmax', validLens);
   let y: Tensor;
   try {
     y = apply(maskedSoftmaxOp, [x, lens], {})[0];

@@ -3,6 +3,7 @@
  */
 import { addN } from '../ops/add_n.js';
 import { fill } from '../ops/elementwise.js';
+import { AutogradError } from './errors.js';
 import { Tensor, formatShape } from './tensor.js';
 
 function topoOrder(root: Tensor): Tensor[] {
@@ -24,17 +25,50 @@ function topoOrder(root: Tensor): Tensor[] {
   return order;
 }
 
+export interface BackwardOptions {
+  /**
+   * Keep the graph usable for another `backward()` through it (PyTorch's `retain_graph=True`). Default false: a
+   * second `backward()` through any node of this graph throws, as in PyTorch, instead of silently accumulating.
+   */
+  retainGraph?: boolean;
+}
+
 /**
  * Accumulates d(root)/d(leaf) into `.grad` of every leaf with `requiresGrad`, like `loss.backward()`.
  * `dy` defaults to ones (so a scalar loss needs none). Intermediate gradients are disposed on the way.
- * @throws Error when `root` does not require grad or `dy` has the wrong shape.
+ * `backward(y, options)` and `backward(y, dy, options)` both work.
+ * @param root the output y, any shape, float32, requiring grad.
+ * @param dy dL/dy: float32 of y's exact shape (PyTorch's `gradient` argument; a same-size tensor of another shape
+ *   is rejected too, as PyTorch does).
+ * @throws Error when `root` does not require grad; {@link AutogradError} when `dy` is not float32 of y's shape, or
+ *   when the graph was already back-propagated by a call without `retainGraph: true` (PyTorch: "Trying to backward
+ *   through the graph a second time"). These checks run before any gradient is accumulated.
  */
-export function backward(root: Tensor, dy?: Tensor): void {
+export function backward(root: Tensor, dy?: Tensor | BackwardOptions, options: BackwardOptions = {}): void {
+  if (dy !== undefined && !(dy instanceof Tensor)) {
+    options = dy;
+    dy = undefined;
+  }
   if (!root.requiresGrad)
     throw new Error(`backward: ${root} does not require grad (nothing to differentiate)`);
-  if (dy && dy.size !== root.size)
-    throw new Error(
-      `backward: gradient shape ${formatShape(dy.shape)} does not match ${formatShape(root.shape)}`,
+  if (
+    dy &&
+    (dy.dtype !== 'float32' ||
+      dy.shape.length !== root.shape.length ||
+      dy.shape.some((d, i) => d !== root.shape[i]))
+  )
+    throw new AutogradError(
+      `backward: dy ${formatShape(dy.shape)} ${dy.dtype} must be float32 of the output's shape ` +
+        `${formatShape(root.shape)} (reshape it first if only the layout differs)`,
+    );
+  if (dy?.disposed) throw new AutogradError(`backward: dy ${dy} was disposed`);
+  const order = topoOrder(root);
+  const consumed = order.find((t) => t.creator?.consumed);
+  if (consumed)
+    throw new AutogradError(
+      `backward: trying to backward through the graph a second time: ${consumed} (made by ` +
+        `${consumed.creator!.op}) was already back-propagated. Pass { retainGraph: true } to the first ` +
+        "backward() to go through the graph again (PyTorch's retain_graph), or recompute the forward pass.",
     );
   const engine = root.engine;
   engine.noGrad(() =>
@@ -45,8 +79,7 @@ export function backward(root: Tensor, dy?: Tensor): void {
       // consumer has been processed (reverse topological order), and a weight used at T time steps costs
       // ⌈(T − 1)/6⌉ launches instead of T − 1 adds.
       const grads = new Map<Tensor, Tensor[]>();
-      grads.set(root, [dy ?? fill(root.shape, 1, engine)]);
-      const order = topoOrder(root);
+      grads.set(root, [(dy as Tensor | undefined) ?? fill(root.shape, 1, engine)]);
       for (let n = order.length - 1; n >= 0; n--) {
         const t = order[n];
         const parts = grads.get(t);
@@ -77,4 +110,5 @@ export function backward(root: Tensor, dy?: Tensor): void {
       }
     }),
   );
+  if (!options.retainGraph) for (const t of order) if (t.creator) t.creator.consumed = true;
 }

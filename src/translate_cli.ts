@@ -2,11 +2,12 @@
  * Translates English sentences with a saved checkpoint (greedy decoding, as d2l's `predict_seq2seq`):
  *
  *   vite-node src/translate_cli.ts -- --checkpoint results/checkpoints/bahdanau "i'm home ." ["go ." …]
- *     [--device webgpu|cpu] [--attention]
+ *     [--device webgpu|cpu] [--attention] [--debug]   (--debug: print stack traces of errors)
  *
  * Sentences are preprocessed as the corpus was (lowercased, a space before , . ! ?).
  */
 import { parseArgs } from 'node:util';
+import { installCliErrorHandlers } from './cli_error.js';
 import { preprocessNmt } from './data/fra_eng.js';
 import { translationModel } from './experiments/translate.js';
 import type { Backend } from './runtime/engine.js';
@@ -14,11 +15,14 @@ import { init } from './runtime/global.js';
 import { loadModel } from './train/checkpoint.js';
 import { predictSeq2Seq } from './train/predict.js';
 
+installCliErrorHandlers();
+
 const { values: args, positionals } = parseArgs({
   options: {
     checkpoint: { type: 'string', default: 'results/checkpoints/bahdanau' },
     device: { type: 'string', default: 'webgpu' },
     attention: { type: 'boolean', default: false },
+    debug: { type: 'boolean', default: false },
   },
   allowPositionals: true,
 });

@@ -105,17 +105,27 @@ export class Vocab {
   }
 
   /**
-   * Rebuilds a vocabulary from {@link Vocab.toJSON} output (e.g. a checkpoint).
-   * @throws Error if the table is not an array of distinct strings starting with `<unk>`.
+   * Rebuilds a vocabulary from {@link Vocab.toJSON} output (e.g. a checkpoint's `vocab.json`).
+   * @throws Error naming the bad entry when `json` is not `{ idxToToken: string[] }` of distinct tokens starting
+   *   with `<unk>` (a checkpoint loader adds the file to it).
    */
   static fromJSON(json: VocabJSON): Vocab {
-    const table = json?.idxToToken;
-    if (!Array.isArray(table) || table[0] !== UNK || !table.every((t) => typeof t === 'string')) {
-      throw new Error('Vocab.fromJSON: expected { idxToToken: string[] } starting with "<unk>"');
-    }
-    if (new Set(table).size !== table.length)
-      throw new Error('Vocab.fromJSON: idxToToken has duplicate tokens');
+    const table: unknown = (json as { idxToToken?: unknown } | null)?.idxToToken;
+    if (!Array.isArray(table))
+      throw new Error(
+        'Vocab.fromJSON: expected { idxToToken: string[] }, idxToToken is missing or not an array',
+      );
+    if (table[0] !== UNK)
+      throw new Error(`Vocab.fromJSON: idxToToken[0] must be "${UNK}", got ${JSON.stringify(table[0])}`);
+    const seen = new Map<string, number>();
+    table.forEach((t: unknown, i) => {
+      if (typeof t !== 'string')
+        throw new Error(`Vocab.fromJSON: idxToToken[${i}] is ${JSON.stringify(t)}, not a string`);
+      if (seen.has(t))
+        throw new Error(`Vocab.fromJSON: idxToToken has duplicate token "${t}" (at ${seen.get(t)} and ${i})`);
+      seen.set(t, i);
+    });
     // Every table token occurs once and minFreq 1 keeps them all, in table order.
-    return new Vocab(table.slice(1), { minFreq: 1, reservedTokens: [] });
+    return new Vocab((table as string[]).slice(1), { minFreq: 1, reservedTokens: [] });
   }
 }

@@ -15,7 +15,8 @@ import { seq2seqAttention, type Cell } from '../models/seq2seq.js';
 import { D2L_TRANSFORMER_CONFIG, D2L_TRANSFORMER_TRAINING, buildTransformer } from '../models/transformer.js';
 import { transformerPlots } from './transformer_plots.js';
 import { heatmap, lineChart } from '../plot/index.js';
-import { saveCheckpoint, type CheckpointConfig } from '../train/checkpoint.js';
+import { CheckpointError } from '../runtime/errors.js';
+import { CONFIG_FILE, saveCheckpoint, type CheckpointConfig } from '../train/checkpoint.js';
 import { D2L_TEST_PAIRS, evaluateBleu } from '../train/predict.js';
 import { trainSeq2Seq } from '../train/trainer.js';
 
@@ -47,6 +48,23 @@ export interface PlotContext {
   numSteps: number;
 }
 
+/**
+ * Hyperparameter `key` of a configuration: a positive integer (`'count'`) or a dropout probability in [0, 1).
+ * @throws CheckpointError naming `config.json` and the field when it is missing or invalid (loadModel adds the
+ *   directory), so a corrupt checkpoint does not fail deep inside a layer's constructor.
+ */
+function hyper(config: CheckpointConfig, key: string, kind: 'count' | 'probability'): number {
+  const v = config[key];
+  const ok = typeof v === 'number' && (kind === 'count' ? Number.isInteger(v) && v >= 1 : v >= 0 && v < 1);
+  if (!ok)
+    throw new CheckpointError(
+      CONFIG_FILE,
+      `must be ${kind === 'count' ? 'a positive integer' : 'a probability in [0, 1)'}, got ${JSON.stringify(v)}`,
+      key,
+    );
+  return v as number;
+}
+
 /** d2l 0.17 §10.4's Bahdanau settings with the given recurrent cell; the cell is fixed by the registry name. */
 function bahdanauSpec(cell: Cell): TranslationModelSpec {
   return {
@@ -57,10 +75,10 @@ function bahdanauSpec(cell: Cell): TranslationModelSpec {
       seq2seqAttention({
         srcVocabSize: srcVocab.size,
         tgtVocabSize: tgtVocab.size,
-        embedSize: config.embedSize as number,
-        numHiddens: config.numHiddens as number,
-        numLayers: config.numLayers as number,
-        dropout: config.dropout as number,
+        embedSize: hyper(config, 'embedSize', 'count'),
+        numHiddens: hyper(config, 'numHiddens', 'count'),
+        numLayers: hyper(config, 'numLayers', 'count'),
+        dropout: hyper(config, 'dropout', 'probability'),
         cell,
         rng,
       }) as TranslationModel,
@@ -87,11 +105,11 @@ export const TRANSLATION_MODELS = {
     build: (config, srcVocab, tgtVocab, rng) =>
       buildTransformer(
         {
-          numHiddens: config.numHiddens as number,
-          numBlks: config.numBlks as number,
-          dropout: config.dropout as number,
-          ffnNumHiddens: config.ffnNumHiddens as number,
-          numHeads: config.numHeads as number,
+          numHiddens: hyper(config, 'numHiddens', 'count'),
+          numBlks: hyper(config, 'numBlks', 'count'),
+          dropout: hyper(config, 'dropout', 'probability'),
+          ffnNumHiddens: hyper(config, 'ffnNumHiddens', 'count'),
+          numHeads: hyper(config, 'numHeads', 'count'),
         },
         srcVocab.size,
         tgtVocab.size,
@@ -105,7 +123,9 @@ export type TranslationModelName = keyof typeof TRANSLATION_MODELS;
 
 /** @throws Error naming the known architectures when `name` is not one. */
 export function translationModel(name: string): TranslationModelSpec {
-  const spec = (TRANSLATION_MODELS as Record<string, TranslationModelSpec>)[name];
+  const spec = Object.hasOwn(TRANSLATION_MODELS, name)
+    ? (TRANSLATION_MODELS as Record<string, TranslationModelSpec>)[name]
+    : undefined;
   if (!spec)
     throw new Error(`unknown model "${name}"; expected one of ${Object.keys(TRANSLATION_MODELS).join(', ')}`);
   return spec;

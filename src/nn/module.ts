@@ -55,17 +55,21 @@ export abstract class Module {
   /**
    * Loads values by `state_dict` name (flat row-major arrays, e.g. from PyTorch), replacing each tensor's
    * contents in place. Extra keys are ignored (PyTorch's `num_batches_tracked`, say).
-   * @throws Error naming the key when one is missing or has the wrong number of values.
+   * @throws Error naming the key when one is missing or has the wrong number of values; nothing is loaded then.
    */
   loadStateDict(values: Record<string, ArrayLike<number>>): void {
-    for (const [name, t] of this.namedTensors()) {
-      const v = values[name];
+    const named = this.namedTensors();
+    // Every entry is checked before any is loaded, so a bad state dict leaves the module as it was.
+    for (const [name, t] of named) {
+      const v = Object.hasOwn(values, name) ? values[name] : undefined;
       if (!v) throw new Error(`loadStateDict: missing "${name}"`);
       if (v.length !== t.size)
         throw new Error(
           `loadStateDict: "${name}" has ${v.length} values, the tensor (${t.shape.join(', ')}) ${t.size}`,
         );
-      const loaded = t.engine.fromArray(v, t.shape, t.dtype);
+    }
+    for (const [name, t] of named) {
+      const loaded = t.engine.fromArray(values[name], t.shape, t.dtype);
       t.assign(loaded);
       loaded.dispose();
     }

@@ -113,7 +113,6 @@ export async function runMaskedTokenExperiments(outDir: string, ablationSeed = 0
   const ablation = await train({ model: 'attention', seed: ablationSeed, lr: LR.attention }, 'cls_attention');
   console.log(`cls_attention (ablation): training accuracy ${ablation.accuracy.toFixed(3)}`);
 
-  const split = heldOut.transformer[0];
   const heldOutEntries = (rs: ClsMlpResult[]) => ({
     heldout_accuracy: rs.map((r) => r.heldOutAccuracy),
     heldout_training_accuracy: rs.map((r) => r.accuracy),
@@ -131,8 +130,8 @@ export async function runMaskedTokenExperiments(outDir: string, ablationSeed = 0
       ...heldOutEntries(heldOut.transformer),
       heldout_split: {
         fraction: HELD_OUT,
-        training_samples: split.trainSize,
-        heldout_inputs: split.heldOutSize,
+        training_samples: heldOut.transformer.map((r) => r.trainSize),
+        heldout_inputs: heldOut.transformer[0].heldOutSize,
       },
       losses: full.map((r) => r.losses),
       accuracies: full.map((r) => r.accuracies),

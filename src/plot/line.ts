@@ -12,7 +12,8 @@ export interface Series {
 
 /** Options of {@link lineChart}. */
 export interface LineChartOptions {
-  title: string;
+  /** One line, or one entry per line. */
+  title: string | string[];
   xLabel: string;
   yLabel: string;
   series: Series[];

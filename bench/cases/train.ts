@@ -24,7 +24,7 @@ import { clipGradNorm } from '../../src/optim/clip.js';
 import { backward } from '../../src/runtime/autograd.js';
 import type { Engine } from '../../src/runtime/engine.js';
 import type { Tensor } from '../../src/runtime/tensor.js';
-import { expectClose, Mismatch } from '../harness/check.js';
+import { Mismatch } from '../harness/check.js';
 import { onCpu } from '../harness/reference.js';
 import { captureTrainStep } from './dispatch.js';
 import type { BenchCase, Jax, TF } from '../harness/types.js';
@@ -37,7 +37,7 @@ import {
   trainStep,
   type TfParams,
 } from '../peers/tfjs_train.js';
-import { gradClose, TOL, type State } from './train_check.js';
+import { gradClose, paramsClose, TOL, type State } from './train_check.js';
 import { jaxTrainPart, type ValidatedStep } from './train_jax.js';
 import { clsStep, nwStep, seq2seqStep, transformerStep } from './train_models.js';
 
@@ -192,7 +192,13 @@ export function trainCase<M extends Module>(spec: StepSpec<M>): BenchCase {
           const tfAfter = await readVariables(vars);
           let moved = 0;
           for (const [name, { values }] of Object.entries(after)) {
-            expectClose(`${id} parameter ${name} after one step: tfjs vs ours`, tfAfter[name], values, TOL);
+            paramsClose(
+              `${id} parameter ${name} after one step: tfjs vs ours`,
+              tfAfter[name],
+              values,
+              before[name].values,
+              ourGrads[name],
+            );
             values.forEach((v, i) => (moved = Math.max(moved, Math.abs(v - before[name].values[i]))));
           }
           if (moved === 0) throw new Error(`${id}: one step of ours left every parameter unchanged`);

@@ -5,7 +5,7 @@
  * every parameter after the step against ours.
  */
 import type { Array as JaxArray } from '@jax-js/jax';
-import { expectClose, Mismatch } from '../harness/check.js';
+import { Mismatch } from '../harness/check.js';
 import { jaxSubmit } from '../harness/jax.js';
 import type { Jax, PeerPart } from '../harness/types.js';
 import {
@@ -15,7 +15,7 @@ import {
   type JaxPeerStep,
   type JaxTrainState,
 } from '../peers/jax_train.js';
-import { gradClose, TOL, type State } from './train_check.js';
+import { gradClose, paramsClose, TOL, type State } from './train_check.js';
 
 /** What the TF.js validation of a step checked, from ours: the weights before, the loss, gradients, weights after. */
 export interface ValidatedStep {
@@ -68,11 +68,12 @@ export function jaxTrainPart(
       for (const [name, g] of Object.entries(out.grads))
         gradClose(`${id} jax-js ${name}.grad`, await g.data(), v.grads[name]);
       for (const [name, { values }] of Object.entries(v.after))
-        expectClose(
+        paramsClose(
           `${id} parameter ${name} after one step: jax-js vs ours`,
           await state.params[name].ref.data(),
           values,
-          TOL,
+          v.before[name].values,
+          v.grads[name],
         );
     },
     dispose() {

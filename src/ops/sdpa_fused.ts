@@ -41,7 +41,7 @@ function dispatchTiles(
   a: SdpaAttrs,
 ) {
   const engine = bindings.q.engine;
-  const plan = engine.pick(sdpaPlans[which])(dm);
+  const plan = engine.pick(sdpaPlans[which])(dm, engine);
   const rows = which === 'dkdv' ? dm.s : dm.l;
   const [lensT, release] = lensBinding(engine, lens);
   const [y, z] = grid(dm.batch, 1);

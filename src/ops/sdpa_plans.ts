@@ -5,7 +5,9 @@
  * private arrays (few bounds-checked loads, no barriers); the hardware kernels stage k/v (or q/dy) tiles in
  * workgroup memory (FlashAttention-2).
  */
+import type { Engine } from '../runtime/engine.js';
 import type { PerSet } from '../runtime/kernel_set.js';
+import { shaderSources } from '../runtime/shaders.js';
 import type { Dims } from './sdpa_reference.js';
 
 export interface SdpaPlan {
@@ -20,16 +22,32 @@ export interface SdpaPlan {
 const WG = 64;
 const RM = 8;
 
-/** WG, or fewer (8, 16 or 32: few pipelines, whole SIMD groups) when the rows do not fill it. */
-function softwarePlan(kernel: string, rows: number): SdpaPlan {
-  let wg = 8;
+/** Keys (or query rows) per step of the software kernels (KB in the WGSL): the lanes a _subgroup variant reads. */
+const KB = 8;
+
+/**
+ * WG, or fewer (8, 16 or 32: few pipelines, whole SIMD groups) when the rows do not fill it. Where the device has
+ * subgroups of KB to WG lanes and the kernel has a `_subgroup` variant (one lane loads each shared k / v row and
+ * subgroupShuffle hands it on), that variant, with WG a multiple of the largest subgroup so that subgroups are
+ * whole.
+ */
+function softwarePlan(kernel: string, rows: number, engine?: Engine): SdpaPlan {
+  const gpu = engine?.gpu;
+  const info = gpu?.adapter.info;
+  const [sgMin, sgMax] = [info?.subgroupMinSize ?? 0, info?.subgroupMaxSize ?? 0];
+  const subgroups =
+    gpu?.device.features.has('subgroups') === true &&
+    `${kernel}_subgroup` in shaderSources &&
+    sgMin >= KB &&
+    sgMax <= WG;
+  let wg = subgroups ? sgMax : 8;
   while (wg < WG && wg * RM < rows) wg *= 2;
-  return { kernel, constants: { WG: wg }, rowsPerGroup: wg * RM };
+  return { kernel: subgroups ? `${kernel}_subgroup` : kernel, constants: { WG: wg }, rowsPerGroup: wg * RM };
 }
 
-export const sdpaPlans: Record<'forward' | 'dq' | 'dkdv', PerSet<(dm: Dims) => SdpaPlan>> = {
+export const sdpaPlans: Record<'forward' | 'dq' | 'dkdv', PerSet<(dm: Dims, engine?: Engine) => SdpaPlan>> = {
   forward: {
-    software: (dm) => softwarePlan('sdpa_forward', dm.l),
+    software: (dm, engine) => softwarePlan('sdpa_forward', dm.l, engine),
     // sdpa_forward_tiled.wgsl: 4 threads per query row, so WG = 4·BR. BR = 64 rows reuse each staged k/v tile
     // most; halved (down to 16) while B·ceil(L / BR) < 128 workgroups, too few to fill a large GPU.
     hardware: (dm) => {
@@ -39,12 +57,12 @@ export const sdpaPlans: Record<'forward' | 'dq' | 'dkdv', PerSet<(dm: Dims) => S
     },
   },
   dq: {
-    software: (dm) => softwarePlan('sdpa_backward_dq', dm.l),
+    software: (dm, engine) => softwarePlan('sdpa_backward_dq', dm.l, engine),
     // sdpa_backward_dq_tiled.wgsl: 16 query rows per workgroup of 128 threads (8 per row), fixed in the WGSL.
     hardware: () => ({ kernel: 'sdpa_backward_dq_tiled', constants: {}, rowsPerGroup: 16 }),
   },
   dkdv: {
-    software: (dm) => softwarePlan('sdpa_backward_dkdv', dm.s),
+    software: (dm, engine) => softwarePlan('sdpa_backward_dkdv', dm.s, engine),
     // sdpa_backward_dkdv_tiled.wgsl: 16 key rows per workgroup of 128 threads (8 per row), fixed in the WGSL.
     hardware: () => ({ kernel: 'sdpa_backward_dkdv_tiled', constants: {}, rowsPerGroup: 16 }),
   },

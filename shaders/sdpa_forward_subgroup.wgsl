@@ -1,0 +1,146 @@
+// shaders/sdpa_forward.wgsl (same math, bindings, params and dispatch; see there) for devices with subgroups of at
+// least KB = 8 lanes, WG a multiple of the subgroup size. All threads of a workgroup walk the same keys, so the k and
+// v vec4 that sdpa_forward.wgsl has every lane load for itself (on lavapipe a bounds-checked per-lane gather each,
+// also where every lane reads the same address) are loaded once per subgroup here: lane t loads key j0 + t and
+// subgroupShuffle hands it to the others, as shaders/matmul_subgroup.wgsl does with a. KB loads per lane per vec4
+// column become one. Backward: sdpa_backward_delta, _dq, _dkdv.wgsl (or their _subgroup variants).
+enable subgroups;
+
+override WG: u32 = 64u;
+override CAUSAL: bool = false;
+override DROPOUT: bool = false;
+// Private arrays need creation-time sizes, so these are consts: head dims up to 4·MAXD4 = 128, RM rows, KB keys.
+const MAXD4 = 32u;
+const RM = 8u;
+const KB = 8u;
+const MASKED = -1e6;
+const NEG = -3.402823e38;
+
+struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, mode: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
+
+@group(0) @binding(0) var<storage, read> q: array<vec4f>;
+@group(0) @binding(1) var<storage, read> k: array<vec4f>;
+@group(0) @binding(2) var<storage, read> v: array<vec4f>;
+@group(0) @binding(3) var<storage, read> lens: array<i32>;
+@group(0) @binding(4) var<storage, read_write> o: array<vec4f>;
+@group(0) @binding(5) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(6) var<uniform> params: Params;
+
+// Lanes 0 … KB − 1's vec4, in every lane: subgroupBroadcast with constant lanes, which lavapipe lowers to one
+// extract each (subgroupShuffle by a loop index was slower than the loads it saves).
+fn share(x: vec4f) -> array<vec4f, KB> {
+  return array<vec4f, KB>(subgroupBroadcast(x, 0u), subgroupBroadcast(x, 1u), subgroupBroadcast(x, 2u),
+                          subgroupBroadcast(x, 3u), subgroupBroadcast(x, 4u), subgroupBroadcast(x, 5u),
+                          subgroupBroadcast(x, 6u), subgroupBroadcast(x, 7u));
+}
+
+fn pcg(v: u32) -> u32 {
+  let state = v * 747796405u + 2891336453u;
+  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
+  return (word >> 22u) ^ word;
+}
+
+fn rowLen(b: u32, i: u32) -> i32 {
+  if (params.mode == 1u) { return lens[b]; }
+  if (params.mode == 2u) { return lens[b * params.l + i]; }
+  return i32(params.s);
+}
+
+// Keys row i must visit: up to its last valid one, or all S when it has none (the uniform row).
+fn keysNeeded(b: u32, i: u32) -> u32 {
+  let len = rowLen(b, i);
+  if (len <= 0) { return params.s; }
+  var n = min(u32(len), params.s);
+  if (CAUSAL) { n = min(n, i + 1u); }
+  return n;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u,
+        @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let L = params.l;
+  let S = params.s;
+  let D4 = params.d4;
+  let DV4 = params.dv4;
+  let b = wid.y + wid.z * nwg.y;
+  if (b >= params.batch) { return; }
+  let i0 = wid.x * WG * RM;
+  // One key bound for the whole workgroup keeps every thread's loop the same length.
+  var n = 0u;
+  for (var r = i0; r < min(i0 + WG * RM, L); r++) { n = max(n, keysNeeded(b, r)); }
+  var ir: array<u32, RM>;
+  var len: array<i32, RM>;
+  var qr: array<array<vec4f, MAXD4>, RM>;
+  var acc: array<array<vec4f, MAXD4>, RM>;
+  var m: array<f32, RM>;
+  var l: array<f32, RM>;
+  for (var r = 0u; r < RM; r++) {
+    ir[r] = min(i0 + lid.x + r * WG, L - 1u);
+    len[r] = rowLen(b, ir[r]);
+    m[r] = NEG;
+    l[r] = 0.0;
+    for (var c = 0u; c < D4; c++) { qr[r][c] = q[(b * L + ir[r]) * D4 + c]; }
+    for (var c = 0u; c < DV4; c++) { acc[r][c] = vec4f(0.0); }
+  }
+  let hseed = pcg(params.seed);
+  for (var j0 = 0u; j0 < n; j0 += KB) {
+    // This lane's key (lanes past KB duplicate one: only lanes 0 … KB − 1 are read).
+    let kl = b * S + min(j0 + lane % KB, n - 1u);
+    // Zeroed explicitly: lavapipe miscompiles the implicit zero-init of an array declared inside a loop.
+    var s: array<array<f32, KB>, RM>;
+    for (var r = 0u; r < RM; r++) {
+      for (var t = 0u; t < KB; t++) { s[r][t] = 0.0; }
+    }
+    for (var c = 0u; c < D4; c++) {
+      let mine = k[kl * D4 + c];
+      let kv = share(mine);
+      for (var r = 0u; r < RM; r++) {
+        let qv = qr[r][c];
+        for (var t = 0u; t < KB; t++) { s[r][t] += dot(qv, kv[t]); }
+      }
+    }
+    var p: array<array<f32, KB>, RM>;
+    var alpha: array<f32, RM>;
+    for (var r = 0u; r < RM; r++) {
+      var mt = m[r];
+      for (var t = 0u; t < KB; t++) {
+        let j = j0 + t;
+        let valid = i32(j) < len[r] && (!CAUSAL || j <= ir[r]);
+        s[r][t] = select(MASKED, s[r][t] * params.scale, valid);
+        if (j < n) { mt = max(mt, s[r][t]); }
+      }
+      alpha[r] = exp(m[r] - mt);
+      var sum = l[r] * alpha[r];
+      for (var t = 0u; t < KB; t++) {
+        let j = j0 + t;
+        var pt = select(0.0, exp(s[r][t] - mt), j < n);
+        sum += pt;
+        if (DROPOUT) {
+          let u = f32(pcg(((b * L + ir[r]) * S + j) + hseed) >> 8u) / 16777216.0;
+          pt = select(0.0, pt * params.drop_scale, u >= params.p);
+        }
+        p[r][t] = pt;
+      }
+      l[r] = sum;
+      m[r] = mt;
+    }
+    for (var c = 0u; c < DV4; c++) {
+      let mine = v[kl * DV4 + c];
+      let vv = share(mine);
+      for (var r = 0u; r < RM; r++) {
+        var a = acc[r][c] * alpha[r];
+        for (var t = 0u; t < KB; t++) { a += p[r][t] * vv[t]; }
+        acc[r][c] = a;
+      }
+    }
+  }
+  for (var r = 0u; r < RM; r++) {
+    let i = i0 + lid.x + r * WG;
+    if (i < L) {
+      let row = b * L + i;
+      let il = 1.0 / l[r];
+      for (var c = 0u; c < DV4; c++) { o[row * DV4 + c] = acc[r][c] * il; }
+      lse[row] = m[r] + log(l[r]);
+    }
+  }
+}

@@ -7,6 +7,7 @@
 import type { Engine } from '../runtime/engine.js';
 import type { PerSet } from '../runtime/kernel_set.js';
 import { SDPA_MAX_HEAD_DIM } from './sdpa_fused.js';
+import { sdpaPlans } from './sdpa_plans.js';
 import type { Dims } from './sdpa_reference.js';
 
 /**
@@ -18,14 +19,17 @@ import type { Dims } from './sdpa_reference.js';
 export const SDPA_UNFUSED_MAX_BYTES = 128 * 1024 * 1024;
 
 /**
- * Whether the fused kernels beat the unfused composition, per kernel set. Software: since the subgroup matmul
- * (lavapipe) and the named-variable matmul (SwiftShader), matmul → maskedSoftmax → matmul is faster at every
- * measured size, forward and forward + backward (fused at 0.5–0.75× of unfused on lavapipe at L = 128–512,
- * about 0.4× on SwiftShader). Hardware: the tiled FlashAttention-2 kernels read each k/v tile once per 16–64
- * query rows and write no (B, L, S) buffer; not timed here (no GPU), so the memory advantage decides.
+ * Whether the fused kernels beat the unfused composition, per kernel set. Software: the `_subgroup` kernels (one
+ * lane loads each shared k / v or q / dy row, subgroupBroadcast hands it on) do: 1.9–2.1× the unfused median
+ * forward and 1.6–1.8× forward + backward on lavapipe (B·H = 32, L = 256–512, D = 32–64, 1-D lens). The plain
+ * software kernels do not since the subgroup matmul (lavapipe) and the named-variable matmul (SwiftShader) made
+ * the unfused path fast (0.5–0.94× of it), so devices without subgroups of 8 or more lanes take the unfused path.
+ * Steady state only: lavapipe compiles each _subgroup pipeline for 0.5 (forward) to 2 minutes (dq, dk/dv) the
+ * first time, and Mesa keeps them in its disk cache. Hardware: the tiled FlashAttention-2 kernels read each k/v
+ * tile once per 16–64 query rows and write no (B, L, S) buffer; not timed here (no GPU), so memory decides.
  */
-const fusedFaster: PerSet<(dm: Dims) => boolean> = {
-  software: () => false,
+const fusedFaster: PerSet<(dm: Dims, engine: Engine) => boolean> = {
+  software: (dm, engine) => engine.pick(sdpaPlans.forward)(dm, engine).kernel.endsWith('_subgroup'),
   hardware: () => true,
 };
 
@@ -42,5 +46,5 @@ export function preferFused(engine: Engine, dm: Dims): boolean {
   const weightBytes = 4 * dm.batch * dm.l * dm.s;
   const bindable = engine.profile.limits.maxStorageBufferBindingSize ?? SDPA_UNFUSED_MAX_BYTES;
   if (weightBytes > Math.min(SDPA_UNFUSED_MAX_BYTES, bindable)) return true;
-  return engine.pick(fusedFaster)(dm);
+  return engine.pick(fusedFaster)(dm, engine);
 }

@@ -1,0 +1,146 @@
+// shaders/sdpa_backward_dq.wgsl (same math, bindings, params and dispatch; see there) for devices with subgroups of at
+// least KB = 8 lanes, WG a multiple of the subgroup size. All threads of a workgroup walk the same keys, so the
+// k and v vec4 that sdpa_backward_dq.wgsl has every lane load for itself (on lavapipe a bounds-checked per-lane gather
+// each, also where every lane reads the same address) are loaded once per subgroup here: lane t loads key
+// j0 + t and subgroupBroadcast hands it to the others, as shaders/matmul_subgroup.wgsl shares a. KB loads per lane
+// per vec4 column become one.
+enable subgroups;
+
+override WG: u32 = 64u;
+override CAUSAL: bool = false;
+override DROPOUT: bool = false;
+// Private arrays need creation-time sizes: head dims up to 4·MAXD4 = 128, RM rows × KB keys per step.
+const MAXD4 = 32u;
+const RM = 8u;
+const KB = 8u;
+
+struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, mode: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
+
+@group(0) @binding(0) var<storage, read> q: array<vec4f>;
+@group(0) @binding(1) var<storage, read> k: array<vec4f>;
+@group(0) @binding(2) var<storage, read> v: array<vec4f>;
+@group(0) @binding(3) var<storage, read> lens: array<i32>;
+@group(0) @binding(4) var<storage, read> dy: array<vec4f>;
+@group(0) @binding(5) var<storage, read> stats: array<vec2f>;
+@group(0) @binding(6) var<storage, read_write> dq: array<vec4f>;
+@group(0) @binding(7) var<uniform> params: Params;
+
+// Lanes 0 … KB − 1's vec4, in every lane: subgroupBroadcast with constant lanes, which lavapipe lowers to one
+// extract each (subgroupShuffle by a loop index was slower than the loads it saves).
+fn share(x: vec4f) -> array<vec4f, KB> {
+  return array<vec4f, KB>(subgroupBroadcast(x, 0u), subgroupBroadcast(x, 1u), subgroupBroadcast(x, 2u),
+                          subgroupBroadcast(x, 3u), subgroupBroadcast(x, 4u), subgroupBroadcast(x, 5u),
+                          subgroupBroadcast(x, 6u), subgroupBroadcast(x, 7u));
+}
+
+fn pcg(v: u32) -> u32 {
+  let state = v * 747796405u + 2891336453u;
+  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
+  return (word >> 22u) ^ word;
+}
+
+fn rowLen(b: u32, i: u32) -> i32 {
+  if (params.mode == 1u) { return lens[b]; }
+  if (params.mode == 2u) { return lens[b * params.l + i]; }
+  return i32(params.s);
+}
+
+// Keys with a nonzero dS for row i: up to its last valid one; none when it has no valid key (the uniform row).
+fn keysNeeded(b: u32, i: u32) -> u32 {
+  let len = rowLen(b, i);
+  if (len <= 0) { return 0u; }
+  var n = min(u32(len), params.s);
+  if (CAUSAL) { n = min(n, i + 1u); }
+  return n;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u,
+        @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let L = params.l;
+  let S = params.s;
+  let D4 = params.d4;
+  let DV4 = params.dv4;
+  let b = wid.y + wid.z * nwg.y;
+  if (b >= params.batch) { return; }
+  let i0 = wid.x * WG * RM;
+  var n = 0u;
+  for (var r = i0; r < min(i0 + WG * RM, L); r++) { n = max(n, keysNeeded(b, r)); }
+  var ir: array<u32, RM>;
+  var len: array<i32, RM>;
+  var rlse: array<f32, RM>;
+  var rdelta: array<f32, RM>;
+  var qr: array<array<vec4f, MAXD4>, RM>;
+  var dyr: array<array<vec4f, MAXD4>, RM>;
+  var acc: array<array<vec4f, MAXD4>, RM>;
+  for (var r = 0u; r < RM; r++) {
+    ir[r] = min(i0 + lid.x + r * WG, L - 1u);
+    let row = b * L + ir[r];
+    len[r] = rowLen(b, ir[r]);
+    let st = stats[row];
+    rlse[r] = st.x;
+    rdelta[r] = st.y;
+    for (var c = 0u; c < D4; c++) {
+      qr[r][c] = q[row * D4 + c];
+      acc[r][c] = vec4f(0.0);
+    }
+    for (var c = 0u; c < DV4; c++) { dyr[r][c] = dy[row * DV4 + c]; }
+  }
+  let hseed = pcg(params.seed);
+  for (var j0 = 0u; j0 < n; j0 += KB) {
+    var kb: array<u32, KB>;
+    for (var t = 0u; t < KB; t++) { kb[t] = b * S + min(j0 + t, n - 1u); }
+    // This lane's key (lanes past KB duplicate one: only lanes 0 … KB − 1 are read).
+    let ml = b * S + min(j0 + lane % KB, n - 1u);
+    // Zeroed explicitly: lavapipe miscompiles the implicit zero-init of an array declared inside a loop.
+    var s: array<array<f32, KB>, RM>;
+    var dp: array<array<f32, KB>, RM>;
+    for (var r = 0u; r < RM; r++) {
+      for (var t = 0u; t < KB; t++) {
+        s[r][t] = 0.0;
+        dp[r][t] = 0.0;
+      }
+    }
+    for (var c = 0u; c < D4; c++) {
+      let kv = share(k[ml * D4 + c]);
+      for (var r = 0u; r < RM; r++) {
+        let qv = qr[r][c];
+        for (var t = 0u; t < KB; t++) { s[r][t] += dot(qv, kv[t]); }
+      }
+    }
+    for (var c = 0u; c < DV4; c++) {
+      let vv = share(v[ml * DV4 + c]);
+      for (var r = 0u; r < RM; r++) {
+        let g = dyr[r][c];
+        for (var t = 0u; t < KB; t++) { dp[r][t] += dot(g, vv[t]); }
+      }
+    }
+    var ds: array<array<f32, KB>, RM>;
+    for (var r = 0u; r < RM; r++) {
+      for (var t = 0u; t < KB; t++) {
+        let j = j0 + t;
+        let valid = j < n && i32(j) < len[r] && (!CAUSAL || j <= ir[r]);
+        var g = dp[r][t];
+        if (DROPOUT) {
+          let u = f32(pcg(((b * L + ir[r]) * S + j) + hseed) >> 8u) / 16777216.0;
+          g = select(0.0, g * params.drop_scale, u >= params.p);
+        }
+        ds[r][t] = select(0.0, exp(s[r][t] * params.scale - rlse[r]) * (g - rdelta[r]), valid);
+      }
+    }
+    for (var c = 0u; c < D4; c++) {
+      let kv = share(k[ml * D4 + c]);
+      for (var r = 0u; r < RM; r++) {
+        var a = acc[r][c];
+        for (var t = 0u; t < KB; t++) { a += ds[r][t] * kv[t]; }
+        acc[r][c] = a;
+      }
+    }
+  }
+  for (var r = 0u; r < RM; r++) {
+    let i = i0 + lid.x + r * WG;
+    if (i < L) {
+      for (var c = 0u; c < D4; c++) { dq[(b * L + i) * D4 + c] = acc[r][c] * params.scale; }
+    }
+  }
+}

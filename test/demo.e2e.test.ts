@@ -2,7 +2,7 @@
  * The demo page end to end: built with vite, served by vite's preview server on 127.0.0.1, loaded in headless
  * Chromium (WebGPU on SwiftShader); every registry kernel must pass the in-page check (forward against the CPU
  * reference, backward against its finite differences), then NW trains its 5 epochs with the live plots drawn,
- * then the masked-token MLP trains briefly, switched to from the model picker.
+ * then the masked-token MLP and ClsTransformer train briefly, switched to from the model picker.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import type { Page } from 'puppeteer-core';
@@ -77,6 +77,16 @@ it(
       expect(await runEnded(page, 90_000)).toMatch(/^done/);
       log = await page.$eval('#log', (e) => e.textContent!);
       expect(log).toMatch(/cls_mlp epoch 2\/2: loss [\d.]+, train accuracy [\d.]+/);
+
+      // ClsTransformer's heatmap is the placeholder's attention row, one row per block and head.
+      await page.select('#model', 'cls_transformer');
+      await page.$eval('#epochs', (e) => ((e as HTMLInputElement).value = '1'));
+      await page.click('#start');
+      expect(await runEnded(page, 120_000)).toMatch(/^done/);
+      log = await page.$eval('#log', (e) => e.textContent!);
+      expect(log).toMatch(/cls_transformer epoch 1\/1: loss [\d.]+, train accuracy [\d.]+/);
+      expect(await page.$$eval('#heatmap canvas', (c) => c.length)).toBe(1);
+      await page.screenshot({ path: 'results/demo_cls_transformer.png', fullPage: true });
       expect(errors).toEqual([]);
     } finally {
       await close();

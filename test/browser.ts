@@ -18,6 +18,9 @@ export async function launchChromium(): Promise<{ browser: Browser; close: () =>
     executablePath: CHROMIUM,
     headless: true,
     args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`],
+    // SwiftShader on a busy 2-core machine can keep the page's thread past puppeteer's default 180 s for one
+    // polling call of waitForSelector; the tests bound their waits themselves.
+    protocolTimeout: 900_000,
   });
   return {
     browser,

@@ -93,8 +93,9 @@ export interface MaskedTokenSplit {
 
 /**
  * Splits the distinct inputs — a (window, masked position) pair, i.e. one row of ids — into training and held-out
- * sets by a seeded shuffle. The seed's data repeats inputs (two windows appear twice, and masking either G of a
- * window gives one sample), so splitting rows instead would let copies of a training input be "held out".
+ * sets by a seeded shuffle. The seed's data repeats inputs (its 25 windows are only 16 distinct ones, and masking
+ * either G of a window gives one sample), so splitting rows instead would let copies of a training input be "held
+ * out".
  * @param fraction share of the distinct inputs held out, in [0, 1); round(fraction · unique) of them.
  * @param rng source of the shuffle (one permutation of the distinct inputs).
  */

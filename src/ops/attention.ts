@@ -97,7 +97,8 @@ export function scaledDotProductAttention(
     seed: options.seed ?? nextSeed(),
   };
   const lens = lensArray ? engine.fromArray(lensArray.flat, lensArray.shape, 'int32') : lensTensor;
-  const fused = options.fused ?? preferFused(engine, dm);
+  const tape = engine.gradEnabled && [q, k, v].some((t) => t.requiresGrad);
+  const fused = options.fused ?? preferFused(engine, dm, tape);
   const rest = lens ? [lens] : [];
   const [d4, dv4] = [dm.d, dm.dv].map((d) => 4 * Math.ceil(d / 4));
   let result: SdpaResult;

@@ -18,27 +18,35 @@ import type { Dims } from './sdpa_reference.js';
  */
 export const SDPA_UNFUSED_MAX_BYTES = 128 * 1024 * 1024;
 
+/** Forward + backward on the software set: fused from this L·D on (see {@link fusedFaster}). */
+const SOFTWARE_BACKWARD_MIN_LD = 256 * 64;
+
 /**
- * Whether the fused kernels beat the unfused composition, per kernel set. Software: the `_subgroup` kernels (one
- * lane loads each shared k / v or q / dy row, subgroupBroadcast hands it on) do: 1.9–2.1× the unfused median
- * forward and 1.6–1.8× forward + backward on lavapipe (B·H = 32, L = 256–512, D = 32–64, 1-D lens). The plain
- * software kernels do not since the subgroup matmul (lavapipe) and the named-variable matmul (SwiftShader) made
- * the unfused path fast (0.5–0.94× of it), so devices without subgroups of 8 or more lanes take the unfused path.
- * Steady state only: lavapipe compiles each _subgroup pipeline for 0.5 (forward) to 2 minutes (dq, dk/dv) the
- * first time, and Mesa keeps them in its disk cache. Hardware: the tiled FlashAttention-2 kernels read each k/v
- * tile once per 16–64 query rows and write no (B, L, S) buffer; not timed here (no GPU), so memory decides.
+ * Whether the fused kernels beat the unfused composition, per kernel set, for a forward alone or (`backward`)
+ * forward + backward. Software: only the `_subgroup` kernels (one lane loads each shared k / v or q / dy row,
+ * subgroupBroadcast hands it on) can; the plain ones lost to the unfused path (0.5–0.94×) since the subgroup matmul
+ * (lavapipe) and the named-variable matmul (SwiftShader) made it fast, so devices without subgroups of 8 or more
+ * lanes take the unfused path. Measured on lavapipe, interleaved medians, B·H = 32, 1-D lens, fused / unfused:
+ * forward 2.0–2.4× at L = 128, 2.1× at 256 (D = 64), 1.9× at 512 (D = 32); forward + backward 0.7× (D = 32) and
+ * 1.0× (D = 64) at L = 128, 0.94× and 1.8× at L = 256, 1.6× at L = 512 (D = 64): the backward's recompute pays off
+ * from L·D = 256·64. Steady state only: lavapipe compiles each _subgroup pipeline for 0.5 (forward) to 2 minutes
+ * (dq, dk/dv) the first time; Mesa keeps them in its disk cache. Hardware: the tiled FlashAttention-2 kernels read
+ * each k/v tile once per 16–64 query rows and write no (B, L, S) buffer; not timed here (no GPU), memory decides.
  */
-const fusedFaster: PerSet<(dm: Dims, engine: Engine) => boolean> = {
-  software: (dm, engine) => engine.pick(sdpaPlans.forward)(dm, engine).kernel.endsWith('_subgroup'),
+const fusedFaster: PerSet<(dm: Dims, engine: Engine, backward: boolean) => boolean> = {
+  software: (dm, engine, backward) =>
+    engine.pick(sdpaPlans.forward)(dm, engine).kernel.endsWith('_subgroup') &&
+    (!backward || dm.l * dm.d >= SOFTWARE_BACKWARD_MIN_LD),
   hardware: () => true,
 };
 
 /**
- * The default path for these dims: fused where it is faster on this kernel set, or where the unfused weights
- * would exceed {@link SDPA_UNFUSED_MAX_BYTES} or the device's binding limit; never fused for head dims above
+ * The default path for these dims, for a forward alone or (`backward`: a tape is recorded) forward + backward:
+ * fused where it is faster on this kernel set, or where the unfused weights would exceed
+ * {@link SDPA_UNFUSED_MAX_BYTES} or the device's binding limit; never fused for head dims above
  * {@link SDPA_MAX_HEAD_DIM}. The CPU backend (no kernel sets) takes the fused ops, as before.
  */
-export function preferFused(engine: Engine, dm: Dims): boolean {
+export function preferFused(engine: Engine, dm: Dims, backward = false): boolean {
   const d4 = 4 * Math.ceil(dm.d / 4);
   const dv4 = 4 * Math.ceil(dm.dv / 4);
   if (d4 > SDPA_MAX_HEAD_DIM || dv4 > SDPA_MAX_HEAD_DIM) return false;
@@ -46,5 +54,5 @@ export function preferFused(engine: Engine, dm: Dims): boolean {
   const weightBytes = 4 * dm.batch * dm.l * dm.s;
   const bindable = engine.profile.limits.maxStorageBufferBindingSize ?? SDPA_UNFUSED_MAX_BYTES;
   if (weightBytes > Math.min(SDPA_UNFUSED_MAX_BYTES, bindable)) return true;
-  return engine.pick(fusedFaster)(dm, engine);
+  return engine.pick(fusedFaster)(dm, engine, backward);
 }

@@ -19,7 +19,8 @@
  *   first step (optimizer moments) would otherwise be re-created by every replay.
  * - Reading a tensor back inside the step throws: a replay cannot hand values to JavaScript mid-step.
  */
-import { checkInt32, type DispatchNode, type Engine } from './engine.js';
+import type { DispatchNode, Engine } from './engine.js';
+import { checkInt32 } from './int32.js';
 import type { Kernel, ParamValues } from './kernel.js';
 import type { BufferPool } from './pool.js';
 import { Tensor, formatShape, type TypedArray } from './tensor.js';

@@ -6,11 +6,13 @@
 import { captureGraph, type CaptureOptions, type CaptureRecorder, type CapturedGraph } from './capture.js';
 import { FLAG_BYTES, flagError } from './device_checks.js';
 import { requestGpu, type AdapterReport, type Gpu, type GpuOptions } from './device.js';
-import { GpuError, OpError } from './errors.js';
+import { GpuError } from './errors.js';
 import { GpuErrorScopes } from './gpu_errors.js';
 import { Kernel, type Constants, type ParamValues } from './kernel.js';
 import { pick, type AdapterProfile, type KernelSet, type PerSet } from './kernel_set.js';
 import { BufferPool, type PoolStats } from './pool.js';
+import { checkInt32 } from './int32.js';
+import { Scopes } from './scopes.js';
 import { shaderSources } from './shaders.js';
 import { Storage, Tensor, formatShape, numel, type DType, type TypedArray } from './tensor.js';
 
@@ -51,36 +53,13 @@ const MAX_PENDING = 4096;
 const ERR_BINDING = 'err';
 /** int32 uploads up to this many elements keep a host copy for call-time validation (labels, indices, lengths). */
 const HOST_COPY_MAX = 1 << 20;
-const INT32_MIN = -(2 ** 31);
-const INT32_MAX = 2 ** 31 - 1;
-
-/**
- * Throws an {@link OpError} for a value that int32 storage would change: NaN, ±Infinity, a fraction (1.5 → 1) or a
- * number outside [−2³¹, 2³¹) (3e9 wraps), naming its flat index.
- */
-export function checkInt32(op: string, values: ArrayLike<number>, shape: readonly number[]): void {
-  if (values instanceof Int32Array) return;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (!Number.isInteger(v) || v < INT32_MIN || v > INT32_MAX)
-      throw new OpError(
-        op,
-        `int32 value ${v} at flat index ${i} is not an integer in [-2147483648, 2147483647]`,
-        [shape],
-      );
-  }
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return typeof (v as { then?: unknown } | null)?.then === 'function';
-}
 
 export class Engine {
   readonly pool: BufferPool | null;
   private readonly kernels = new Map<string, Kernel>();
   private pending: DispatchNode[] = [];
   private uniformsInFlight: GPUBuffer[] = [];
-  private readonly scopes: Set<Tensor>[] = [];
+  private readonly scopes = new Scopes();
   private readonly live = new Set<Tensor>();
   /** @internal the error scopes over the engine's device calls (null on the CPU backend). */
   readonly gpuErrors: GpuErrorScopes | null;
@@ -194,13 +173,13 @@ export class Engine {
   /** @internal */
   track(t: Tensor): void {
     this.live.add(t);
-    this.scopes.at(-1)?.add(t);
+    this.scopes.add(t);
   }
 
   /** @internal `keepOnly` removes it from scopes but keeps it counted as live. */
   untrack(t: Tensor, keepOnly = false): void {
     if (!keepOnly) this.live.delete(t);
-    for (const s of this.scopes) s.delete(t);
+    this.scopes.remove(t);
   }
 
   /** @internal */
@@ -264,7 +243,7 @@ export class Engine {
   /**
    * A tensor holding `values` (row-major), uploaded to the device. An int32 upload keeps a host copy of its values
    * (up to 2²⁰ of them), so that ops check labels, indices and lengths at call time without a readback.
-   * @throws Error when the values do not fill `shape`; {@link OpError} (op `tensor`) for an int32 value that is not
+   * @throws Error when the values do not fill `shape`; `OpError` (op `tensor`) for an int32 value that is not
    *   an integer in [−2³¹, 2³¹) — NaN, 1.5 or 3e9 would otherwise be truncated or wrap silently; see
    *   {@link Engine.empty} for sizes.
    */
@@ -304,66 +283,18 @@ export class Engine {
    * Runs `fn` and disposes every tensor it created, except those it returns (a Tensor, or Tensors inside a
    * returned array/object) and those `keep()`-ed. In the spirit of `tf.tidy`. When `fn` throws, everything it
    * created is disposed before the error propagates, so a failed step leaks nothing.
+   * @throws TypeError when `fn` returns a promise (use {@link Engine.tidyAsync}).
    */
   tidy<T>(fn: () => T): T {
-    const scope = this.openScope();
-    let result: T;
-    try {
-      result = fn();
-    } catch (e) {
-      this.closeScope(scope, undefined);
-      throw e;
-    }
-    if (isThenable(result)) {
-      // The scope cannot wait for it: its tensors are freed now, so the rest of fn fails; keep that quiet.
-      void Promise.resolve(result).catch(() => {});
-      this.closeScope(scope, undefined);
-      throw new TypeError(
-        'engine.tidy: the function returned a Promise (an async function?), and tidy cannot wait for it: its ' +
-          'tensors were freed when it returned. Use `await engine.tidyAsync(async () => …)` for a scope that ' +
-          'awaits, or keep tidy synchronous and read results back after it.',
-      );
-    }
-    this.closeScope(scope, result);
-    return result;
+    return this.scopes.tidy(fn);
   }
 
   /**
    * `tidy` for async work (reading results back inside): the scope stays open until `fn` settles, so every
    * tensor created meanwhile belongs to it. Do not run other tensor work concurrently with it.
    */
-  async tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
-    const scope = this.openScope();
-    let result: T;
-    try {
-      result = await fn();
-    } catch (e) {
-      this.closeScope(scope, undefined);
-      throw e;
-    }
-    this.closeScope(scope, result);
-    return result;
-  }
-
-  private openScope(): Set<Tensor> {
-    const scope = new Set<Tensor>();
-    this.scopes.push(scope);
-    return scope;
-  }
-
-  /** Removes `scope` and disposes its tensors except those in `result`, which move to the enclosing scope. */
-  private closeScope(scope: Set<Tensor>, result: unknown): void {
-    this.scopes.splice(this.scopes.lastIndexOf(scope), 1);
-    const keep = new Set<Tensor>();
-    const collect = (v: unknown): void => {
-      if (v instanceof Tensor) keep.add(v);
-      else if (Array.isArray(v)) v.forEach(collect);
-      else if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
-        Object.values(v).forEach(collect);
-    };
-    collect(result);
-    for (const t of scope) if (!keep.has(t)) t.dispose();
-    for (const t of keep) if (!t.disposed) this.scopes.at(-1)?.add(t);
+  tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
+    return this.scopes.tidyAsync(fn);
   }
 
   /** Runs `fn` without recording the autograd tape (evaluation, optimizer updates). */
@@ -554,7 +485,7 @@ export class Engine {
 
   /**
    * Waits until the GPU has finished all submitted work.
-   * @throws {@link GpuError} for a GPU error caught since the last readback or sync; {@link OpError} for a
+   * @throws {@link GpuError} for a GPU error caught since the last readback or sync; `OpError` for a
    *   device-side check (a label or index out of range on the GPU) raised by a kernel since then.
    */
   async sync(): Promise<void> {

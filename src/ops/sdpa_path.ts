@@ -18,25 +18,22 @@ import type { Dims } from './sdpa_reference.js';
  */
 export const SDPA_UNFUSED_MAX_BYTES = 128 * 1024 * 1024;
 
-/** Forward + backward on the software set: fused from this L·D on (see {@link fusedFaster}). */
-const SOFTWARE_BACKWARD_MIN_LD = 256 * 64;
-
 /**
  * Whether the fused kernels beat the unfused composition, per kernel set, for a forward alone or (`backward`)
  * forward + backward. Software: only the `_subgroup` kernels (one lane loads each shared k / v or q / dy row,
  * subgroupBroadcast hands it on) can; the plain ones lost to the unfused path (0.5–0.94×) since the subgroup matmul
  * (lavapipe) and the named-variable matmul (SwiftShader) made it fast, so devices without subgroups of 8 or more
- * lanes take the unfused path. Measured on lavapipe, interleaved medians, B·H = 32, 1-D lens, fused / unfused:
- * forward 2.0–2.4× at L = 128, 2.1× at 256 (D = 64), 1.9× at 512 (D = 32); forward + backward 0.7× (D = 32) and
- * 1.0× (D = 64) at L = 128, 0.94× and 1.8× at L = 256, 1.6× at L = 512 (D = 64): the backward's recompute pays off
- * from L·D = 256·64. Steady state only: lavapipe compiles each _subgroup pipeline for 0.5 (forward) to 2 minutes
- * (dq, dk/dv) the first time; Mesa keeps them in its disk cache. Hardware: the tiled FlashAttention-2 kernels read
- * each k/v tile once per 16–64 query rows and write no (B, L, S) buffer; not timed here (no GPU), memory decides.
+ * lanes take the unfused path. Measured on lavapipe (interleaved medians, B·H = 32, 1-D lens, fused / unfused):
+ * forward 2.0–2.4× at L = 128, 2.1× at 256 (D = 64), 1.9× at 512 (D = 32), 2.3× at 512 (D = 64), so a forward
+ * alone runs fused; forward + backward 0.7–1.0× at L = 128, 0.87–0.94× at 256, 0.92× (D = 64) and 1.23× (D = 32)
+ * at 512 in quiet runs (1.6–1.8× in runs beside other jobs): at best even, so with a tape the unfused path runs.
+ * Steady state only: lavapipe compiles each _subgroup pipeline for 0.5 (forward) to 2 minutes (dq, dk/dv) the
+ * first time; Mesa keeps them in its disk cache. Hardware: the tiled FlashAttention-2 kernels read each k/v tile
+ * once per 16–64 query rows and write no (B, L, S) buffer; not timed here (no GPU), so memory decides.
  */
 const fusedFaster: PerSet<(dm: Dims, engine: Engine, backward: boolean) => boolean> = {
   software: (dm, engine, backward) =>
-    engine.pick(sdpaPlans.forward)(dm, engine).kernel.endsWith('_subgroup') &&
-    (!backward || dm.l * dm.d >= SOFTWARE_BACKWARD_MIN_LD),
+    !backward && engine.pick(sdpaPlans.forward)(dm, engine).kernel.endsWith('_subgroup'),
   hardware: () => true,
 };
 

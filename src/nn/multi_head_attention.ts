@@ -27,8 +27,9 @@ export interface MultiHeadAttentionOptions {
   bias?: boolean;
   rng?: Random;
   /**
-   * Use the fused FlashAttention-style kernels (default true; they fall back to the unfused composition for head
-   * dims above their limit). Both paths compute the same function.
+   * true: the fused FlashAttention-style kernels (the unfused composition for head dims above their limit); false:
+   * the unfused composition. Default: whichever `scaledDotProductAttention` measures faster for the kernel set and
+   * size (src/ops/sdpa_path.ts). Both paths compute the same function.
    */
   fused?: boolean;
   /**
@@ -54,7 +55,7 @@ export class MultiHeadAttention extends Module {
   readonly W_k: Linear;
   readonly W_v: Linear;
   readonly W_o: Linear;
-  fused: boolean;
+  fused: boolean | undefined;
   captureWeights: boolean;
   /**
    * (B·H, L, S) weights (before dropout) of the last forward when `captureWeights` is set, else null; row
@@ -77,7 +78,7 @@ export class MultiHeadAttention extends Module {
     dropout,
     bias = false,
     rng = defaultGenerator(),
-    fused = true,
+    fused,
     captureWeights = false,
   }: MultiHeadAttentionOptions) {
     super();

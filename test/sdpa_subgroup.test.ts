@@ -7,12 +7,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Random } from '../src/data/random.js';
-import { sdpaAttrs, sdpaForward } from '../src/ops/sdpa_fused.js';
+import { sdpaForward } from '../src/ops/sdpa_fused.js';
 import type { SdpaAttrs } from '../src/ops/sdpa_reference.js';
 import type { Engine } from '../src/runtime/engine.js';
 import { init } from '../src/runtime/global.js';
 import { apply, type CpuTensor, type OpCase } from '../src/runtime/op.js';
-import { formatShape } from '../src/runtime/tensor.js';
+import { label, sdpaCase } from './sdpa_cases.js';
 import { expectClose, f32, makeValues, upload } from './helpers.js';
 
 let engine: Engine;
@@ -24,29 +24,6 @@ beforeAll(async () => {
     engine.profile.subgroups && (info.subgroupMinSize ?? 0) >= 8 && (info.subgroupMaxSize ?? 0) <= 64;
 });
 afterAll(() => engine?.destroy());
-
-const label = (c: OpCase<SdpaAttrs>) =>
-  `${c.name ?? ''} ${c.inputs.map((s) => formatShape(s.shape)).join(' ')} ${JSON.stringify(c.attrs)}`;
-
-/** (B, L, S, D, Dv) with optional lens values: (B) when there are B of them, else (B, L). */
-function fwdCase(
-  name: string,
-  [b, l, s, d, dv]: number[],
-  attrs: Partial<SdpaAttrs> = {},
-  lens?: number[],
-): OpCase<SdpaAttrs> {
-  const lensShape = lens?.length === b ? [b] : [b, l];
-  return {
-    name,
-    inputs: [
-      { shape: [b, l, d] },
-      { shape: [b, s, d] },
-      { shape: [b, s, dv] },
-      ...(lens ? [{ shape: lensShape, dtype: 'int32' as const, fill: { values: lens } }] : []),
-    ],
-    attrs: { ...sdpaAttrs(d), ...attrs },
-  };
-}
 
 async function check(c: OpCase<SdpaAttrs>, seed: number): Promise<void> {
   const rng = new Random(seed);
@@ -76,16 +53,16 @@ const rowLens = (b: number, l: number, s: number) =>
 
 describe('sdpa_forward, software kernel set with subgroups, vs the float64 reference', () => {
   const cases = [
-    fwdCase('L = 63, S = 65, no lens', [2, 63, 65, 8, 8]),
-    fwdCase('L = 1, S = 13', [2, 1, 13, 8, 4]),
-    fwdCase('S = 1', [1, 9, 1, 4, 8]),
-    fwdCase('D = Dv = 128, per-row lens with 0 and > S', [2, 33, 63, 128, 128], {}, rowLens(2, 33, 63)),
-    fwdCase('D = 12 ≠ Dv = 20, per-batch lens with 0 and > S', [3, 17, 33, 12, 20], {}, [0, 40, 9]),
-    fwdCase('causal, L > S, per-batch lens', [2, 60, 29, 8, 8], { causal: true }, [29, 11]),
-    fwdCase('causal, L < S, per-row lens', [2, 31, 64, 8, 12], { causal: true }, rowLens(2, 31, 64)),
-    fwdCase('dropout, per-row lens', [2, 61, 63, 16, 8], { p: 0.25, seed: 11 }, rowLens(2, 61, 63)),
-    fwdCase('dropout + causal', [2, 50, 37, 4, 4], { p: 0.6, seed: 99, causal: true }),
-    fwdCase('several row tiles (WG = 32), per-batch lens', [2, 200, 70, 8, 8], {}, [70, 3]),
+    sdpaCase('L = 63, S = 65, no lens', [2, 63, 65, 8, 8]),
+    sdpaCase('L = 1, S = 13', [2, 1, 13, 8, 4]),
+    sdpaCase('S = 1', [1, 9, 1, 4, 8]),
+    sdpaCase('D = Dv = 128, per-row lens with 0 and > S', [2, 33, 63, 128, 128], {}, rowLens(2, 33, 63)),
+    sdpaCase('D = 12 ≠ Dv = 20, per-batch lens with 0 and > S', [3, 17, 33, 12, 20], {}, [0, 40, 9]),
+    sdpaCase('causal, L > S, per-batch lens', [2, 60, 29, 8, 8], { causal: true }, [29, 11]),
+    sdpaCase('causal, L < S, per-row lens', [2, 31, 64, 8, 12], { causal: true }, rowLens(2, 31, 64)),
+    sdpaCase('dropout, per-row lens', [2, 61, 63, 16, 8], { p: 0.25, seed: 11 }, rowLens(2, 61, 63)),
+    sdpaCase('dropout + causal', [2, 50, 37, 4, 4], { p: 0.6, seed: 99, causal: true }),
+    sdpaCase('several row tiles (WG = 32), per-batch lens', [2, 200, 70, 8, 8], {}, [70, 3]),
   ];
   cases.forEach((c, i) => {
     it(`${label(c)}`, () => check(c, 7000 + i), 180_000);

@@ -9,13 +9,13 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Random } from '../src/data/random.js';
 import { scaledDotProductAttention } from '../src/ops/attention.js';
-import { sdpaAttrs, sdpaBackwardDkdv, sdpaBackwardDq, sdpaForward } from '../src/ops/sdpa_fused.js';
+import { sdpaBackwardDkdv, sdpaBackwardDq, sdpaForward } from '../src/ops/sdpa_fused.js';
 import { backwardCpu, forwardCpu, type SdpaAttrs } from '../src/ops/sdpa_reference.js';
 import { backward } from '../src/runtime/autograd.js';
 import type { Engine } from '../src/runtime/engine.js';
 import { init, setEngine } from '../src/runtime/global.js';
 import { apply, type CpuTensor, type OpCase } from '../src/runtime/op.js';
-import { formatShape } from '../src/runtime/tensor.js';
+import { label, sdpaCase } from './sdpa_cases.js';
 import { expectClose, f32, finiteDifference, makeValues, upload } from './helpers.js';
 
 const DQ = 'sdpa_backward_dq_tiled';
@@ -28,29 +28,6 @@ beforeAll(async () => {
   await engine.compileAll([DQ, DKDV]);
 });
 afterAll(() => engine?.destroy());
-
-const label = (c: OpCase<SdpaAttrs>) =>
-  `${c.name ?? ''} ${c.inputs.map((s) => formatShape(s.shape)).join(' ')} ${JSON.stringify(c.attrs)}`;
-
-/** (B, L, S, D, Dv) with optional lens values: (B) when there are B of them, else (B, L). */
-function bwdCase(
-  name: string,
-  [b, l, s, d, dv]: number[],
-  attrs: Partial<SdpaAttrs> = {},
-  lens?: number[],
-): OpCase<SdpaAttrs> {
-  const lensShape = lens?.length === b ? [b] : [b, l];
-  return {
-    name,
-    inputs: [
-      { shape: [b, l, d] },
-      { shape: [b, s, d] },
-      { shape: [b, s, dv] },
-      ...(lens ? [{ shape: lensShape, dtype: 'int32' as const, fill: { values: lens } }] : []),
-    ],
-    attrs: { ...sdpaAttrs(d), ...attrs },
-  };
-}
 
 /** Per-row lens cycling through 0, values inside (0, S] and values past S. */
 const rowLens = (b: number, l: number, s: number) =>
@@ -133,24 +110,24 @@ async function checkKernels(c: OpCase<SdpaAttrs>, seed: number): Promise<void> {
 }
 
 const awkward = [
-  bwdCase('L = 63, S = 65, per-batch lens', [2, 63, 65, 8, 12], {}, [65, 30]),
-  bwdCase('L = 130, S = 1', [1, 130, 1, 4, 8]),
-  bwdCase('L = 1, S = 130', [2, 1, 130, 8, 4]),
-  bwdCase('D = Dv = 128, per-row lens with 0 and > S', [2, 65, 63, 128, 128], {}, rowLens(2, 65, 63)),
-  bwdCase('D = 4', [3, 63, 65, 4, 4]),
-  bwdCase('D = 128 ≠ Dv = 4', [2, 9, 17, 128, 4]),
-  bwdCase('D = 4 ≠ Dv = 128, causal', [2, 17, 9, 4, 128], { causal: true }),
-  bwdCase('D = 12 ≠ Dv = 20, per-batch lens with 0 and > S', [3, 17, 33, 12, 20], {}, [0, 40, 9]),
-  bwdCase('causal, L > S, per-batch lens', [2, 130, 65, 8, 8], { causal: true }, [65, 30]),
-  bwdCase('causal, L < S, per-row lens', [2, 63, 130, 8, 12], { causal: true }, rowLens(2, 63, 130)),
-  bwdCase('dropout, per-row lens', [2, 65, 63, 16, 8], { p: 0.25, seed: 11 }, rowLens(2, 65, 63)),
-  bwdCase('dropout + causal, L > S, scale 1', [2, 130, 65, 4, 4], {
+  sdpaCase('L = 63, S = 65, per-batch lens', [2, 63, 65, 8, 12], {}, [65, 30]),
+  sdpaCase('L = 130, S = 1', [1, 130, 1, 4, 8]),
+  sdpaCase('L = 1, S = 130', [2, 1, 130, 8, 4]),
+  sdpaCase('D = Dv = 128, per-row lens with 0 and > S', [2, 65, 63, 128, 128], {}, rowLens(2, 65, 63)),
+  sdpaCase('D = 4', [3, 63, 65, 4, 4]),
+  sdpaCase('D = 128 ≠ Dv = 4', [2, 9, 17, 128, 4]),
+  sdpaCase('D = 4 ≠ Dv = 128, causal', [2, 17, 9, 4, 128], { causal: true }),
+  sdpaCase('D = 12 ≠ Dv = 20, per-batch lens with 0 and > S', [3, 17, 33, 12, 20], {}, [0, 40, 9]),
+  sdpaCase('causal, L > S, per-batch lens', [2, 130, 65, 8, 8], { causal: true }, [65, 30]),
+  sdpaCase('causal, L < S, per-row lens', [2, 63, 130, 8, 12], { causal: true }, rowLens(2, 63, 130)),
+  sdpaCase('dropout, per-row lens', [2, 65, 63, 16, 8], { p: 0.25, seed: 11 }, rowLens(2, 65, 63)),
+  sdpaCase('dropout + causal, L > S, scale 1', [2, 130, 65, 4, 4], {
     p: 0.6,
     seed: 99,
     causal: true,
     scale: 1,
   }),
-  bwdCase(
+  sdpaCase(
     'dropout + causal, L < S, per-batch lens 0',
     [3, 17, 65, 8, 8],
     { p: 0.3, seed: 5, causal: true },
@@ -160,7 +137,7 @@ const awkward = [
 
 describe('sdpa backward, hardware kernel set (the tiled dq and dk/dv kernels) vs the float64 reference', () => {
   it('dispatches the tiled backward kernels', async () => {
-    const kernels = await checkAutograd(bwdCase('small', [2, 3, 5, 8, 4], {}, [5, 2]), 1);
+    const kernels = await checkAutograd(sdpaCase('small', [2, 3, 5, 8, 4], {}, [5, 2]), 1);
     expect(kernels).toContain(DQ);
     expect(kernels).toContain(DKDV);
     expect(kernels).not.toContain('sdpa_backward_dq');
@@ -180,7 +157,7 @@ describe('sdpa backward, hardware kernel set (the tiled dq and dk/dv kernels) vs
   });
 
   it('backward vs float64 finite differences of the whole op', async () => {
-    const c = bwdCase(
+    const c = sdpaCase(
       'fd',
       [2, 5, 7, 4, 8],
       { causal: true, p: 0.2, seed: 9 },
@@ -213,7 +190,7 @@ describe("WebGPU's default limits", () => {
     try {
       expect(small.profile.limits.maxComputeWorkgroupStorageSize).toBe(16384);
       expect(small.profile.limits.maxStorageBuffersPerShaderStage).toBe(8);
-      const c = bwdCase('default limits', [2, 33, 20, 128, 128], { causal: true, p: 0.1, seed: 3 }, [20, 0]);
+      const c = sdpaCase('default limits', [2, 33, 20, 128, 128], { causal: true, p: 0.1, seed: 3 }, [20, 0]);
       const drawn = draw(c, 6000);
       const expected = reference(c, drawn);
       const got = await small.tidyAsync(async () => {

@@ -8,12 +8,12 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Random } from '../src/data/random.js';
 import { scaledDotProductAttention } from '../src/ops/attention.js';
-import { sdpaAttrs, sdpaForward } from '../src/ops/sdpa_fused.js';
+import { sdpaForward } from '../src/ops/sdpa_fused.js';
 import type { SdpaAttrs } from '../src/ops/sdpa_reference.js';
 import type { Engine } from '../src/runtime/engine.js';
 import { init } from '../src/runtime/global.js';
 import { apply, type CpuTensor, type OpCase } from '../src/runtime/op.js';
-import { formatShape } from '../src/runtime/tensor.js';
+import { label, sdpaCase } from './sdpa_cases.js';
 import { expectClose, f32, makeValues, upload } from './helpers.js';
 
 let engine: Engine;
@@ -22,29 +22,6 @@ beforeAll(async () => {
   engine.setKernels('hardware');
 });
 afterAll(() => engine?.destroy());
-
-const label = (c: OpCase<SdpaAttrs>) =>
-  `${c.name ?? ''} ${c.inputs.map((s) => formatShape(s.shape)).join(' ')} ${JSON.stringify(c.attrs)}`;
-
-/** (B, L, S, D, Dv) with optional lens values: (B) when there are B of them, else (B, L). */
-function fwdCase(
-  name: string,
-  [b, l, s, d, dv]: number[],
-  attrs: Partial<SdpaAttrs> = {},
-  lens?: number[],
-): OpCase<SdpaAttrs> {
-  const lensShape = lens?.length === b ? [b] : [b, l];
-  return {
-    name,
-    inputs: [
-      { shape: [b, l, d] },
-      { shape: [b, s, d] },
-      { shape: [b, s, dv] },
-      ...(lens ? [{ shape: lensShape, dtype: 'int32' as const, fill: { values: lens } }] : []),
-    ],
-    attrs: { ...sdpaAttrs(d), ...attrs },
-  };
-}
 
 /** Runs the op on `eng`, compares o and lse with the reference; returns the workgroup sizes it dispatched. */
 async function check(eng: Engine, c: OpCase<SdpaAttrs>, seed: number): Promise<number[]> {
@@ -80,17 +57,17 @@ describe('sdpa_forward, hardware kernel set (sdpa_forward_tiled.wgsl) vs the flo
   });
 
   const awkward = [
-    fwdCase('L = 63, S = 65', [2, 63, 65, 8, 8]),
-    fwdCase('L = 130, S = 1', [1, 130, 1, 4, 8]),
-    fwdCase('L = 1, S = 130', [2, 1, 130, 8, 4]),
-    fwdCase('D = Dv = 128, per-row lens with 0 and > S', [2, 65, 63, 128, 128], {}, rowLens(2, 65, 63)),
-    fwdCase('D = 4', [3, 63, 130, 4, 4]),
-    fwdCase('D = 128 ≠ Dv = 4', [2, 9, 17, 128, 4]),
-    fwdCase('D = 12 ≠ Dv = 20, per-batch lens with 0 and > S', [3, 17, 33, 12, 20], {}, [0, 40, 9]),
-    fwdCase('causal, L > S, per-batch lens', [2, 130, 65, 8, 8], { causal: true }, [65, 30]),
-    fwdCase('causal, L < S, per-row lens', [2, 63, 130, 8, 12], { causal: true }, rowLens(2, 63, 130)),
-    fwdCase('dropout, per-row lens', [2, 65, 63, 16, 8], { p: 0.25, seed: 11 }, rowLens(2, 65, 63)),
-    fwdCase('dropout + causal, L > S', [2, 130, 65, 4, 4], { p: 0.6, seed: 99, causal: true }),
+    sdpaCase('L = 63, S = 65', [2, 63, 65, 8, 8]),
+    sdpaCase('L = 130, S = 1', [1, 130, 1, 4, 8]),
+    sdpaCase('L = 1, S = 130', [2, 1, 130, 8, 4]),
+    sdpaCase('D = Dv = 128, per-row lens with 0 and > S', [2, 65, 63, 128, 128], {}, rowLens(2, 65, 63)),
+    sdpaCase('D = 4', [3, 63, 130, 4, 4]),
+    sdpaCase('D = 128 ≠ Dv = 4', [2, 9, 17, 128, 4]),
+    sdpaCase('D = 12 ≠ Dv = 20, per-batch lens with 0 and > S', [3, 17, 33, 12, 20], {}, [0, 40, 9]),
+    sdpaCase('causal, L > S, per-batch lens', [2, 130, 65, 8, 8], { causal: true }, [65, 30]),
+    sdpaCase('causal, L < S, per-row lens', [2, 63, 130, 8, 12], { causal: true }, rowLens(2, 63, 130)),
+    sdpaCase('dropout, per-row lens', [2, 65, 63, 16, 8], { p: 0.25, seed: 11 }, rowLens(2, 65, 63)),
+    sdpaCase('dropout + causal, L > S', [2, 130, 65, 4, 4], { p: 0.6, seed: 99, causal: true }),
   ];
   awkward.forEach((c, i) => {
     it(`awkward shape: ${label(c)}`, () => check(engine, c, 3000 + i));
@@ -98,9 +75,9 @@ describe('sdpa_forward, hardware kernel set (sdpa_forward_tiled.wgsl) vs the flo
 
   // The plan shrinks the block while B·ceil(L / BR) < 128: these batches reach BR = 64, 32 and 16.
   const blocks: [number, OpCase<SdpaAttrs>][] = [
-    [256, fwdCase('BR = 64, L = 130', [64, 130, 17, 8, 8], { causal: true }, rowLens(64, 130, 17))],
-    [128, fwdCase('BR = 32, L = 65', [48, 65, 9, 4, 8], { p: 0.3, seed: 5 })],
-    [64, fwdCase('BR = 16, L = 63', [2, 63, 20, 8, 4], {}, [20, 0])],
+    [256, sdpaCase('BR = 64, L = 130', [64, 130, 17, 8, 8], { causal: true }, rowLens(64, 130, 17))],
+    [128, sdpaCase('BR = 32, L = 65', [48, 65, 9, 4, 8], { p: 0.3, seed: 5 })],
+    [64, sdpaCase('BR = 16, L = 63', [2, 63, 20, 8, 4], {}, [20, 0])],
   ];
   blocks.forEach(([wg, c], i) => {
     it(`block size: WG = ${wg}, ${label(c)}`, async () => {
@@ -109,7 +86,7 @@ describe('sdpa_forward, hardware kernel set (sdpa_forward_tiled.wgsl) vs the flo
   });
 
   it('folds a batch past one dispatch (B = 65537) into y·z', () =>
-    check(engine, fwdCase('B folded', [65537, 1, 2, 4, 4], {}, Array(65537).fill(1)), 5000));
+    check(engine, sdpaCase('B folded', [65537, 1, 2, 4, 4], {}, Array(65537).fill(1)), 5000));
 });
 
 describe("WebGPU's default limits", () => {
@@ -117,7 +94,7 @@ describe("WebGPU's default limits", () => {
     const small = await init({ limits: 'default', kernels: 'hardware' });
     try {
       expect(small.profile.limits.maxComputeWorkgroupStorageSize).toBe(16384);
-      const c = fwdCase('default limits', [128, 64, 9, 128, 128], { causal: true });
+      const c = sdpaCase('default limits', [128, 64, 9, 128, 128], { causal: true });
       expect(await check(small, c, 6000)).toEqual([256]);
     } finally {
       small.destroy();

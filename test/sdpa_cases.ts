@@ -1,0 +1,29 @@
+/** Case builders shared by the fused attention kernel tests (tiled forward and backward, subgroup forward). */
+import { sdpaAttrs } from '../src/ops/sdpa_fused.js';
+import type { SdpaAttrs } from '../src/ops/sdpa_reference.js';
+import type { OpCase } from '../src/runtime/op.js';
+import { formatShape } from '../src/runtime/tensor.js';
+
+/** A test name from the case's name, input shapes and attributes. */
+export const label = (c: OpCase<SdpaAttrs>) =>
+  `${c.name ?? ''} ${c.inputs.map((s) => formatShape(s.shape)).join(' ')} ${JSON.stringify(c.attrs)}`;
+
+/** (B, L, S, D, Dv) with optional lens values: (B) when there are B of them, else (B, L). */
+export function sdpaCase(
+  name: string,
+  [b, l, s, d, dv]: number[],
+  attrs: Partial<SdpaAttrs> = {},
+  lens?: number[],
+): OpCase<SdpaAttrs> {
+  const lensShape = lens?.length === b ? [b] : [b, l];
+  return {
+    name,
+    inputs: [
+      { shape: [b, l, d] },
+      { shape: [b, s, d] },
+      { shape: [b, s, dv] },
+      ...(lens ? [{ shape: lensShape, dtype: 'int32' as const, fill: { values: lens } }] : []),
+    ],
+    attrs: { ...sdpaAttrs(d), ...attrs },
+  };
+}

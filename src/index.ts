@@ -91,6 +91,7 @@ export { maskedSoftmaxCELoss } from './train/loss.js';
 export { trainSeq2Seq } from './train/trainer.js';
 export { predictSeq2Seq, evaluateBleu } from './train/predict.js';
 export { bleu } from './eval/bleu.js';
+export { encodeSafetensors, decodeSafetensors, type NamedArray } from './train/safetensors.js';
 export { trainNadarayaWatson } from './experiments/nadaraya_watson.js';
 export { trainClsMlp } from './experiments/cls_mlp.js';
 

@@ -7,8 +7,6 @@ export {
   saveCheckpoint,
   loadCheckpoint,
   loadModel,
-  encodeSafetensors,
-  decodeSafetensors,
   type Checkpoint,
   type CheckpointConfig,
 } from './train/checkpoint.js';

@@ -15,7 +15,7 @@ const external = [
 ];
 
 /**
- * src/data/fra_eng.ts's default corpus path is `new URL('…/shared/…', import.meta.url)`, which vite would
+ * src/data/fra_eng_file.ts's default corpus path is `new URL('…/shared/…', import.meta.url)`, which vite would
  * inline as a 15 MB data: URL; the package keeps it a plain run-time URL (Node callers pass their own path).
  */
 export function keepSharedDataUrls(): Plugin {
@@ -23,12 +23,23 @@ export function keepSharedDataUrls(): Plugin {
     name: 'keep-shared-data-urls',
     enforce: 'pre',
     transform(code, id) {
-      if (!id.endsWith('/src/data/fra_eng.ts')) return null;
+      if (!id.endsWith('/src/data/fra_eng_file.ts')) return null;
       return { code: code.replace(/import\.meta\.url\)/g, '/* @vite-ignore */ import.meta.url)'), map: null };
     },
   };
 }
 
+/** A Node built-in, or one of the modules that only the `node` entry may import. */
+const isNodeOnly = (id: string) =>
+  id.startsWith('node:') ||
+  builtinModules.includes(id) ||
+  /\/src\/(plot\/|train\/checkpoint\.ts|data\/(download|fra_eng_file)\.ts)/.test(id);
+
+/**
+ * Prints the size of the browser entry with its chunks (the number the README quotes) and fails the build when
+ * that entry imports a Node-only module, statically or with `import()`: a bundler would externalise it with a
+ * warning and the page would break where it runs.
+ */
 function browserSize(): Plugin {
   return {
     name: 'browser-bundle-size',
@@ -48,9 +59,8 @@ function browserSize(): Plugin {
         if (chunk.type !== 'chunk') continue;
         raw += Buffer.byteLength(chunk.code);
         gz += gzipSync(chunk.code).length;
-        for (const id of chunk.moduleIds)
-          if (/node:|\/src\/(plot|train\/checkpoint|data\/download)/.test(id))
-            this.error(`browser entry pulls in the Node-only module ${id}`);
+        for (const id of [...chunk.moduleIds, ...chunk.imports, ...chunk.dynamicImports])
+          if (isNodeOnly(id)) this.error(`browser entry pulls in the Node-only module ${id}`);
       }
       const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
       console.log(`\nbrowser bundle (browser.js + chunks): ${kib(raw)}, gzip ${kib(gz)}`);

@@ -2,6 +2,9 @@
  * webgpu-attention: hand-written WGSL kernels with reverse-mode autograd that train the attention models of
  * Dive into Deep Learning on WebGPU. The public API, nothing else.
  */
+// The API's types name WebGPU's (GPUDevice, GPUBuffer, …): the declarations pull them in for the consumer, and
+// `preserve` keeps the directive in dist/types/index.d.ts (TypeScript ≥ 5.5 drops unmarked ones).
+/// <reference types="@webgpu/types" preserve="true" />
 export { init, engine, setEngine } from './runtime/global.js';
 export { Engine, type Backend, type MemoryStats } from './runtime/engine.js';
 export { CapturedGraph, type CaptureOptions } from './runtime/capture.js';
@@ -99,7 +102,7 @@ export { Random } from './data/random.js';
 export { nwData, nwKeysValues } from './data/nadaraya_watson.js';
 export { maskedTokenData, heldOutSplit } from './data/masked_tokens.js';
 export { Vocab } from './data/vocab.js';
-export { preprocessNmt, tokenizeNmt, readFraEng } from './data/fra_eng.js';
+export { preprocessNmt, tokenizeNmt } from './data/fra_eng.js';
 export { nmtData, buildArray } from './data/translation_arrays.js';
-// Node-only helpers (file system, plots, checkpoints) are imported from their modules directly:
-// src/train/checkpoint.ts, src/data/download.ts, src/plot/index.ts.
+// Node-only helpers (file system, checkpoints) are exported by src/node.ts only; the plots (src/plot/) belong to
+// the repository's own command line and are not part of the package.

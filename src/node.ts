@@ -1,6 +1,7 @@
 /**
- * The package's `node` entry: the public API plus the Node-only helpers (checkpoints on disk, the fra-eng
- * download). WebGPU comes from the `webgpu` package (Dawn), which src/runtime/device.ts imports at run time.
+ * The package's `node` entry: the public API plus the Node-only helpers (checkpoints on disk, reading and
+ * downloading the fra-eng corpus). WebGPU comes from the `webgpu` package (Dawn), which src/runtime/device.ts
+ * imports at run time.
  */
 export * from './index.js';
 export {
@@ -11,3 +12,4 @@ export {
   type CheckpointConfig,
 } from './train/checkpoint.js';
 export { ensureFraEng, type EnsureFraEngOptions } from './data/download.js';
+export { readFraEng } from './data/fra_eng_file.js';

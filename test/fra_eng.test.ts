@@ -9,8 +9,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SHARED_FRA_TXT, preprocessNmt, readFraEng, tokenizeNmt } from '../src/data/fra_eng.js';
-import { buildArray, loadDataNmt, nmtData, truncatePad } from '../src/data/translation_arrays.js';
+import { preprocessNmt, tokenizeNmt } from '../src/data/fra_eng.js';
+import { SHARED_FRA_TXT, loadDataNmt, readFraEng } from '../src/data/fra_eng_file.js';
+import { buildArray, nmtData, truncatePad } from '../src/data/translation_arrays.js';
 import { Vocab } from '../src/data/vocab.js';
 
 const CORPUS = new URL('../../shared/data/fra-eng/fra.txt', import.meta.url);

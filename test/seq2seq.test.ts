@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../src/data/random.js';
-import { loadDataNmt, nmtData } from '../src/data/translation_arrays.js';
+import { loadDataNmt } from '../src/data/fra_eng_file.js';
+import { nmtData } from '../src/data/translation_arrays.js';
 import {
   Seq2SeqAttentionDecoder,
   Seq2SeqEncoder,

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Random } from '../src/data/random.js';
-import { loadDataNmt } from '../src/data/translation_arrays.js';
+import { loadDataNmt } from '../src/data/fra_eng_file.js';
 import {
   D2L_TRANSFORMER_CONFIG,
   D2L_TRANSFORMER_TRAINING,

@@ -1,4 +1,4 @@
-import type { Random } from './random';
+import type { Random } from './random.js';
 
 /**
  * One epoch of minibatch indices over a data set of `n` examples, reshuffled every epoch,

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SHARED_FRA_TXT } from './fra_eng.js';
+import { SHARED_FRA_TXT } from './fra_eng_file.js';
 
 /** d2l's `DATA_URL + 'fra-eng.zip'`. */
 export const FRA_ENG_URL = 'http://d2l-data.s3-accelerate.amazonaws.com/fra-eng.zip';

@@ -9,12 +9,6 @@
 export const FRA_ENG_CREDIT =
   'English-French sentence pairs: manythings.org/anki and tatoeba.org (CC-BY 2.0)';
 
-/**
- * Where the corpus lives beside the checkout (`../shared/data/fra-eng/fra.txt` from the
- * repository root), resolved from this file so it does not depend on the working directory.
- */
-export const SHARED_FRA_TXT = new URL('../../../shared/data/fra-eng/fra.txt', import.meta.url);
-
 /** d2l's `load_data_nmt(batch_size, num_steps, num_examples=600)` default. */
 export const DEFAULT_NUM_EXAMPLES = 600;
 
@@ -24,7 +18,7 @@ export interface FraEngPairs {
   target: string[][];
 }
 
-/** Options of {@link tokenizeNmt} / {@link readFraEng}. */
+/** Options of {@link tokenizeNmt} and of `readFraEng` (src/data/fra_eng_file.ts). */
 export interface TokenizeOptions {
   /**
    * d2l's `num_examples`: lines with 0-based index i ≤ numExamples are read, so a file of
@@ -96,42 +90,4 @@ export function tokenizeNmt(text: string, options: TokenizeOptions = {}): FraEng
     target.push(parts[1].split(' '));
   }
   return { source, target };
-}
-
-/**
- * Reads the corpus file and returns its first pairs, preprocessed and tokenised as d2l 0.17
- * does (`tokenize_nmt(preprocess_nmt(read_data_nmt()), num_examples)`). Node only.
- * @param path - the fra.txt file (default {@link SHARED_FRA_TXT}).
- * @throws Error if the file cannot be read (naming the path and where to get the corpus),
- *   or as {@link tokenizeNmt} for a malformed line.
- */
-export async function readFraEng(
-  path: string | URL = SHARED_FRA_TXT,
-  options: Omit<TokenizeOptions, 'name'> = {},
-): Promise<FraEngPairs> {
-  // Imported on use so that the parsing above stays importable in the browser demo.
-  const [{ readFile }, { fileURLToPath }] = await Promise.all([
-    import('node:fs/promises'),
-    import('node:url'),
-  ]);
-  const name = path instanceof URL ? fileURLToPath(path) : path;
-  let raw: string;
-  try {
-    raw = await readFile(path, 'utf8');
-  } catch (cause) {
-    throw new Error(
-      `readFraEng: cannot read ${name} (${(cause as Error).message}). ` +
-        'Put the corpus at ../shared/data/fra-eng/fra.txt or fetch it with ensureFraEng (src/data/download.ts).',
-      { cause },
-    );
-  }
-  // Preprocessing a character looks only backwards, so the text up to the last line read
-  // preprocesses exactly as in the whole file; 601 lines need not cost 11 MB of work.
-  const { numExamples = DEFAULT_NUM_EXAMPLES } = options;
-  let end = -1;
-  for (let line = 0; line <= numExamples; line++) {
-    end = raw.indexOf('\n', end + 1);
-    if (end < 0) break;
-  }
-  return tokenizeNmt(preprocessNmt(end < 0 ? raw : raw.slice(0, end + 1)), { ...options, name });
 }

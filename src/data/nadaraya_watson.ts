@@ -1,4 +1,4 @@
-import type { Random } from './random';
+import type { Random } from './random.js';
 
 /**
  * The regression target of d2l §10.2 "Attention Pooling: Nadaraya-Watson Kernel Regression"

@@ -4,7 +4,7 @@
  * T = numSteps time steps. All arrays are row-major int32.
  */
 import { batches as batchIndices } from './batches.js';
-import { DEFAULT_NUM_EXAMPLES, SHARED_FRA_TXT, readFraEng, type FraEngPairs } from './fra_eng.js';
+import type { FraEngPairs } from './fra_eng.js';
 import { Random } from './random.js';
 import { NMT_RESERVED_TOKENS, Vocab } from './vocab.js';
 
@@ -77,9 +77,14 @@ export interface NmtSplit {
   indices: number[];
   /** One epoch of batches of at most batchSize examples; see {@link NmtData.batches}. */
   batches(): Generator<NmtBatch, void, undefined>;
+  /**
+   * The stream that shuffles the batches, one permutation per `batches()` call (absent or null: corpus order). A
+   * training checkpoint stores its state at the start of the epoch, to draw the epoch's order again on resume.
+   */
+  shuffleRng?: Random | null;
 }
 
-/** The translation data set of {@link nmtData} / {@link loadDataNmt}. */
+/** The translation data set of {@link nmtData} (and of `loadDataNmt`, src/data/fra_eng_file.ts). */
 export interface NmtData extends NmtSplit {
   srcVocab: Vocab;
   tgtVocab: Vocab;
@@ -108,14 +113,6 @@ export interface NmtDataOptions {
    * pairs only, so held-out words they lack map to `<unk>`.
    */
   validationFraction?: number;
-}
-
-/** Options of {@link loadDataNmt}. */
-export interface LoadDataNmtOptions extends NmtDataOptions {
-  /** The fra.txt file (default `../shared/data/fra-eng/fra.txt`). */
-  path?: string | URL;
-  /** d2l's num_examples (default 600 → 601 pairs, see tokenizeNmt); Infinity for the whole corpus. */
-  numExamples?: number;
 }
 
 function gather(a: Int32Array, rows: readonly number[], width: number): Int32Array {
@@ -156,7 +153,7 @@ function makeSplit(
       };
     }
   }
-  return { size: n, src, tgt, indices, batches };
+  return { size: n, src, tgt, indices, batches, shuffleRng: rng };
 }
 
 function* inOrder(n: number, batchSize: number): Generator<number[], void, undefined> {
@@ -208,15 +205,4 @@ export function nmtData(pairs: FraEngPairs, options: NmtDataOptions = {}): NmtDa
   const data: NmtData = { ...train, srcVocab, tgtVocab, numSteps };
   if (nValid > 0) data.validation = makeSplit(pairs, validIdx, srcVocab, tgtVocab, numSteps, batchSize, null);
   return data;
-}
-
-/**
- * d2l 0.17 `load_data_nmt(batch_size, num_steps, num_examples=600)`: reads fra.txt,
- * preprocesses and tokenises its first numExamples + 1 lines, and batches them. Node only.
- * With the defaults this is 601 pairs → 10 batches of 64 and a last one of 25 per epoch.
- * @throws as {@link readFraEng} and {@link nmtData}.
- */
-export async function loadDataNmt(options: LoadDataNmtOptions = {}): Promise<NmtData> {
-  const { path = SHARED_FRA_TXT, numExamples = DEFAULT_NUM_EXAMPLES, ...rest } = options;
-  return nmtData(await readFraEng(path, { numExamples }), rest);
 }

@@ -7,7 +7,8 @@
  */
 import { join } from 'node:path';
 import { Random } from '../data/random.js';
-import { DEFAULT_NUM_EXAMPLES, SHARED_FRA_TXT, readFraEng } from '../data/fra_eng.js';
+import { DEFAULT_NUM_EXAMPLES } from '../data/fra_eng.js';
+import { SHARED_FRA_TXT, readFraEng } from '../data/fra_eng_file.js';
 import { nmtData } from '../data/translation_arrays.js';
 import type { Vocab } from '../data/vocab.js';
 import type { EncoderDecoder } from '../models/encoder_decoder.js';

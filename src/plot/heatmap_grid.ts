@@ -1,7 +1,7 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { heatmapSize, indexEncoding, matrixCells, matrixShape } from './cells';
-import { PNG_SCALE } from './render';
-import { writePng } from './write';
+import { heatmapSize, indexEncoding, matrixCells, matrixShape } from './cells.js';
+import { PNG_SCALE } from './render.js';
+import { writePng } from './write.js';
 
 /** One panel of {@link heatmapGrid}. */
 export interface HeatmapPanel {

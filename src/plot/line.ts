@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { writePng } from './write';
+import { writePng } from './write.js';
 
 /** One named series of {@link lineChart}. */
 export interface Series {

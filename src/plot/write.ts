@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import { toPng, type PngOptions } from './render';
+import { toPng, type PngOptions } from './render.js';
 
 /**
  * Renders a Vega-Lite spec to PNG and writes it to `path`, creating parent directories.

@@ -42,6 +42,8 @@ export {
 } from './ops/elementwise.js';
 export { sum, mean, max, sumToShape } from './ops/reduce.js';
 export { reshape } from './ops/shape.js';
+export { permute, transpose } from './ops/permute.js';
+export { argmax } from './ops/argmax.js';
 export { matmul } from './ops/matmul.js';
 export { addN } from './ops/add_n.js';
 export { scaledDotProductAttention } from './ops/attention.js';
@@ -56,6 +58,7 @@ export { layerNorm } from './ops/layer_norm.js';
 export { gruCell } from './ops/gru_cell.js';
 export { lstmCell } from './ops/lstm_cell.js';
 export { maskedSoftmax } from './ops/masked_softmax.js';
+export { softmax, logSoftmax } from './ops/softmax.js';
 export { crossEntropy, type CrossEntropyOptions } from './ops/cross_entropy.js';
 export { batchNorm } from './ops/batch_norm.js';
 

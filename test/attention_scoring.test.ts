@@ -254,7 +254,7 @@ describe('masking and dropout', () => {
         const v = engine.fromArray(normals(2 * 10 * 2, rng), [2, 10, 2]);
         k.requiresGrad = v.requiresGrad = true;
         const out = attention.forward(q, k, v, [2, 6]);
-        backward(out, engine.fromArray(normals(out.size, rng), out.shape));
+        backward(out, engine.fromArray(normals(out.numel(), rng), out.shape));
         const dk = await k.grad!.data();
         const dv = await v.grad!.data();
         for (const [b, len] of [2, 6].entries()) {

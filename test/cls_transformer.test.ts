@@ -51,7 +51,7 @@ describe('ClsTransformer on WebGPU', () => {
     setEngine(gpu);
     const ref = JSON.parse(readFileSync(new URL('./fixtures/cls_transformer.json', import.meta.url), 'utf8'));
     const net = new ClsTransformer();
-    const names = net.namedTensors().map(([n, t]) => [n, t.size]);
+    const names = net.namedTensors().map(([n, t]) => [n, t.numel()]);
     expect(names).toEqual(Object.entries(ref.initial).map(([n, v]) => [n, (v as number[]).length]));
     const ids = Array.from(data.inputs.subarray(0, 30));
     const tokens = gpu.fromArray(ids, [3, 10], 'int32');

@@ -115,7 +115,7 @@ function build(engine: Engine, options: Partial<MultiHeadAttentionOptions> = {})
   const mha = new MultiHeadAttention({ ...TINY, dropout: 0, bias: true, ...options });
   const rng = new Random(7);
   mha.loadStateDict(
-    Object.fromEntries(mha.namedTensors().map(([n, t]) => [n, rng.normalArray(t.size, 0, 0.7)])),
+    Object.fromEntries(mha.namedTensors().map(([n, t]) => [n, rng.normalArray(t.numel(), 0, 0.7)])),
   );
   const x = INPUTS.map((k) => {
     const shape = SHAPES[k];

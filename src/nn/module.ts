@@ -63,9 +63,9 @@ export abstract class Module {
     for (const [name, t] of named) {
       const v = Object.hasOwn(values, name) ? values[name] : undefined;
       if (!v) throw new Error(`loadStateDict: missing "${name}"`);
-      if (v.length !== t.size)
+      if (v.length !== t.numel())
         throw new Error(
-          `loadStateDict: "${name}" has ${v.length} values, the tensor (${t.shape.join(', ')}) ${t.size}`,
+          `loadStateDict: "${name}" has ${v.length} values, the tensor (${t.shape.join(', ')}) ${t.numel()}`,
         );
     }
     for (const [name, t] of named) {

@@ -28,7 +28,11 @@ export const addNOp: OpDef<Record<string, never>> = {
     const dummy = engine.empty([1]);
     const bindings: Record<string, Tensor> = { y };
     for (let t = 0; t < PER_DISPATCH; t++) bindings[`x${t}`] = xs[t] ?? dummy;
-    engine.dispatch('add_n', { bindings, params: { n: y.size, k: xs.length }, workgroups: grid(y.size) });
+    engine.dispatch('add_n', {
+      bindings,
+      params: { n: y.numel(), k: xs.length },
+      workgroups: grid(y.numel()),
+    });
     dummy.dispose();
   },
   cpu(xs) {

@@ -77,11 +77,11 @@ function sliceShape(x: TensorMeta, { axis, start, end }: SliceAttrs): number[] {
 
 /** Launches concat.wgsl: x into y at index `start` along axis `a`. */
 function place(engine: Engine, x: Tensor, y: Tensor, a: number, start: number): void {
-  if (x.size === 0) return;
+  if (x.numel() === 0) return;
   engine.dispatch('concat', {
     bindings: { x, y },
-    params: copyParams(x.size, x.shape, y.shape, a, start),
-    workgroups: grid(x.size),
+    params: copyParams(x.numel(), x.shape, y.shape, a, start),
+    workgroups: grid(x.numel()),
   });
 }
 
@@ -146,8 +146,8 @@ export const sliceOp: OpDef<SliceAttrs> = {
     const a = normAxis('slice', axis, [x.shape]);
     engine.dispatch('slice', {
       bindings: { x, y },
-      params: copyParams(y.size, x.shape, y.shape, a, start),
-      workgroups: grid(y.size),
+      params: copyParams(y.numel(), x.shape, y.shape, a, start),
+      workgroups: grid(y.numel()),
     });
   },
   cpu([x], attrs) {
@@ -197,8 +197,8 @@ export const sliceBackward: OpDef<SliceBackwardAttrs> = {
     const a = normAxis('slice_backward', axis, [dx.shape]);
     engine.dispatch('slice_backward', {
       bindings: { dy, dx },
-      params: copyParams(dx.size, dx.shape, dy.shape, a, start),
-      workgroups: grid(dx.size),
+      params: copyParams(dx.numel(), dx.shape, dy.shape, a, start),
+      workgroups: grid(dx.numel()),
     });
   },
   cpu([dy], { axis, start, end, n }) {

@@ -182,7 +182,7 @@ export function crossEntropy(
     const host = labels.hostInts();
     let counted = host ? 0 : -1;
     if (host) for (const t of host) if (t !== ignoreIndex) counted++;
-    if (counted === loss.size) reduced = mean(loss);
+    if (counted === loss.numel()) reduced = mean(loss);
     else if (counted >= 0) reduced = mul(sum(loss), 1 / counted);
     else {
       // Labels only the GPU holds: count the rows kept there, no readback.

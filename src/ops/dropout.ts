@@ -36,8 +36,8 @@ export const dropoutOp: OpDef<DropoutAttrs> = {
   gpu(engine, [x], [y], { p, seed }) {
     engine.dispatch('dropout', {
       bindings: { x, y },
-      params: { n: x.size, seed: seed >>> 0, p, scale: 1 / (1 - p) },
-      workgroups: grid(x.size),
+      params: { n: x.numel(), seed: seed >>> 0, p, scale: 1 / (1 - p) },
+      workgroups: grid(x.numel()),
     });
   },
   cpu([x], { p, seed }) {

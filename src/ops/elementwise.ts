@@ -57,9 +57,9 @@ export const unary: OpDef<UnaryAttrs> = {
   gpu(engine, [x], [y], { op, alpha }) {
     engine.dispatch('unary', {
       bindings: { x, y },
-      params: { n: x.size, alpha },
+      params: { n: x.numel(), alpha },
       constants: { OP: unaryTable[op].code },
-      workgroups: grid(x.size),
+      workgroups: grid(x.numel()),
     });
   },
   cpu([x], { op, alpha }) {
@@ -97,9 +97,9 @@ export const unaryBackward: OpDef<UnaryAttrs> = {
   gpu(engine, [x, y, dy], [dx], { op, alpha }) {
     engine.dispatch('unary_backward', {
       bindings: { x, y, dy, dx },
-      params: { n: x.size, alpha },
+      params: { n: x.numel(), alpha },
       constants: { OP: unaryTable[op].code },
-      workgroups: grid(x.size),
+      workgroups: grid(x.numel()),
     });
   },
   cpu([x, y, dy], { op, alpha }) {
@@ -241,14 +241,14 @@ export const binary: OpDef<BinaryAttrs> = {
     engine.dispatch('binary', {
       bindings: { a, b, y },
       params: {
-        n: y.size,
+        n: y.numel(),
         rank: y.shape.length,
         shape: pad([...y.shape]),
         astride: pad(broadcastStrides(a.shape, y.shape)),
         bstride: pad(broadcastStrides(b.shape, y.shape)),
       },
       constants: { OP: binaryTable[op].code, BROADCAST: same ? 0 : 1 },
-      workgroups: grid(y.size),
+      workgroups: grid(y.numel()),
     });
   },
   cpu([a, b], { op, shape }) {
@@ -351,7 +351,11 @@ export const fillOp: OpDef<{ shape: readonly number[]; value: number }> = {
   name: 'fill',
   shape: (_inputs, { shape }) => [{ shape }],
   gpu(engine, _inputs, [y], { value }) {
-    engine.dispatch('fill', { bindings: { y }, params: { n: y.size, value }, workgroups: grid(y.size) });
+    engine.dispatch('fill', {
+      bindings: { y },
+      params: { n: y.numel(), value },
+      workgroups: grid(y.numel()),
+    });
   },
   cpu: (_inputs, { shape, value }) => [new Float64Array(numel(shape)).fill(value)],
   // A constant: nothing to differentiate.

@@ -30,11 +30,11 @@ export const embeddingOp: OpDef<EmbeddingAttrs> = {
     return [{ shape: [...idx.shape, w.shape[1]] }];
   },
   gpu(engine, [w, idx], [y]) {
-    if (y.size === 0) return;
+    if (y.numel() === 0) return;
     engine.dispatch('embedding', {
       bindings: { w, idx, y },
-      params: { count: y.size, v: w.shape[0], e: w.shape[1] },
-      workgroups: grid(y.size),
+      params: { count: y.numel(), v: w.shape[0], e: w.shape[1] },
+      workgroups: grid(y.numel()),
     });
   },
   cpu([w, idx]) {
@@ -102,8 +102,8 @@ export const embeddingBackward: OpDef<EmbeddingBackwardAttrs> = {
     const e = dy.shape[dy.shape.length - 1];
     engine.dispatch('embedding_backward', {
       bindings: { idx, dy, dw },
-      params: { count: dw.size, n: numel(idx.shape), v, e },
-      workgroups: grid(dw.size),
+      params: { count: dw.numel(), n: numel(idx.shape), v, e },
+      workgroups: grid(dw.numel()),
     });
   },
   cpu: backwardCpu,

@@ -58,8 +58,8 @@ export const gruCellOp: OpDef<Record<string, never>> = {
   gpu(engine, [gi, gh, h], [y]) {
     engine.dispatch('gru_cell', {
       bindings: { gi, gh, h, y },
-      params: { n: h.size, hidden: h.shape[1] },
-      workgroups: grid(h.size),
+      params: { n: h.numel(), hidden: h.shape[1] },
+      workgroups: grid(h.numel()),
     });
   },
   cpu([gi, gh, h]) {
@@ -91,8 +91,8 @@ export const gruCellBackward: OpDef<Record<string, never>> = {
   gpu(engine, [gi, gh, h, dy], [dgi, dgh, dh]) {
     engine.dispatch('gru_cell_backward', {
       bindings: { gi, gh, h, dy, dgi, dgh, dh },
-      params: { n: h.size, hidden: h.shape[1] },
-      workgroups: grid(h.size),
+      params: { n: h.numel(), hidden: h.shape[1] },
+      workgroups: grid(h.numel()),
     });
   },
   cpu([gi, gh, h, dy]) {

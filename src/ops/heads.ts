@@ -54,11 +54,11 @@ function mergeGeometry(x: TensorMeta, { numHeads: h }: HeadsAttrs): Geometry {
 }
 
 function launch(kernel: string, engine: Engine, x: Tensor, y: Tensor, g: Geometry): void {
-  if (y.size === 0) return;
+  if (y.numel() === 0) return;
   engine.dispatch(kernel, {
     bindings: { x, y },
-    params: { count: y.size, l: g.l, h: g.h, d: g.d },
-    workgroups: grid(y.size),
+    params: { count: y.numel(), l: g.l, h: g.h, d: g.d },
+    workgroups: grid(y.numel()),
   });
 }
 

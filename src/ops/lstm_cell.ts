@@ -47,8 +47,8 @@ export const lstmCellOp: OpDef<Record<string, never>> = {
   gpu(engine, [gi, gh, c], [y]) {
     engine.dispatch('lstm_cell', {
       bindings: { gi, gh, c, y },
-      params: { n: c.size, hidden: c.shape[1] },
-      workgroups: grid(c.size),
+      params: { n: c.numel(), hidden: c.shape[1] },
+      workgroups: grid(c.numel()),
     });
   },
   cpu([gi, gh, c]) {
@@ -85,8 +85,8 @@ export const lstmCellBackward: OpDef<Record<string, never>> = {
   gpu(engine, [gi, gh, c, dy], [da, dc]) {
     engine.dispatch('lstm_cell_backward', {
       bindings: { gi, gh, c, dy, da, dc },
-      params: { n: c.size, hidden: c.shape[1] },
-      workgroups: grid(c.size),
+      params: { n: c.numel(), hidden: c.shape[1] },
+      workgroups: grid(c.numel()),
     });
   },
   cpu([gi, gh, c, dy]) {

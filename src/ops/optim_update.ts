@@ -57,9 +57,9 @@ export const sgdUpdate: OpDef<SgdAttrs> = {
     const scratch = b ? [] : [engine.empty([1]), engine.empty([1])];
     engine.dispatch('sgd', {
       bindings: { p, g, b: b ?? scratch[0], p_new, b_new: b_new ?? scratch[1] },
-      params: { n: p.size, lr, weight_decay: weightDecay, momentum },
+      params: { n: p.numel(), lr, weight_decay: weightDecay, momentum },
       constants: { MOMENTUM: momentum > 0 ? 1 : 0 },
-      workgroups: grid(p.size),
+      workgroups: grid(p.numel()),
     });
     for (const t of scratch) t.dispose();
   },
@@ -121,7 +121,7 @@ export const adamUpdate: OpDef<AdamAttrs> = {
   },
   gpu(engine, [p, g, m, v], [p_new, m_new, v_new], { lr, beta1, beta2, eps, weightDecay, step, decoupled }) {
     const at = (t: number) => ({
-      n: p.size,
+      n: p.numel(),
       lr,
       weight_decay: weightDecay,
       beta1,
@@ -137,7 +137,7 @@ export const adamUpdate: OpDef<AdamAttrs> = {
       // A captured training step (src/runtime/capture.ts) re-writes the bias corrections for each replay's t.
       stepParams: { step, at },
       constants: { DECOUPLED: decoupled ? 1 : 0 },
-      workgroups: grid(p.size),
+      workgroups: grid(p.numel()),
     });
   },
   cpu([p, g, m, v], { lr, beta1, beta2, eps, weightDecay, step, decoupled }) {

@@ -94,7 +94,7 @@ function reduceAxes(
 ): Tensor {
   if (axis === undefined) {
     // All elements: one pass over the flattened tensor.
-    const flat = reshape(x, [x.size]);
+    const flat = reshape(x, [x.numel()]);
     const r = apply(reduce, [flat], { op, axis: 0, keepdim: false })[0];
     return keepdim
       ? reshape(

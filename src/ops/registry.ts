@@ -5,6 +5,7 @@
  */
 import type { AnyOpDef } from '../runtime/op.js';
 import { addNOp } from './add_n.js';
+import { argmaxOp } from './argmax.js';
 import { additiveScoreBackward, additiveScoreOp } from './additive_score.js';
 import {
   sdpaBackwardDelta,
@@ -26,10 +27,12 @@ import { layerNormBackward, layerNormOp } from './layer_norm.js';
 import { lstmCellBackward, lstmCellOp } from './lstm_cell.js';
 import { maskedSoftmaxBackward, maskedSoftmaxOp } from './masked_softmax.js';
 import { matmulOp } from './matmul.js';
+import { permuteOp } from './permute.js';
 import { adamUpdate, sgdUpdate } from './optim_update.js';
 import { reduce } from './reduce.js';
 import { repeatInterleaveOp } from './repeat_interleave.js';
 import { scaleAllOp } from './scale_all.js';
+import { logSoftmaxBackward, logSoftmaxOp, softmaxBackward, softmaxOp } from './softmax.js';
 import { sumSquaresOp } from './sum_squares.js';
 
 export const registry = {
@@ -72,4 +75,10 @@ export const registry = {
   sum_squares: sumSquaresOp,
   add_n: addNOp,
   scale_all: scaleAllOp,
+  permute: permuteOp,
+  softmax: softmaxOp,
+  softmax_backward: softmaxBackward,
+  log_softmax: logSoftmaxOp,
+  log_softmax_backward: logSoftmaxBackward,
+  argmax: argmaxOp,
 } satisfies Record<string, AnyOpDef>;

@@ -23,11 +23,11 @@ export const repeatInterleaveOp: OpDef<RepeatInterleaveAttrs> = {
   name: 'repeat_interleave',
   shape: ([x], attrs) => [{ shape: outShape(x, attrs), dtype: x.dtype }],
   gpu(engine, [x], [y], { repeats }) {
-    if (y.size === 0) return;
+    if (y.numel() === 0) return;
     engine.dispatch('repeat_interleave', {
       bindings: { x, y },
-      params: { count: y.size, inner: numel(x.shape.slice(1)), r: repeats },
-      workgroups: grid(y.size),
+      params: { count: y.numel(), inner: numel(x.shape.slice(1)), r: repeats },
+      workgroups: grid(y.numel()),
     });
   },
   cpu([x], { repeats }) {

@@ -35,9 +35,13 @@ export const scaleAllOp: OpDef<Record<string, never>> = {
     for (let t = 0; t < PER_DISPATCH; t++) {
       bindings[`x${t}`] = xs[t] ?? dummy();
       bindings[`y${t}`] = ys[t] ?? dummy();
-      params[`n${t}`] = xs[t]?.size ?? 0;
+      params[`n${t}`] = xs[t]?.numel() ?? 0;
     }
-    engine.dispatch('scale_all', { bindings, params, workgroups: grid(Math.max(...xs.map((x) => x.size))) });
+    engine.dispatch('scale_all', {
+      bindings,
+      params,
+      workgroups: grid(Math.max(...xs.map((x) => x.numel()))),
+    });
     dummies.forEach((d) => d.dispose());
   },
   cpu(inputs) {

@@ -97,8 +97,8 @@ export const sdpaBackwardDelta: OpDef<Record<string, never>> = {
   gpu(engine, [o, dy, lse], [stats]) {
     engine.dispatch('sdpa_backward_delta', {
       bindings: { o, dy, lse, stats },
-      params: { n: lse.size, dv: o.shape[2] },
-      workgroups: grid(lse.size),
+      params: { n: lse.numel(), dv: o.shape[2] },
+      workgroups: grid(lse.numel()),
     });
   },
   cpu([o, dy, lse]) {
@@ -253,9 +253,9 @@ export const sdpaWeights: OpDef<SdpaAttrs> = {
     const [lensT, release] = lensBinding(engine, lens);
     engine.dispatch('sdpa_weights', {
       bindings: { q, k, lens: lensT, lse, w },
-      params: { n: w.size, l: dm.l, s: dm.s, d: dm.d, mode: dm.mode, scale: a.scale },
+      params: { n: w.numel(), l: dm.l, s: dm.s, d: dm.d, mode: dm.mode, scale: a.scale },
       constants: { CAUSAL: Number(a.causal) },
-      workgroups: grid(w.size),
+      workgroups: grid(w.numel()),
     });
     release();
   },

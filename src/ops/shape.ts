@@ -8,9 +8,9 @@ import { Tensor, numel } from '../runtime/tensor.js';
  */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const known = numel(shape.filter((d) => d !== -1));
-  const out = shape.map((d) => (d === -1 ? x.size / Math.max(known, 1) : d));
-  if (numel(out) !== x.size || out.some((d) => !Number.isInteger(d) || d < 0))
-    throw new OpError('reshape', `cannot view ${x.size} elements as (${shape.join(', ')})`, [x.shape]);
+  const out = shape.map((d) => (d === -1 ? x.numel() / Math.max(known, 1) : d));
+  if (numel(out) !== x.numel() || out.some((d) => !Number.isInteger(d) || d < 0))
+    throw new OpError('reshape', `cannot view ${x.numel()} elements as (${shape.join(', ')})`, [x.shape]);
   if (out.join() === x.shape.join()) return x;
   const y = x.share(out);
   if (x.requiresGrad && x.engine.gradEnabled) {

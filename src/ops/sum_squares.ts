@@ -30,7 +30,7 @@ export const sumSquaresOp: OpDef<Record<string, never>> = {
       const params: Record<string, number> = { offset };
       for (let t = 0; t < PER_DISPATCH; t++) {
         bindings[`x${t}`] = chunk[t] ?? dummy;
-        params[`n${t}`] = chunk[t]?.size ?? 0;
+        params[`n${t}`] = chunk[t]?.numel() ?? 0;
       }
       engine.dispatch('sum_squares', { bindings, params, workgroups: [chunk.length] });
     }

@@ -98,7 +98,7 @@ export function backward(root: Tensor, dy?: Tensor | BackwardOptions, options: B
         t.creator.inputs.forEach((input, i) => {
           const gi = inputGrads[i];
           if (!gi || !input.requiresGrad) return;
-          if (gi.size !== input.size)
+          if (gi.numel() !== input.numel())
             throw new Error(
               `backward of ${t.creator!.op}: gradient ${formatShape(gi.shape)} for input ${formatShape(input.shape)}`,
             );

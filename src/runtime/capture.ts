@@ -175,16 +175,16 @@ export class CapturedGraph<T> {
           `replay: unknown input "${name}" (captured inputs: ${Object.keys(this.inputs).join(', ') || 'none'})`,
         );
       if (t.disposed) throw new Error(`replay: input "${name}" was disposed`);
-      if (data.length !== t.size)
+      if (data.length !== t.numel())
         throw new Error(
-          `replay: input "${name}" ${formatShape(t.shape)} needs ${t.size} values, got ${data.length}`,
+          `replay: input "${name}" ${formatShape(t.shape)} needs ${t.numel()} values, got ${data.length}`,
         );
       if (t.dtype === 'int32') checkInt32('replay', data, t.shape);
       const Typed = t.dtype === 'int32' ? Int32Array : Float32Array;
       return [t, (data instanceof Typed ? data : Typed.from(data)) as TypedArray] as const;
     });
     for (const [t, typed] of writes) {
-      if (t.size > 0) queue.writeBuffer(t.buffer, 0, typed as Float32Array<ArrayBuffer>);
+      if (t.numel() > 0) queue.writeBuffer(t.buffer, 0, typed as Float32Array<ArrayBuffer>);
       // Eager ops after the replay validate against the new values; the replay's own kernels check on the GPU.
       if (t.dtype === 'int32') t.setHostInts(Int32Array.from(typed));
     }
@@ -199,7 +199,7 @@ export class CapturedGraph<T> {
     const rebinds: StateCopy[] = [];
     for (const { t, hold } of this.bound)
       if (!t.disposed && t.buffer !== hold.buffer) {
-        if (t.size > 0) rebinds.push({ src: t.buffer, dst: hold.buffer, bytes: t.size * 4 });
+        if (t.numel() > 0) rebinds.push({ src: t.buffer, dst: hold.buffer, bytes: t.numel() * 4 });
         t.assign(hold);
       }
     queue.submit([encode(engine.device, rebinds, this.recorder.nodes, this.copies)]);
@@ -289,7 +289,7 @@ export function captureGraph<T>(engine: Engine, fn: () => T, options: CaptureOpt
     const hold = holds[i];
     const changed = !t.disposed && t.buffer !== hold.buffer;
     if (changed) {
-      if (t.size > 0) copies.push({ src: t.buffer, dst: hold.buffer, bytes: t.size * 4 });
+      if (t.numel() > 0) copies.push({ src: t.buffer, dst: hold.buffer, bytes: t.numel() * 4 });
       recorder.pin(t.buffer);
       recorder.pin(hold.buffer);
       t.assign(hold);

@@ -327,7 +327,7 @@ export class Engine {
       const t = spec.bindings[b.name];
       if (!t) throw new Error(`${kernelName}: missing binding "${b.name}"`);
       if (t.disposed) throw new Error(`${kernelName}: binding "${b.name}" is a disposed tensor`);
-      entries.push({ binding: b.binding, resource: { buffer: t.buffer, size: Math.max(4, t.size * 4) } });
+      entries.push({ binding: b.binding, resource: { buffer: t.buffer, size: Math.max(4, t.numel() * 4) } });
     }
     for (const name of Object.keys(spec.bindings))
       if (!kernel.tensorBindings.some((b) => b.name === name))
@@ -402,8 +402,8 @@ export class Engine {
     this.checkLost();
     const Typed = t.dtype === 'int32' ? Int32Array : Float32Array;
     const bytes = await this.readRaw(
-      t.size > 0 ? t.buffer : null,
-      t.size * 4,
+      t.numel() > 0 ? t.buffer : null,
+      t.numel() * 4,
       `tensor #${t.id} ${formatShape(t.shape)}`,
     );
     return bytes ? new Typed(bytes) : new Typed(0);

@@ -2,7 +2,8 @@
  * A tensor: an f32 or i32 array on a GPU storage buffer (or, on the CPU backend, in a typed array), with the
  * autograd fields of PyTorch (`requiresGrad`, `grad`) and explicit, deterministic freeing (`dispose`).
  */
-import type { Engine } from './engine.js';
+import type { Backend, Engine } from './engine.js';
+import { formatValues } from './format.js';
 
 export type DType = 'float32' | 'int32';
 export type TypedArray = Float32Array | Int32Array;
@@ -52,7 +53,8 @@ export function formatShape(shape: readonly number[]): string {
 
 export class Tensor {
   readonly id = nextId++;
-  readonly size: number;
+  /** The element count, cached: it is read on every dispatch. */
+  private readonly count: number;
   /** Whether gradients flow to this tensor; leaves with it set receive `.grad` from `backward()`. */
   requiresGrad = false;
   /** Accumulated gradient of a leaf, same shape; owned by this tensor and disposed with it. */
@@ -67,9 +69,35 @@ export class Tensor {
     readonly dtype: DType,
     storage: Storage,
   ) {
-    this.size = numel(shape);
+    this.count = numel(shape);
     this.storage = storage;
     engine.track(this);
+  }
+
+  /** The number of elements, the product of the shape (1 for a scalar), like PyTorch's `numel()`. */
+  numel(): number {
+    return this.count;
+  }
+
+  /**
+   * The shape, or the length of one dim (negative counts from the end), like PyTorch's `size()` / `size(dim)`.
+   * @throws RangeError when `dim` is not an integer in [−rank, rank).
+   */
+  size(): readonly number[];
+  size(dim: number): number;
+  size(dim?: number): readonly number[] | number {
+    if (dim === undefined) return this.shape;
+    const rank = this.shape.length;
+    if (!Number.isInteger(dim) || dim < -rank || dim >= rank)
+      throw new RangeError(
+        `size(${dim}): dim out of range for shape ${formatShape(this.shape)} (rank ${rank})`,
+      );
+    return this.shape[dim < 0 ? dim + rank : dim];
+  }
+
+  /** Where the values live, `'webgpu'` or `'cpu'` (the engine's backend), like PyTorch's `tensor.device`. */
+  get device(): Backend {
+    return this.engine.backend;
   }
 
   get disposed(): boolean {
@@ -112,7 +140,7 @@ export class Tensor {
 
   /** Byte size actually used (the pooled buffer may be larger). */
   get bytes(): number {
-    return this.size * 4;
+    return this.numel() * 4;
   }
 
   /** @internal a new tensor sharing this storage (for views such as reshape). */
@@ -128,7 +156,7 @@ export class Tensor {
    * @throws Error when shapes or dtypes differ.
    */
   assign(other: Tensor): void {
-    if (other.dtype !== this.dtype || other.size !== this.size)
+    if (other.dtype !== this.dtype || other.numel() !== this.numel())
       throw new Error(
         `assign: shape ${formatShape(other.shape)} ${other.dtype} does not match ${formatShape(this.shape)} ${this.dtype}`,
       );
@@ -162,7 +190,7 @@ export class Tensor {
 
   /** The single value of a one-element tensor. */
   async item(): Promise<number> {
-    if (this.size !== 1)
+    if (this.numel() !== 1)
       throw new Error(`item(): tensor has shape ${formatShape(this.shape)}, not one element`);
     return (await this.data())[0];
   }
@@ -178,7 +206,40 @@ export class Tensor {
     return build(0, 0);
   }
 
+  /**
+   * The values as PyTorch prints them, then shape, dtype and device, e.g.
+   * `tensor([ 0.1000, -1.2000,  3.0000], shape=(3,), dtype=float32, device=webgpu)`: 4 decimals,
+   * scientific notation for a wide range, `1.` for whole numbers, and only the first and last 3 entries of each dim
+   * of a tensor with more than 1000 elements (`torch.set_printoptions` defaults). Reads the values back (async on
+   * WebGPU, like `data()`); `toString()` and `console.log` show the metadata alone.
+   * @throws Error when the tensor was disposed.
+   */
+  async format(): Promise<string> {
+    return formatValues(await this.data(), this.shape, this.dtype, this.metadata());
+  }
+
+  /** Prints {@link Tensor.format} with `console.log`, like tf.js's `tensor.print()`. */
+  async print(): Promise<void> {
+    console.log(await this.format());
+  }
+
+  /** shape, dtype, device and the autograd flag, as `toString()` and {@link Tensor.format} end. */
+  private metadata(): string[] {
+    return [
+      `shape=${formatShape(this.shape)}`,
+      `dtype=${this.dtype}`,
+      `device=${this.device}`,
+      ...(this.requiresGrad ? ['requiresGrad=true'] : []),
+    ];
+  }
+
+  /** `Tensor(shape=(2, 3), dtype=float32, device=webgpu)`: metadata only, no readback (see {@link Tensor.format}). */
   toString(): string {
-    return `Tensor#${this.id}${formatShape(this.shape)} ${this.dtype}${this.requiresGrad ? ' requiresGrad' : ''}`;
+    return `Tensor(${[...this.metadata(), ...(this.disposed ? ['disposed'] : [])].join(', ')})`;
+  }
+
+  /** What `console.log(tensor)` and `util.inspect` show in Node: {@link Tensor.toString}, not the engine's state. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
   }
 }

@@ -28,29 +28,44 @@ async function replace(view: View, name: string, rows: Row[]): Promise<void> {
     .runAsync();
 }
 
-/** Loss per epoch, one line per training run of the session; y on a log scale. */
+/**
+ * The loss chart of a run of `epochs` epochs: x spans the whole run from the start (so the curve grows toward a
+ * fixed end), its ticks are whole epochs (`tickMinStep` 1, integer labels; with one point or a short run Vega
+ * would otherwise label 1.000000 or 0.5); y on a log scale.
+ */
+export function lossChartSpec(model: string, yLabel: string, epochs: number): TopLevelSpec {
+  return {
+    title: `${model}: training loss`,
+    width: 420,
+    height: 260,
+    data: { name: 'loss' },
+    mark: { type: 'line', point: true, tooltip: true },
+    encoding: {
+      x: {
+        field: 'epoch',
+        type: 'quantitative',
+        title: 'epoch',
+        // Epoch 0 is the start: a one-epoch run gets the ticks 0 and 1 rather than a degenerate [1, 1].
+        scale: { domain: [0, Math.max(1, epochs)], nice: false },
+        axis: { tickMinStep: 1, format: 'd' },
+      },
+      y: { field: 'loss', type: 'quantitative', title: yLabel, scale: { type: 'log' } },
+    },
+  };
+}
+
+/** Loss per epoch of the current run; y on a log scale. */
 export class LossChart {
   private view: View | null = null;
   private rows: Row[] = [];
 
   constructor(private readonly container: HTMLElement) {}
 
-  /** Starts an empty chart titled for `model`. */
-  async reset(model: string, yLabel: string): Promise<void> {
+  /** Starts an empty chart titled for `model`, its x axis spanning `epochs`. */
+  async reset(model: string, yLabel: string, epochs: number): Promise<void> {
     this.view?.finalize();
     this.rows = [];
-    const spec: TopLevelSpec = {
-      title: `${model}: training loss`,
-      width: 420,
-      height: 260,
-      data: { name: 'loss' },
-      mark: { type: 'line', point: true, tooltip: true },
-      encoding: {
-        x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1 } },
-        y: { field: 'loss', type: 'quantitative', title: yLabel, scale: { type: 'log' } },
-      },
-    };
-    this.view = mount(this.container, spec);
+    this.view = mount(this.container, lossChartSpec(model, yLabel, epochs));
     await this.view.runAsync();
   }
 

@@ -11,7 +11,7 @@ import { finiteDifference } from '../src/runtime/gradcheck.js';
 import type { AnyOpDef, CpuTensor } from '../src/runtime/op.js';
 import { apply } from '../src/runtime/op.js';
 import { formatShape } from '../src/runtime/tensor.js';
-import { compareOutputs, values, type CaseResult } from './kernel_check.js';
+import { caseLabel, compareOutputs, values, type CaseResult } from './kernel_check.js';
 
 const TOL = 2e-3;
 
@@ -29,7 +29,7 @@ export async function checkGradient(
 ): Promise<CaseResult> {
   const c = def.cases[index];
   const shapes = c.inputs.map((s) => formatShape(s.shape)).join(' ');
-  const name = `${op} backward`;
+  const name = `${caseLabel(op, def, index)} backward`;
   const rng = new Random(2000 + index);
   const vals = c.inputs.map((s) => values(s, rng));
   const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({

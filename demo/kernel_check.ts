@@ -18,6 +18,7 @@ const RTOL = 1e-3;
 const MAX_ELEMENTS = 1 << 20;
 
 export interface CaseResult {
+  /** The row's name ({@link caseLabel}; `… backward` for a gradient row). */
   op: string;
   shapes: string;
   /** The multiplier actually applied (smaller than asked when the case has fixed values or would be too big). */
@@ -35,6 +36,15 @@ export function kernelCases(): { op: string; def: AnyOpDef; index: number }[] {
   return (Object.entries(registry) as [string, AnyOpDef][]).flatMap(([op, def]) =>
     def.cases.map((_c, index) => ({ op, def, index })),
   );
+}
+
+/**
+ * A row's name: the op, and the case's name where the registry gives one, so the 39 rows of `unary` and the 24 of
+ * `binary` say which function they check (`unary tanh`, `binary add`).
+ */
+export function caseLabel(op: string, def: AnyOpDef, index: number): string {
+  const name = def.cases[index].name;
+  return name ? `${op} ${name}` : op;
 }
 
 const totalElements = (inputs: InputSpec[]) => inputs.reduce((n, s) => n + numel(s.shape), 0);
@@ -118,6 +128,7 @@ async function runCase(
   scale: number,
 ): Promise<CaseResult> {
   const shapes = c.inputs.map((s) => formatShape(s.shape)).join(' ');
+  const label = caseLabel(op, def, index);
   const rng = new Random(1000 + index);
   const vals = c.inputs.map((s) => values(s, rng));
   const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({
@@ -136,9 +147,9 @@ async function runCase(
     });
     const gpuMs = performance.now() - t1;
     const { maxAbs, maxRel, pass } = compareOutputs(actual, expected, ATOL, RTOL);
-    return { op, shapes, scale, maxAbs, maxRel, pass, gpuMs, cpuMs };
+    return { op: label, shapes, scale, maxAbs, maxRel, pass, gpuMs, cpuMs };
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
-    return { op, shapes, scale, maxAbs: NaN, maxRel: NaN, pass: false, gpuMs: NaN, cpuMs: NaN, error };
+    return { op: label, shapes, scale, maxAbs: NaN, maxRel: NaN, pass: false, gpuMs: NaN, cpuMs: NaN, error };
   }
 }

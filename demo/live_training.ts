@@ -3,7 +3,9 @@
  * the page can stop between any two steps and repaint while the GPU works. The loops follow the library's
  * (src/experiments/nadaraya_watson.ts, src/experiments/cls_mlp.ts, src/train/trainer.ts) step for step; they are
  * written out here only because those run to completion and keep their model to themselves, while the page needs
- * the model after every epoch for its heatmap. Everything a run allocates is freed when it ends or is stopped.
+ * the model after every epoch for its heatmap. Each model is a {@link LiveSession} (an epoch at a time, and the
+ * heatmap of its current weights): `trainLive` drives one from seeded or loaded weights, and `evaluateLive` draws
+ * a weights file without training. Everything a session allocates is freed when it ends or is stopped.
  */
 import { batches } from '../src/data/batches.js';
 import { CLS_ID, NUM_CLASSES, SEED_STRING, maskedTokenData } from '../src/data/masked_tokens.js';
@@ -25,8 +27,16 @@ import type { Engine } from '../src/runtime/engine.js';
 import { engine } from '../src/runtime/global.js';
 import type { Tensor } from '../src/runtime/tensor.js';
 import type { HeatmapData } from './charts.js';
-import { pace, type LiveHooks, type LiveOptions } from './live_common.js';
-import { trainTranslation } from './live_translation.js';
+import {
+  loadWeights,
+  pace,
+  readWeights,
+  type LiveHooks,
+  type LiveOptions,
+  type LiveSession,
+  type Weights,
+} from './live_common.js';
+import { translationSession } from './live_translation.js';
 
 export type ModelName =
   'nadaraya_watson' | 'cls_mlp' | 'cls_attention' | 'cls_transformer' | 'bahdanau' | 'transformer';
@@ -90,19 +100,72 @@ export const MODELS: Record<ModelName, ModelInfo> = {
   },
 };
 
-/** Trains `name` until `epochs` or Stop. @returns whether it ran to the end. */
-export async function trainLive(name: ModelName, options: LiveOptions, hooks: LiveHooks): Promise<boolean> {
-  if (name === 'nadaraya_watson') return trainNw(options, hooks);
+/** How a run ended, and the model's weights at that point (for the page's download link). */
+export interface LiveResult {
+  /** Ran every epoch (false: Stop ended it). */
+  finished: boolean;
+  weights: Weights;
+}
+
+function createSession(name: ModelName, options: LiveOptions): LiveSession {
+  if (name === 'nadaraya_watson') return nwSession(options);
   if (name === 'cls_mlp' || name === 'cls_attention' || name === 'cls_transformer')
-    return trainCls(name, options, hooks);
-  return trainTranslation(name, options, hooks);
+    return clsSession(name, options);
+  return translationSession(name, options);
+}
+
+/**
+ * Trains `name` until `epochs` or Stop, from `options.weights` when given; after every epoch the hooks get the loss
+ * and the heatmap. Everything the run allocated is freed when it returns or throws.
+ */
+export async function trainLive(
+  name: ModelName,
+  options: LiveOptions,
+  hooks: LiveHooks,
+): Promise<LiveResult> {
+  const session = createSession(name, options);
+  try {
+    if (options.weights) loadWeights(session.net, options.weights);
+    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+      const r = await session.trainEpoch(hooks.stopped);
+      if (!r) return { finished: false, weights: await readWeights(session.net) };
+      await hooks.onEpoch(epoch, r.loss, r.note);
+      await hooks.onHeatmap(await session.heatmap(`after epoch ${epoch}`));
+    }
+    return { finished: true, weights: await readWeights(session.net) };
+  } finally {
+    session.dispose();
+  }
+}
+
+/**
+ * Builds `name` (for the translation models: on the corpus and pairs of `options`, which fix the vocabularies),
+ * loads `weights` into it and draws its heatmap, without training.
+ * @returns the heatmap and the weights read back from the model that loaded them.
+ * @throws Error naming the tensor when `weights` do not fit the model.
+ */
+export async function evaluateLive(
+  name: ModelName,
+  options: LiveOptions,
+  weights: Weights,
+): Promise<{ heatmap: HeatmapData; weights: Weights }> {
+  const session = createSession(name, options);
+  try {
+    loadWeights(session.net, weights);
+    return {
+      heatmap: await session.heatmap('of the loaded weights'),
+      weights: await readWeights(session.net),
+    };
+  } finally {
+    session.dispose();
+  }
 }
 
 const rows = (flat: ArrayLike<number>, width: number): number[][] =>
   Array.from({ length: flat.length / width }, (_, i) => Array.from(flat).slice(i * width, (i + 1) * width));
 
 /** d2l §10.2.4: SGD lr 0.5 on Σ (ŷ − y)², full batch; the heatmap is the test queries' attention. */
-async function trainNw({ epochs, seed }: LiveOptions, hooks: LiveHooks): Promise<boolean> {
+function nwSession({ seed }: LiveOptions): LiveSession {
   const e = engine();
   const rng = new Random(seed);
   const data = nwData(rng);
@@ -123,9 +186,10 @@ async function trainNw({ epochs, seed }: LiveOptions, hooks: LiveHooks): Promise
   ];
   const [x, y, k, v, xt, kt, vt] = inputs;
   const fmt = (a: Float32Array) => Array.from(a, (t) => t.toFixed(1));
-  try {
-    for (let epoch = 1; epoch <= epochs; epoch++) {
-      if (hooks.stopped()) return false;
+  return {
+    net,
+    async trainEpoch(stopped) {
+      if (stopped()) return null;
       const loss = e.tidy(() => {
         opt.zeroGrad();
         const l = sum(square(sub(net.forward(x, k, v), y)));
@@ -136,33 +200,35 @@ async function trainNw({ epochs, seed }: LiveOptions, hooks: LiveHooks): Promise
       const value = await loss.item();
       loss.dispose();
       const w = (await net.w.data())[0];
-      await hooks.onEpoch(epoch, value, `w = ${w.toFixed(3)}`);
+      await pace(e);
+      return { loss: value, note: `w = ${w.toFixed(3)}` };
+    },
+    async heatmap(when) {
       const attention = await e.tidyAsync(async () => {
         e.noGrad(() => net.forward(xt, kt, vt));
         return rows(await net.attentionWeights!.data(), n);
       });
-      await hooks.onHeatmap({
-        title: `attention of test queries after epoch ${epoch}`,
+      return {
+        title: `attention of test queries ${when}`,
         values: attention,
         xLabels: fmt(data.xTrain),
         yLabels: fmt(data.xTest),
         xTitle: 'sorted training inputs (keys)',
         yTitle: 'sorted testing inputs (queries)',
-      });
-      await pace(e);
-    }
-    return true;
-  } finally {
-    for (const t of inputs) t.dispose();
-    opt.dispose();
-    net.dispose();
-  }
+      };
+    },
+    dispose() {
+      for (const t of inputs) t.dispose();
+      opt.dispose();
+      net.dispose();
+    },
+  };
 }
 
 const tokenLabel = (id: number) => (id === CLS_ID ? '[cls]' : (SEED_STRING[id] ?? '?'));
 
 /** The seed notes' masked-token task: Adam lr 1e-3, weight decay 1e-4, shuffled batches of 10. */
-async function trainCls(name: ClsName, { epochs, seed }: LiveOptions, hooks: LiveHooks): Promise<boolean> {
+function clsSession(name: ClsName, { seed }: LiveOptions): LiveSession {
   const e = engine();
   const rng = new Random(seed);
   const data = maskedTokenData();
@@ -182,11 +248,17 @@ async function trainCls(name: ClsName, { epochs, seed }: LiveOptions, hooks: Liv
   const probe = 4;
   const probeIds = Array.from(data.inputs.subarray(probe * width, (probe + 1) * width));
   const sums: { loss: Tensor | null; correct: Tensor | null } = { loss: null, correct: null };
-  try {
-    for (let epoch = 1; epoch <= epochs; epoch++) {
+  const clearSums = () => {
+    sums.loss?.dispose();
+    sums.correct?.dispose();
+    sums.loss = sums.correct = null;
+  };
+  return {
+    net,
+    async trainEpoch(stopped) {
       let count = 0;
       for (const idx of batches(n, 10, shuffle)) {
-        if (hooks.stopped()) return false;
+        if (stopped()) return null;
         const ids = idx.flatMap((i) => Array.from(data.inputs.subarray(i * width, (i + 1) * width)));
         const batch = [
           e.fromArray(ids, [idx.length, width]),
@@ -220,8 +292,7 @@ async function trainCls(name: ClsName, { epochs, seed }: LiveOptions, hooks: Liv
             ];
           });
         });
-        sums.loss?.dispose();
-        sums.correct?.dispose();
+        clearSums();
         [sums.loss, sums.correct] = next;
         for (const t of batch) t.dispose();
         count++;
@@ -229,21 +300,20 @@ async function trainCls(name: ClsName, { epochs, seed }: LiveOptions, hooks: Liv
       }
       const loss = (await sums.loss!.item()) / count;
       const accuracy = (await sums.correct!.item()) / n;
-      sums.loss!.dispose();
-      sums.correct!.dispose();
-      sums.loss = sums.correct = null;
-      await hooks.onEpoch(epoch, loss, `train accuracy ${accuracy.toFixed(3)}`);
-      if (attn instanceof ClsTransformer) await hooks.onHeatmap(await clsRowMap(attn, probeIds, epoch));
-      else if (attn) await hooks.onHeatmap(await clsAttentionMap(e, attn, probeIds, epoch));
-      else await hooks.onHeatmap(await firstLayerMap(mlp!.layers[0] as Linear, epoch));
-    }
-    return true;
-  } finally {
-    sums.loss?.dispose();
-    sums.correct?.dispose();
-    opt.dispose();
-    net.dispose();
-  }
+      clearSums();
+      return { loss, note: `train accuracy ${accuracy.toFixed(3)}` };
+    },
+    async heatmap(when) {
+      if (attn instanceof ClsTransformer) return clsRowMap(attn, probeIds, when);
+      if (attn) return clsAttentionMap(e, attn, probeIds, when);
+      return firstLayerMap(mlp!.layers[0] as Linear, when);
+    },
+    dispose() {
+      clearSums();
+      opt.dispose();
+      net.dispose();
+    },
+  };
 }
 
 /** Self-attention of the probe window, mean over heads: (L, L) queries × keys. */
@@ -251,7 +321,7 @@ async function clsAttentionMap(
   e: Engine,
   net: ClsAttention,
   ids: number[],
-  epoch: number,
+  when: string,
 ): Promise<HeatmapData> {
   const l = ids.length;
   net.attention.captureWeights = true;
@@ -269,7 +339,7 @@ async function clsAttentionMap(
     });
     const labels = ids.map(tokenLabel);
     return {
-      title: `self-attention (mean over heads) after epoch ${epoch}`,
+      title: `self-attention (mean over heads) ${when}`,
       values,
       xLabels: labels,
       yLabels: labels,
@@ -283,10 +353,10 @@ async function clsAttentionMap(
 }
 
 /** Where the placeholder looks: the cls row of every block and head over the probe window's letters. */
-async function clsRowMap(net: ClsTransformer, ids: number[], epoch: number): Promise<HeatmapData> {
+async function clsRowMap(net: ClsTransformer, ids: number[], when: string): Promise<HeatmapData> {
   const weights = await net.clsAttention(ids);
   return {
-    title: `attention of the placeholder (cls row) per block and head after epoch ${epoch}`,
+    title: `attention of the placeholder (cls row) per block and head ${when}`,
     values: weights.flat(),
     xLabels: ids.map(tokenLabel),
     yLabels: weights.flatMap((heads, b) => heads.map((_, h) => `block ${b} head ${h}`)),
@@ -297,14 +367,14 @@ async function clsRowMap(net: ClsTransformer, ids: number[], epoch: number): Pro
 }
 
 /** The MLP has no attention: its first layer's |weights|, input position × hidden unit, show what it learns. */
-async function firstLayerMap(layer: Linear, epoch: number): Promise<HeatmapData> {
+async function firstLayerMap(layer: Linear, when: string): Promise<HeatmapData> {
   const w = await layer.weight.data(); // (hidden, 10)
   const [hidden, inputs] = layer.weight.shape;
   const values = Array.from({ length: inputs }, (_, i) =>
     Array.from({ length: hidden }, (_, h) => Math.abs(w[h * inputs + i])),
   );
   return {
-    title: `no attention in the MLP: |first-layer weights| after epoch ${epoch}`,
+    title: `no attention in the MLP: |first-layer weights| ${when}`,
     values,
     xLabels: Array.from({ length: hidden }, (_, h) => String(h)),
     yLabels: Array.from({ length: inputs }, (_, i) => `pos ${i}`),

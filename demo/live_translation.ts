@@ -28,7 +28,7 @@ import { maskedSoftmaxCELoss } from '../src/train/loss.js';
 import { predictSeq2Seq } from '../src/train/predict.js';
 import { teacherForcingInput } from '../src/train/trainer.js';
 import type { HeatmapData } from './charts.js';
-import { pace, type LiveHooks, type LiveOptions } from './live_common.js';
+import { pace, type LiveOptions, type LiveSession } from './live_common.js';
 
 type Model = EncoderDecoder<unknown, unknown>;
 
@@ -49,7 +49,7 @@ async function attentionMap(
   model: Model,
   data: NmtData,
   source: string,
-  epoch: number,
+  when: string,
 ): Promise<HeatmapData> {
   const srcTokens = [...source.split(' '), '<eos>'].slice(0, NUM_STEPS);
   let translation: string;
@@ -77,7 +77,7 @@ async function attentionMap(
   }
   const outTokens = [...(translation ? translation.split(' ') : []), '<eos>'].slice(0, values.length);
   return {
-    title: `"${source}" → "${translation}" (epoch ${epoch})`,
+    title: `"${source}" → "${translation}" (${when})`,
     // Keys past the source's valid length are masked (weight 0): leave them out.
     values: values.map((r) => r.slice(0, srcTokens.length)),
     xLabels: srcTokens,
@@ -87,11 +87,15 @@ async function attentionMap(
   };
 }
 
-export async function trainTranslation(
+/**
+ * A translation model on the page's corpus: the pairs fix the vocabularies, so loaded weights fit only a model
+ * built on the corpus and number of pairs they were trained on.
+ * @throws Error for an empty corpus, or as tokenizeNmt for a malformed line.
+ */
+export function translationSession(
   kind: 'bahdanau' | 'transformer',
-  { epochs, seed, corpus, corpusName, numExamples }: LiveOptions,
-  hooks: LiveHooks,
-): Promise<boolean> {
+  { seed, corpus, corpusName, numExamples }: LiveOptions,
+): LiveSession {
   if (!corpus.trim()) throw new Error('no corpus: drop a fra.txt-style file (English<TAB>French lines)');
   const pairs = tokenizeNmt(preprocessNmt(corpus), { numExamples, name: corpusName });
   const data = nmtData(pairs, { batchSize: BATCH_SIZE, numSteps: NUM_STEPS, seed });
@@ -110,11 +114,12 @@ export async function trainTranslation(
   const bos = data.tgtVocab.index('<bos>');
   const held: { lossSum: Tensor | null } = { lossSum: null };
   model.train();
-  try {
-    for (let epoch = 1; epoch <= epochs; epoch++) {
+  return {
+    net: model,
+    async trainEpoch(stopped) {
       let tokens = 0;
       for (const batch of data.batches()) {
-        if (hooks.stopped()) return false;
+        if (stopped()) return null;
         const b = batch.size;
         const inputs = [
           e.fromArray(batch.X, [b, NUM_STEPS], 'int32'),
@@ -140,14 +145,14 @@ export async function trainTranslation(
       const loss = (await held.lossSum!.item()) / tokens;
       held.lossSum!.dispose();
       held.lossSum = null;
-      await hooks.onEpoch(epoch, loss, `${data.size} pairs, vocab ${srcSize}/${tgtSize}`);
-      await hooks.onHeatmap(await attentionMap(kind, model, data, source, epoch));
-    }
-    return true;
-  } finally {
-    held.lossSum?.dispose();
-    opt.zeroGrad();
-    opt.dispose();
-    model.dispose();
-  }
+      return { loss, note: `${data.size} pairs, vocab ${srcSize}/${tgtSize}` };
+    },
+    heatmap: (when) => attentionMap(kind, model, data, source, when),
+    dispose() {
+      held.lossSum?.dispose();
+      opt.zeroGrad();
+      opt.dispose();
+      model.dispose();
+    },
+  };
 }

@@ -3,6 +3,8 @@
 // end-to-end tests drive (memory statistics, start/stop/switch, destroying and re-creating the engine).
 import { add, init, setEngine } from '../src/index.js';
 import type { Engine, MemoryStats } from '../src/runtime/engine.js';
+import { describeAdapter } from './adapter_panel.js';
+import type { HeatmapData } from './charts.js';
 import { checkGradient, hasGradientCheck } from './gradient_check.js';
 import { checkCase, kernelCases } from './kernel_check.js';
 import type { ModelName } from './live_training.js';
@@ -28,14 +30,7 @@ async function showAdapter(): Promise<void> {
   try {
     const a = (await getEngine()).adapter;
     if (!('vendor' in a)) return;
-    panel.textContent = [
-      `vendor ${a.vendor || '(not given)'}, architecture ${a.architecture || '(not given)'}, device ${a.device || '(not given)'}, ${a.description}`,
-      `kernel set: ${a.kernels} (${kernels === 'auto' ? `chosen for a ${a.software ? 'CPU-emulated' : 'hardware'} adapter` : 'forced by ?kernels='}; ?kernels=software|hardware forces one)`,
-      `features: ${a.features.join(', ') || '(none)'}`,
-      `limits: ${Object.entries(a.limits)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(', ')}`,
-    ].join('\n');
+    panel.textContent = describeAdapter(a, kernels !== 'auto');
   } catch (e) {
     panel.textContent = `No WebGPU adapter: ${e instanceof Error ? e.message : String(e)}`;
   }
@@ -105,6 +100,10 @@ export interface DemoHooks {
   destroyEngine(): Promise<string>;
   /** Creates a fresh engine (after `destroyEngine`) and runs an op on it: [1, 2] + [3, 4]. */
   addOnNewEngine(): Promise<number[]>;
+  /** The weights the page holds (the last run's, or those read back from the model a loaded file went into). */
+  weights(): { model: ModelName; loaded: boolean; tensors: Record<string, number[]> } | null;
+  /** The heatmap last drawn: the model's outputs on the page's probe input. */
+  heatmap(): HeatmapData | null;
 }
 
 declare global {
@@ -141,6 +140,13 @@ window.demo = {
     for (const t of [a, b, y]) t.dispose();
     return out;
   },
+  weights() {
+    const held = panel.weights;
+    if (!held) return null;
+    const tensors = Object.fromEntries(Object.entries(held.weights).map(([k, v]) => [k, Array.from(v.data)]));
+    return { model: held.model, loaded: held.loaded, tensors };
+  },
+  heatmap: () => panel.lastHeatmap,
 };
 
 $<HTMLButtonElement>('runall').onclick = () => void runAll();

@@ -1,12 +1,17 @@
 /**
- * The page's live-training panel: model and epoch pickers, the corpus (bundled sample or a dropped file), Start,
- * Stop, switching models mid-run, the Vega plots, and the per-run cleanup that returns GPU memory to its
- * baseline (every tensor of the run freed, then the pool's idle buffers destroyed).
+ * The page's live-training panel: model and epoch pickers (validated: nothing runs on a bad value), the corpus
+ * (bundled sample, credited to its source, or a file the user drops or picks), Start, Stop, switching models
+ * mid-run, the Vega plots, downloading the weights of the last run and loading a weights file back, and the
+ * per-run cleanup that returns GPU memory to its baseline (every tensor of the run freed, then the pool's idle
+ * buffers destroyed).
  */
 import sample from 'virtual:fra-sample';
 import type { Engine } from '../src/runtime/engine.js';
-import { HeatmapChart, LossChart } from './charts.js';
-import { MODELS, trainLive, type ModelName } from './live_training.js';
+import { HeatmapChart, LossChart, type HeatmapData } from './charts.js';
+import { readWholeNumber } from './form.js';
+import type { LiveOptions, Weights } from './live_common.js';
+import { MODELS, evaluateLive, trainLive, type ModelName } from './live_training.js';
+import { WeightsLink, decodeWeights, type WeightsMeta } from './weights.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.querySelector<T>(`#${id}`)!;
 
@@ -17,17 +22,27 @@ interface Run {
   done: Promise<void>;
 }
 
-/**
- * The kernels this device can compile: those whose `enable` directives name features it has (a kernel for an
- * optional feature, such as subgroups, is only dispatched on devices that have it).
- */
+/** The weights the page holds: the last run's, or a loaded file's (which the next run of `model` starts from). */
+interface HeldWeights {
+  model: ModelName;
+  weights: Weights;
+  meta: WeightsMeta;
+  /** Loaded from a file and not trained since: the next run of `model` starts from them. */
+  loaded: boolean;
+}
+
+const isModel = (name: string): name is ModelName => Object.hasOwn(MODELS, name);
 
 export class TrainingPanel {
   private run: Run | null = null;
   private queue: Promise<void> = Promise.resolve();
   private enabled = true;
   private compiled: { engine: Engine; done: Promise<void> } | null = null;
-  private corpus = { text: sample.text, name: 'bundled sample' };
+  private corpus = { text: sample.text, name: 'bundled sample', bundled: true };
+  private held: HeldWeights | null = null;
+  /** The heatmap last drawn (the end-to-end tests compare it before a download and after loading the file). */
+  lastHeatmap: HeatmapData | null = null;
+  private readonly download = new WeightsLink($<HTMLAnchorElement>('download'));
   private readonly loss = new LossChart($('lossChart'));
   private readonly heatmap = new HeatmapChart($('heatmap'));
   private readonly select = $<HTMLSelectElement>('model');
@@ -44,6 +59,13 @@ export class TrainingPanel {
     };
     $<HTMLButtonElement>('start').onclick = () => void this.start();
     $<HTMLButtonElement>('stop').onclick = () => void this.stop();
+    for (const id of ['epochs', 'pairs']) $(id).oninput = () => this.showFormError(null);
+    $<HTMLInputElement>('weightsFile').onchange = (ev) => {
+      const input = ev.target as HTMLInputElement;
+      const file = input.files?.[0];
+      // Cleared so that picking the same file again loads it again.
+      if (file) void this.loadWeights(file).finally(() => (input.value = ''));
+    };
     this.setupCorpus();
     this.showModel();
     this.heatmap.clear('The heatmap appears after the first epoch.');
@@ -72,18 +94,21 @@ export class TrainingPanel {
     this.epochs.value = String(info.epochs);
     $('epochNote').textContent = `(d2l: ${info.d2lEpochs})`;
     $('corpusPanel').hidden = !info.corpus;
+    this.showFormError(null);
   }
 
   private setupCorpus(): void {
     const info = $('corpusInfo');
     const show = () => {
       const lines = this.corpus.text ? this.corpus.text.split('\n').filter(Boolean).length : 0;
+      // The bundled sample is fra-eng, whose CC-BY licence asks for the credit; a user's file is theirs.
+      const source = this.corpus.bundled ? sample.source : 'your file';
       info.textContent = lines
-        ? `corpus: ${this.corpus.name}, ${lines} lines (${sample.source}); d2l trains on 600 pairs`
+        ? `corpus: ${this.corpus.name}, ${lines} lines (${source}); d2l trains on 600 pairs`
         : 'no corpus bundled with this build: drop a file';
     };
     const load = async (file: File) => {
-      this.corpus = { text: await file.text(), name: file.name };
+      this.corpus = { text: await file.text(), name: file.name, bundled: false };
       show();
     };
     const drop = $('drop');
@@ -123,19 +148,112 @@ export class TrainingPanel {
     return this.queue;
   }
 
+  private showFormError(message: string | null): void {
+    const box = $('formError');
+    box.textContent = message ?? '';
+    box.hidden = message === null;
+  }
+
+  /** The form's values, or null (and the message shown) when one is not valid. */
+  private readForm(): { epochs: number; numExamples: number } | null {
+    const max = Number(this.epochs.max) || Infinity;
+    const epochs = readWholeNumber(this.epochs.value, 'epochs', 1, max);
+    const pairs = readWholeNumber($<HTMLInputElement>('pairs').value, 'pairs', 1);
+    const bad = 'error' in epochs ? epochs : 'error' in pairs && MODELS[this.model].corpus ? pairs : null;
+    this.epochs.setAttribute('aria-invalid', String('error' in epochs));
+    if (bad) {
+      this.showFormError(`${bad.error}: nothing started.`);
+      return null;
+    }
+    this.showFormError(null);
+    return { epochs: (epochs as { value: number }).value, numExamples: 'value' in pairs ? pairs.value : 200 };
+  }
+
+  private options(epochs: number, numExamples: number): LiveOptions {
+    return { epochs, seed: 0, corpus: this.corpus.text, corpusName: this.corpus.name, numExamples };
+  }
+
   private async launch(): Promise<void> {
     if (!this.enabled) return this.print('the kernel check is running: start training when it is done');
+    // Checked before stopping anything: a typo in the form leaves the run in progress alone.
+    const form = this.readForm();
+    if (!form) return;
     await this.stop();
     const model = this.model;
-    const info = MODELS[model];
-    const epochs = Math.max(1, Math.round(Number(this.epochs.value) || info.epochs));
     const run: Run = { model, abort: new AbortController(), done: Promise.resolve() };
     this.run = run;
     $<HTMLButtonElement>('stop').disabled = false;
-    run.done = this.execute(run, epochs).finally(() => {
+    run.done = this.execute(run, form.epochs, form.numExamples).finally(() => {
       if (this.run === run) this.run = null;
       $<HTMLButtonElement>('stop').disabled = this.run === null;
     });
+  }
+
+  /**
+   * Loads a weights file into the model it names (or the selected one): draws the model's heatmap with them, offers
+   * them for download, and the next run of that model starts from them. Queued like Start, after stopping a run.
+   */
+  loadWeights(file: File): Promise<void> {
+    this.queue = this.queue.then(() => this.loadNow(file)).catch((e: unknown) => this.print(String(e)));
+    return this.queue;
+  }
+
+  private async loadNow(file: File): Promise<void> {
+    if (!this.enabled) return this.print('the kernel check is running: load weights when it is done');
+    await this.stop();
+    const info = $('weightsInfo');
+    const engine = await this.getEngine();
+    try {
+      const { weights, meta } = decodeWeights(new Uint8Array(await file.arrayBuffer()), file.name);
+      if (meta.model && !isModel(meta.model))
+        throw new Error(`${file.name} holds weights of "${meta.model}"`);
+      if (meta.model) this.choose(meta.model as ModelName);
+      const model = this.model;
+      if (MODELS[model].corpus && meta.pairs) $<HTMLInputElement>('pairs').value = meta.pairs;
+      const pairs = readWholeNumber($<HTMLInputElement>('pairs').value, 'pairs', 1);
+      const options = this.options(1, 'value' in pairs ? pairs.value : 200);
+      let evaluated;
+      try {
+        evaluated = await evaluateLive(model, options, weights);
+      } catch (e) {
+        const trained = meta.corpus ? ` (trained on ${meta.corpus}, ${meta.pairs} pairs)` : '';
+        throw new Error(`${file.name} does not fit ${model} on the current corpus${trained}: ${String(e)}`, {
+          cause: e,
+        });
+      }
+      await this.drawHeatmap(evaluated.heatmap);
+      this.hold({
+        model,
+        weights: evaluated.weights,
+        meta: { ...meta, model, origin: `loaded from ${file.name}` },
+        loaded: true,
+      });
+      const n = Object.keys(weights).length;
+      const tensors = `${n} tensor${n === 1 ? '' : 's'}`;
+      info.textContent = `${file.name}: ${tensors} of ${model}; the next run of ${model} starts from them`;
+      this.print(`loaded ${model} weights from ${file.name} (${tensors})`);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      info.textContent = `not loaded: ${msg}`;
+      this.print(`weights not loaded: ${msg}`);
+    } finally {
+      engine.pool?.trim();
+    }
+  }
+
+  private hold(held: HeldWeights): void {
+    this.held = held;
+    this.download.set(held.weights, held.meta);
+  }
+
+  /** The weights the page holds (the last run's, or a loaded file's), or null. */
+  get weights(): { model: ModelName; weights: Weights; loaded: boolean } | null {
+    return this.held;
+  }
+
+  private async drawHeatmap(map: HeatmapData): Promise<void> {
+    this.lastHeatmap = map;
+    await this.heatmap.draw(map);
   }
 
   /** Enables or disables starting runs (the kernel check disables it while it uses the engine). */
@@ -150,7 +268,7 @@ export class TrainingPanel {
     this.showModel();
   }
 
-  private async execute(run: Run, epochs: number): Promise<void> {
+  private async execute(run: Run, epochs: number, numExamples: number): Promise<void> {
     const { model } = run;
     const info = MODELS[model];
     const engine = await this.getEngine();
@@ -168,19 +286,17 @@ export class TrainingPanel {
       );
       await Promise.race([this.compiled.done, stopped]);
       if (run.abort.signal.aborted) return this.setStatus(`${model}: stopped`, 'stopped');
-      await this.loss.reset(info.label, info.lossLabel);
+      await this.loss.reset(info.label, info.lossLabel, epochs);
+      // Loaded weights start the next run of their model, once.
+      const start = this.held?.loaded && this.held.model === model ? this.held : null;
+      if (start) this.print(`${model} starts from the weights ${start.meta.origin}`);
       this.heatmap.clear('The heatmap appears after the first epoch.');
+      this.lastHeatmap = null;
       this.setStatus(`${model}: training, epoch 1 of ${epochs}…`, 'running');
       const started = performance.now();
-      const finished = await trainLive(
+      const { finished, weights } = await trainLive(
         model,
-        {
-          epochs,
-          seed: 0,
-          corpus: this.corpus.text,
-          corpusName: this.corpus.name,
-          numExamples: Math.max(1, Math.round(Number($<HTMLInputElement>('pairs').value) || 200)),
-        },
+        { ...this.options(epochs, numExamples), weights: start?.weights },
         {
           stopped: () => run.abort.signal.aborted,
           onEpoch: async (epoch, loss, note) => {
@@ -189,9 +305,12 @@ export class TrainingPanel {
             this.setStatus(`${model}: epoch ${epoch} of ${epochs} done, loss ${loss.toFixed(4)}`, 'running');
             await this.loss.add(epoch, loss);
           },
-          onHeatmap: (map) => this.heatmap.draw(map),
+          onHeatmap: (map) => this.drawHeatmap(map),
         },
       );
+      const corpus = info.corpus ? { corpus: this.corpus.name, pairs: String(numExamples) } : {};
+      const origin = `${start ? `${start.meta.origin}, then ` : ''}trained ${finished ? epochs : 'until stopped'}`;
+      this.hold({ model, weights, meta: { model, ...corpus, origin }, loaded: false });
       const s = ((performance.now() - started) / 1000).toFixed(1);
       if (finished) this.setStatus(`${model}: done, ${epochs} epochs in ${s} s`, 'done');
       else this.setStatus(`${model}: stopped after ${s} s`, 'stopped');

@@ -4,19 +4,23 @@
  *
  *   npm start -- [all|seed|attention|translate] [--device webgpu|cpu] [--seed N] [--out DIR] [--no-cpu-check]
  *                [--epochs N] [--models bahdanau,bahdanau_lstm,transformer] [--num-examples N|all]
- *                [--validation FRACTION]   (the last four: translation models)
+ *                [--validation FRACTION] [--corpus FILE] [--force]   (the last six: translation models)
+ *
+ * The arguments are validated before anything runs (src/cli_args.ts): a bad one exits with status 2 and a message.
  *
  * - seed: Nadaraya-Watson and the masked-token MLP, then the same runs on the other backend to check agreement.
  * - attention: the masked-token task solved by a Transformer encoder read out at the placeholder (seeds 0–2, on all
  *   the data and with 20% of the inputs held out, against the MLP), and the pictures of the attention kernels.
  * - translate: the Bahdanau seq2seq and the Transformer on the English-French corpus (d2l's 601 pairs by default;
  *   `--num-examples` takes more, `--validation 0.1` holds a tenth out and reports its loss and BLEU).
- * A sub-command updates its own entries of an existing summary.json and leaves the others.
+ * A sub-command updates its own entries of an existing summary.json and leaves the others. Checkpoints already
+ * in `<out>/checkpoints/` are never overwritten unless `--force` says so (or `--out` names a new run folder).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { homedir } from 'node:os';
+import { join, relative } from 'node:path';
+import { USAGE_EXIT_CODE, parseMainArgs, parseOrExit } from './cli_args.js';
 import { installCliErrorHandlers } from './cli_error.js';
 import {
   plotMultiHeadWeights,
@@ -28,7 +32,8 @@ import { runMaskedTokenExperiments } from './experiments/cls_runs.js';
 import { trainNadarayaWatson, type NwResult } from './experiments/nadaraya_watson.js';
 import { plotClsMlp, plotNadarayaWatson } from './experiments/plots.js';
 import { progress } from './experiments/progress.js';
-import { runTranslation, translationModel, type TranslationModelName } from './experiments/translate.js';
+import { checkpointDir, runTranslation, translationModel } from './experiments/translate.js';
+import { ensureFraEng } from './data/download.js';
 import { FRA_ENG_CREDIT } from './data/fra_eng.js';
 import { manualSeed } from './nn/init.js';
 import type { Backend, Engine } from './runtime/engine.js';
@@ -36,32 +41,9 @@ import { init } from './runtime/global.js';
 
 installCliErrorHandlers();
 
-const COMMANDS = ['all', 'seed', 'attention', 'translate'] as const;
-type Command = (typeof COMMANDS)[number];
-
-const { values: args, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    device: { type: 'string', default: 'webgpu' },
-    seed: { type: 'string', default: '0' },
-    out: { type: 'string', default: 'results' },
-    epochs: { type: 'string' },
-    models: { type: 'string', default: 'bahdanau,transformer' },
-    'num-examples': { type: 'string' },
-    validation: { type: 'string' },
-    'no-cpu-check': { type: 'boolean', default: false },
-    debug: { type: 'boolean', default: false },
-  },
-});
-const command = (positionals[0] ?? 'all') as Command;
-if (!COMMANDS.includes(command))
-  throw new Error(`unknown command "${command}"; use one of ${COMMANDS.join(', ')}`);
-const device = args.device as Backend;
-if (device !== 'webgpu' && device !== 'cpu')
-  throw new Error(`--device must be webgpu or cpu, got "${args.device}"`);
-const seed = Number(args.seed);
-const out = args.out!;
-const does = (c: Command) => command === 'all' || command === c;
+const args = parseOrExit(() => parseMainArgs(process.argv.slice(2)));
+const { command, device, seed, out } = args;
+const does = (c: typeof command) => command === 'all' || command === c;
 
 interface SeedRun {
   engine: Engine;
@@ -110,6 +92,22 @@ async function seedModels(backend: Backend, verbose: boolean): Promise<SeedRun> 
 
 const relDiff = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
 
+// Before any training (`all` runs the seed models for half an hour first): refuse to overwrite checkpoints, and
+// find the corpus (the shared copy beside the checkout, else d2l's download, cached).
+let corpus: string | undefined;
+if (does('translate')) {
+  const taken = args.models.map((m) => checkpointDir(out, m)).filter((dir) => existsSync(dir));
+  if (taken.length && !args.force) {
+    console.error(
+      `error: ${taken.join(', ')} already ${taken.length > 1 ? 'exist' : 'exists'}: this run would overwrite ` +
+        `${taken.length > 1 ? 'them' : 'it'}. Pass --force to overwrite, or --out DIR for a new run folder.`,
+    );
+    process.exit(USAGE_EXIT_CODE);
+  }
+  const cacheDir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'webgpu-attention');
+  corpus = args.corpus ?? relative(process.cwd(), await ensureFraEng({ cacheDir }));
+}
+
 await mkdir(out, { recursive: true });
 const summaryPath = join(out, 'summary.json');
 const summary = existsSync(summaryPath) ? JSON.parse(await readFile(summaryPath, 'utf8')) : {};
@@ -150,7 +148,7 @@ if (does('seed')) {
     images.add(img);
   run.engine.destroy();
 
-  if (!args['no-cpu-check']) {
+  if (args.cpuCheck) {
     const other: Backend = device === 'webgpu' ? 'cpu' : 'webgpu';
     console.log(
       `\nChecking against the ${other === 'cpu' ? 'CPU reference' : 'WebGPU'} run with the same seed…`,
@@ -203,21 +201,21 @@ if (does('attention')) {
 }
 
 if (does('translate')) {
-  const numExamples = args['num-examples'] === 'all' ? Infinity : Number(args['num-examples'] ?? 600);
-  const validationFraction = Number(args.validation ?? 0);
-  for (const model of args.models!.split(',') as TranslationModelName[]) {
+  const { numExamples, validation: validationFraction } = args;
+  for (const model of args.models) {
     const spec = translationModel(model);
     const engine = await init(device);
     manualSeed(seed);
-    console.log(`\n== ${model} on fra-eng (${FRA_ENG_CREDIT})`);
+    console.log(`\n== ${model} on ${args.corpus ?? `fra-eng (${FRA_ENG_CREDIT})`}`);
     const p = progress();
-    const epochs = args.epochs ? Number(args.epochs) : undefined;
-    const tick = p.bar(model, epochs ?? spec.epochs);
+    const tick = p.bar(model, args.epochs ?? spec.epochs);
     const r = await runTranslation({
       model,
       outDir: out,
       seed,
-      epochs,
+      epochs: args.epochs,
+      corpus: corpus!,
+      overwrite: args.force,
       numExamples,
       validationFraction,
       onEpoch: (epoch, loss, tps, vLoss) => {
@@ -242,10 +240,11 @@ if (does('translate')) {
     );
     for (const img of r.images) images.add(img);
     const { images: _images, ...entry } = r;
-    models[model === 'transformer' ? 'transformer' : `seq2seq_${model}`] = entry;
+    models[model === 'transformer' ? 'transformer' : `seq2seq_${model}`] = { ...entry, corpus };
     engine.destroy();
   }
-  summary.data_credits = FRA_ENG_CREDIT;
+  // The CC-BY credit belongs to fra-eng only, not to a corpus given with --corpus.
+  if (!args.corpus) summary.data_credits = FRA_ENG_CREDIT;
 }
 
 summary.images = [...images];

@@ -2,10 +2,10 @@
  * Launches the system Chromium headless with WebGPU on SwiftShader (never downloads a browser), and builds and
  * serves the demo page for the end-to-end tests.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { build, preview } from 'vite';
 import { CHROMIUM_FLAGS } from '../bench/harness/chrome.js';
 
@@ -29,6 +29,22 @@ export async function launchChromium(): Promise<{ browser: Browser; close: () =>
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Opens `url` in a fresh headless Chromium; `errors` collects the page's uncaught errors, `close()` ends the browser.
+ * @throws Error with the fix when the browser is missing (a failure, never a silent skip).
+ */
+export async function openPage(
+  url: string,
+): Promise<{ page: Page; errors: string[]; close: () => Promise<void> }> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run bash scripts/setup.sh`);
+  const { browser, close } = await launchChromium();
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(url);
+  return { page, errors, close };
 }
 
 /**

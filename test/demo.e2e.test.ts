@@ -1,8 +1,9 @@
 /**
  * The demo page end to end: built with vite, served by vite's preview server on 127.0.0.1, loaded in headless
  * Chromium (WebGPU on SwiftShader); every registry kernel must pass the in-page check (forward against the CPU
- * reference, backward against its finite differences), then NW trains its 5 epochs with the live plots drawn,
- * then the masked-token MLP and ClsTransformer train briefly, switched to from the model picker.
+ * reference, backward against its finite differences; each row named by its function, `unary tanh`), then NW
+ * trains its 5 epochs with the live plots drawn, then the masked-token MLP and ClsTransformer train briefly,
+ * switched to from the model picker.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import type { Page } from 'puppeteer-core';
@@ -58,6 +59,14 @@ it(
       );
       expect(passed.filter((op) => !op.endsWith(' backward')).length).toBeGreaterThan(150);
       expect(passed.filter((op) => op.endsWith(' backward')).length).toBeGreaterThan(100);
+      // Every row names its function: 39 unary and 24 binary forward rows, none that reads only "unary".
+      expect(passed.filter((op) => /^unary \w+$/.test(op) && op !== 'unary backward').length).toBe(39);
+      expect(passed.filter((op) => /^binary \w+$/.test(op) && op !== 'binary backward').length).toBe(24);
+      expect(passed).toEqual(
+        expect.arrayContaining(['unary tanh', 'unary tanh backward', 'binary add backward']),
+      );
+      for (const bare of ['unary', 'binary', 'unary backward', 'binary backward'])
+        expect(passed).not.toContain(bare);
 
       // NW is the first model; its default is d2l's 5 epochs.
       expect(await page.$eval('#model', (e) => (e as HTMLSelectElement).value)).toBe('nadaraya_watson');

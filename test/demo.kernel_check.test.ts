@@ -4,6 +4,7 @@
  * CPU reference (a wrong scaling, e.g. of a contracted dim on one side only, would throw or fail).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { checkGradient } from '../demo/gradient_check.js';
 import { checkCase, kernelCases, scaledCase } from '../demo/kernel_check.js';
 import { registry } from '../src/ops/registry.js';
 import type { Engine } from '../src/runtime/engine.js';
@@ -49,4 +50,17 @@ it('passes scaled matmul, masked softmax and attention cases on WebGPU', { timeo
   }
   const r = await checkCase(engine, 'matmul', registry.matmul, 1, 2);
   expect(r).toMatchObject({ scale: 2, shapes: '(14, 26) (26, 10)', pass: true });
+});
+
+it('names each row by its function: unary tanh, binary add backward', { timeout: 60_000 }, async () => {
+  const tanh = registry.unary.cases.findIndex((c) => c.name === 'tanh');
+  const add = registry.binary.cases.findIndex((c) => c.name === 'add');
+  expect(await checkCase(engine, 'unary', registry.unary, tanh)).toMatchObject({
+    op: 'unary tanh',
+    pass: true,
+  });
+  expect(await checkGradient(engine, 'binary', registry.binary, add)).toMatchObject({
+    op: 'binary add backward',
+    pass: true,
+  });
 });

@@ -5,6 +5,7 @@
  * comes from {@link TRANSLATION_MODELS}, so the Transformer plugs in beside the Bahdanau model. Beyond d2l, the run
  * can take more of the corpus and hold out a validation split, reporting its loss per epoch and its BLEU.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Random } from '../data/random.js';
 import { DEFAULT_NUM_EXAMPLES } from '../data/fra_eng.js';
@@ -136,8 +137,12 @@ export interface TranslationOptions {
   model: TranslationModelName;
   /** Default: the architecture's d2l setting (250 for Bahdanau). */
   epochs?: number;
-  /** Where the PNGs go; the checkpoint goes under `<outDir>/checkpoints/<model>/`. */
+  /** Where the PNGs go; the checkpoint goes under `<outDir>/checkpoints/<model>/` ({@link checkpointDir}). */
   outDir: string;
+  /** Replace a checkpoint already at {@link checkpointDir} (default false: the run refuses before training). */
+  overwrite?: boolean;
+  /** The corpus, `English<TAB>French` lines as fra.txt (default `../shared/data/fra-eng/fra.txt`). */
+  corpus?: string | URL;
   /** Seeds the initialisation, the split, the batch shuffles and the dropout masks (default 0). */
   seed?: number;
   /** d2l's num_examples: pairs read from the corpus, minus one (default 600, d2l's); Infinity for all of it. */
@@ -180,14 +185,22 @@ export interface TranslationResult {
 
 const NUM_STEPS = 10;
 
+/** Where {@link runTranslation} saves model `name`'s checkpoint. */
+export function checkpointDir(outDir: string, name: string): string {
+  return join(outDir, 'checkpoints', name);
+}
+
 /**
  * Trains one architecture as d2l does and evaluates it. Uses the current engine.
- * @throws DivergenceError when the loss stops being finite; Error for an unknown model.
+ * @throws DivergenceError when the loss stops being finite; Error for an unknown model, or (before training) for a
+ *   checkpoint already at {@link checkpointDir} without `overwrite`; RangeError for epochs that are not an integer ≥ 1.
  */
 export async function runTranslation({
   model: name,
   epochs,
   outDir,
+  overwrite = false,
+  corpus = SHARED_FRA_TXT,
   seed = 0,
   numExamples = DEFAULT_NUM_EXAMPLES,
   validationFraction = 0,
@@ -195,8 +208,13 @@ export async function runTranslation({
   onEpoch,
 }: TranslationOptions): Promise<TranslationResult> {
   const spec: TranslationModelSpec = translationModel(name);
+  if (epochs !== undefined && !(Number.isSafeInteger(epochs) && epochs >= 1))
+    throw new RangeError(`runTranslation: epochs must be an integer >= 1, got ${epochs}`);
+  const checkpoint = checkpointDir(outDir, name);
+  if (!overwrite && existsSync(checkpoint))
+    throw new Error(`runTranslation: ${checkpoint} exists; pass overwrite: true to replace it`);
   // Read here rather than through loadDataNmt: the validation BLEU needs the held-out sentences themselves.
-  const pairs = await readFraEng(SHARED_FRA_TXT, { numExamples });
+  const pairs = await readFraEng(corpus, { numExamples });
   const data = nmtData(pairs, { batchSize: 64, numSteps: NUM_STEPS, seed, validationFraction });
   const validation = data.validation;
   const config: CheckpointConfig = { model: name, numSteps: NUM_STEPS, ...spec.hyperparameters };
@@ -267,7 +285,6 @@ export async function runTranslation({
           numSteps: NUM_STEPS,
         })),
       );
-    const checkpoint = join(outDir, 'checkpoints', name);
     await saveCheckpoint(checkpoint, net, { srcVocab: data.srcVocab, tgtVocab: data.tgtVocab, config });
     const translations = results.map(({ source, reference, translation, bleu }) => ({
       source,

@@ -1,2 +1,3 @@
 /** The package's `browser` entry: the public API, with no Node-only module (file system, plots, Dawn). */
 export * from './index.js';
+export { indexedDbStore } from './train/checkpoint_store_browser.js';

@@ -10,7 +10,14 @@ export { Engine, type Backend, type MemoryStats } from './runtime/engine.js';
 export { CapturedGraph, type CaptureOptions } from './runtime/capture.js';
 export { Tensor, type DType } from './runtime/tensor.js';
 export { backward, type BackwardOptions } from './runtime/autograd.js';
-export { OpError, GpuError, CheckpointError, AutogradError, type GpuErrorKind } from './runtime/errors.js';
+export {
+  OpError,
+  GpuError,
+  CheckpointError,
+  AutogradError,
+  DeviceLostError,
+  type GpuErrorKind,
+} from './runtime/errors.js';
 export { INSTALL_HINT, type AdapterReport, type GpuLimits, type GpuOptions } from './runtime/device.js';
 export { KERNELS_ENV, type AdapterProfile, type KernelChoice, type KernelSet } from './runtime/kernel_set.js';
 export { type InitOptions } from './runtime/global.js';
@@ -77,6 +84,7 @@ export { MultiHeadAttention } from './nn/multi_head_attention.js';
 export { PositionalEncoding, positionalEncodingMatrix } from './nn/positional_encoding.js';
 export { manualSeed } from './nn/init.js';
 
+export { type OptimizerState } from './optim/optimizer.js';
 export { SGD } from './optim/sgd.js';
 export { Adam, AdamW } from './optim/adam.js';
 export { clipGradNorm } from './optim/clip.js';
@@ -98,10 +106,13 @@ export { trainSeq2Seq } from './train/trainer.js';
 export { predictSeq2Seq, evaluateBleu } from './train/predict.js';
 export { bleu } from './eval/bleu.js';
 export { encodeSafetensors, decodeSafetensors, type NamedArray } from './train/safetensors.js';
+export { memoryStore, type CheckpointStore } from './train/checkpoint_store.js';
+export { type RunOptions, type StepInfo } from './train/training_run.js';
+export { type TrainingState } from './train/training_checkpoint.js';
 export { trainNadarayaWatson } from './experiments/nadaraya_watson.js';
 export { trainClsMlp } from './experiments/cls_mlp.js';
 
-export { Random } from './data/random.js';
+export { Random, type RandomState } from './data/random.js';
 export { nwData, nwKeysValues } from './data/nadaraya_watson.js';
 export { maskedTokenData, heldOutSplit } from './data/masked_tokens.js';
 export { Vocab } from './data/vocab.js';

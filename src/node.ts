@@ -11,5 +11,6 @@ export {
   type Checkpoint,
   type CheckpointConfig,
 } from './train/checkpoint.js';
+export { fileStore } from './train/checkpoint_store_node.js';
 export { ensureFraEng, type EnsureFraEngOptions } from './data/download.js';
 export { readFraEng } from './data/fra_eng_file.js';

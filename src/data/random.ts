@@ -1,6 +1,6 @@
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
-import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { xoroshiro128plus, xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
 import type { JumpableRandomGenerator } from 'pure-rand/types/JumpableRandomGenerator';
 import { skipN } from 'pure-rand/utils/skipN';
 
@@ -10,6 +10,14 @@ import { skipN } from 'pure-rand/utils/skipN';
  * Discarding a few dozen draws lets the state mix before anything is sampled.
  */
 const WARM_UP_DRAWS = 32;
+
+/** A {@link Random}'s whole state, as plain JSON (a checkpoint stores it to resume the stream exactly). */
+export interface RandomState {
+  /** xoroshiro128+'s four 32-bit words. */
+  gen: number[];
+  /** The second normal of the last Box–Muller pair, not handed out yet. */
+  spareNormal?: number;
+}
 
 /**
  * Seeded pseudo-random source: pure-rand's xoroshiro128+ (v8, mutable API) behind the
@@ -116,6 +124,30 @@ export class Random {
     child.gen = this.gen.clone();
     this.gen.jump();
     return child;
+  }
+
+  /** The stream's state: {@link Random.setState} with it continues exactly where this stream is now. */
+  getState(): RandomState {
+    return {
+      gen: [...this.gen.getState()],
+      ...(this.spareNormal === undefined ? {} : { spareNormal: this.spareNormal }),
+    };
+  }
+
+  /**
+   * Moves the stream to a state from {@link Random.getState} (of this generator or another).
+   * @throws RangeError for a state that is not four 32-bit integers (and an optional finite spare normal).
+   */
+  setState(state: RandomState): void {
+    const { gen, spareNormal } = state ?? {};
+    if (!Array.isArray(gen) || gen.length !== 4 || !gen.every((w) => Number.isInteger(w) && (w | 0) === w))
+      throw new RangeError(`Random.setState: gen must be four 32-bit integers, got ${JSON.stringify(gen)}`);
+    if (spareNormal !== undefined && !Number.isFinite(spareNormal))
+      throw new RangeError(
+        `Random.setState: spareNormal must be a finite number, got ${String(spareNormal)}`,
+      );
+    this.gen = xoroshiro128plusFromState(gen);
+    this.spareNormal = spareNormal;
   }
 
   /**

@@ -27,6 +27,8 @@ import type { Engine } from '../runtime/engine.js';
 import { engine } from '../runtime/global.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { checkFinite } from './diverged.js';
+import { defaultGenerator } from '../nn/init.js';
+import { TrainingRun, type RunOptions } from '../train/training_run.js';
 
 /**
  * 'mlp': the seed's MLP on the ids as numbers; 'attention': the one-layer ablation (embedding + PE + MHA with a
@@ -41,7 +43,7 @@ export const CLS_MODEL_KEYS: Record<ClsModelName, string> = {
   transformer: 'cls_transformer',
 };
 
-export interface ClsMlpOptions {
+export interface ClsMlpOptions extends RunOptions {
   model?: ClsModelName;
   seed?: number;
   epochs?: number;
@@ -133,18 +135,37 @@ function splitGenerator(seed: number): Random {
   return rng;
 }
 
-export async function trainClsMlp({
-  model = 'mlp',
-  seed = 0,
-  epochs = 200,
-  batchSize = 10,
-  lr = 1e-3,
-  weightDecay = 1e-4,
-  heldOut = 0,
-  stopAtAccuracy = Infinity,
-  onEpoch,
-  inspect,
-}: ClsMlpOptions = {}): Promise<ClsMlpResult> {
+/** What a training checkpoint of trainClsMlp records besides the tensors (see src/train/training_run.ts). */
+interface ClsProgress {
+  losses: number[];
+  accuracies: number[];
+  heldOutAccuracies: number[];
+  /** The current epoch's sums so far (float32, as the device held them) and its batch count. */
+  lossSum: number | null;
+  correctSum: number | null;
+  count: number;
+}
+
+/**
+ * Trains one masked-token model (see the file's comment). With `checkpoint`, saves the weights, Adam's state, the
+ * shuffle stream and the position every N steps; with `resume`, continues from there on a fresh model built with
+ * the same options and ends where an uninterrupted run would.
+ * @throws DivergenceError for a non-finite epoch loss; DeviceLostError when the device is lost or destroyed
+ *   meanwhile; the signal's reason when `signal` aborts; CheckpointError for a `resume` checkpoint that does not fit.
+ */
+export async function trainClsMlp(options: ClsMlpOptions = {}): Promise<ClsMlpResult> {
+  const {
+    model = 'mlp',
+    seed = 0,
+    epochs = 200,
+    batchSize = 10,
+    lr = 1e-3,
+    weightDecay = 1e-4,
+    heldOut = 0,
+    stopAtAccuracy = Infinity,
+    onEpoch,
+    inspect,
+  } = options;
   const e = engine();
   const start = performance.now();
   const rng = new Random(seed);
@@ -158,15 +179,40 @@ export async function trainClsMlp({
   const opt = new Adam(net.parameters(), { lr, weightDecay });
   const shuffle = rng.fork();
   const test = split.heldOut.length > 0 ? upload(e, data, split.heldOut) : null;
-  const losses: number[] = [];
-  const accuracies: number[] = [];
-  const heldOutAccuracies: number[] = [];
+  let lossSum: Tensor | null = null;
+  let correctSum: Tensor | null = null;
   try {
-    for (let epoch = 1; epoch <= epochs; epoch++) {
-      let lossSum: Tensor | null = null;
-      let correctSum: Tensor | null = null;
-      let count = 0;
+    const run = await TrainingRun.open<ClsProgress>(
+      CLS_MODEL_KEYS[model],
+      net,
+      opt,
+      { data: shuffle, dropout: defaultGenerator() },
+      options,
+    );
+    const p: ClsProgress = run.resumed ?? {
+      losses: [],
+      accuracies: [],
+      heldOutAccuracies: [],
+      lossSum: null,
+      correctSum: null,
+      count: 0,
+    };
+    const { losses, accuracies, heldOutAccuracies } = p;
+    if (p.lossSum !== null) lossSum = e.fromArray([p.lossSum], []);
+    if (p.correctSum !== null) correctSum = e.fromArray([p.correctSum], []);
+    const progress = async (): Promise<ClsProgress> => ({
+      ...p,
+      lossSum: lossSum ? await lossSum.item() : null,
+      correctSum: correctSum ? await correctSum.item() : null,
+    });
+    const done = () => accuracies.length > 0 && accuracies.at(-1)! >= stopAtAccuracy;
+    for (let epoch = run.epoch; epoch <= epochs && !done(); epoch++) {
+      run.beginEpoch(epoch);
+      const toSkip = run.skip();
+      let skip = 0;
       for (const order of batches(n, batchSize, shuffle)) {
+        if (skip++ < toSkip) continue;
+        run.checkSignal();
         const batch = upload(
           e,
           data,
@@ -187,20 +233,23 @@ export async function trainClsMlp({
         correctSum?.dispose();
         [lossSum, correctSum] = next;
         freeBatch(batch);
-        count++;
+        p.count++;
+        await run.afterStep(progress);
       }
       const testCorrect = test && evaluate(e, net, () => correctCount(forward(test), test.onehot));
-      const loss = (await lossSum!.item()) / count;
+      const loss = (await lossSum!.item()) / p.count;
       const accuracy = (await correctSum!.item()) / n;
       const testAccuracy = testCorrect ? (await testCorrect.item()) / split.heldOut.length : NaN;
       for (const t of [lossSum!, correctSum!, testCorrect]) t?.dispose();
+      [lossSum, correctSum, p.count] = [null, null, 0];
       checkFinite(CLS_MODEL_KEYS[model], epoch, loss);
       losses.push(loss);
       accuracies.push(accuracy);
       if (test) heldOutAccuracies.push(testAccuracy);
       onEpoch?.(epoch, loss, accuracy, testAccuracy);
-      if (accuracy >= stopAtAccuracy) break;
+      run.endEpoch();
     }
+    await run.save(progress);
     if (inspect) {
       net.eval();
       await inspect(net);
@@ -218,6 +267,8 @@ export async function trainClsMlp({
       seconds: (performance.now() - start) / 1000,
     };
   } finally {
+    (lossSum as Tensor | null)?.dispose();
+    (correctSum as Tensor | null)?.dispose();
     if (test) freeBatch(test);
     opt.dispose();
     net.dispose();

@@ -12,8 +12,9 @@ import { SGD } from '../optim/sgd.js';
 import { backward } from '../runtime/autograd.js';
 import { engine } from '../runtime/global.js';
 import { checkFinite } from './diverged.js';
+import { TrainingRun, type RunOptions } from '../train/training_run.js';
 
-export interface NwOptions {
+export interface NwOptions extends RunOptions {
   seed?: number;
   epochs?: number;
   lr?: number;
@@ -47,14 +48,14 @@ function rows(flat: ArrayLike<number>, width: number): number[][] {
   );
 }
 
-export async function trainNadarayaWatson({
-  seed = 0,
-  epochs = 5,
-  lr = 0.5,
-  onEpoch,
-  data: given,
-  initialW,
-}: NwOptions = {}): Promise<NwResult> {
+/**
+ * Trains the model (see the file's comment); one full-batch step per epoch. With `checkpoint` and `resume`, a run
+ * continues from its last checkpoint (weights, step, losses) as the other trainers do.
+ * @throws DivergenceError for a non-finite loss; DeviceLostError when the device is lost or destroyed meanwhile;
+ *   the signal's reason when `signal` aborts; CheckpointError for a `resume` checkpoint that does not fit.
+ */
+export async function trainNadarayaWatson(options: NwOptions = {}): Promise<NwResult> {
+  const { seed = 0, epochs = 5, lr = 0.5, onEpoch, data: given, initialW } = options;
   const e = engine();
   const start = performance.now();
   const rng = new Random(seed);
@@ -70,9 +71,17 @@ export async function trainNadarayaWatson({
     e.fromArray(keys, [n, n - 1]),
     e.fromArray(values, [n, n - 1]),
   ];
-  const losses: number[] = [];
   try {
-    for (let epoch = 1; epoch <= epochs; epoch++) {
+    const run = await TrainingRun.open<{ losses: number[] }>('trainNadarayaWatson', net, opt, {}, options);
+    const { losses } = run.resumed ?? { losses: [] };
+    for (let epoch = run.epoch; epoch <= epochs; epoch++) {
+      run.beginEpoch(epoch);
+      if (run.skip() > 0) {
+        // The checkpoint was saved after this epoch's only step: its loss is already in `losses`.
+        run.endEpoch();
+        continue;
+      }
+      run.checkSignal();
       const loss = e.tidy(() => {
         opt.zeroGrad();
         const l = sum(square(sub(net.forward(x, k, v), y)));
@@ -84,8 +93,11 @@ export async function trainNadarayaWatson({
       loss.dispose();
       checkFinite('nadaraya_watson', epoch, value);
       losses.push(value);
+      await run.afterStep(async () => ({ losses }));
       onEpoch?.(epoch, value);
+      run.endEpoch();
     }
+    await run.save(async () => ({ losses }));
     const seconds = (performance.now() - start) / 1000;
     // Test queries attend to every training point.
     const m = data.xTest.length;

@@ -19,6 +19,7 @@ export class Adam extends Optimizer {
   readonly betas: [number, number];
   readonly eps: number;
   readonly weightDecay: number;
+  protected readonly stateNames = ['exp_avg', 'exp_avg_sq'];
   /** Whether weight decay is decoupled from the gradient (AdamW). */
   protected readonly decoupled: boolean = false;
 

@@ -15,6 +15,7 @@ export class SGD extends Optimizer {
   lr: number;
   readonly weightDecay: number;
   readonly momentum: number;
+  protected readonly stateNames = ['momentum_buffer'];
 
   /**
    * @param params the tensors to train (any shapes), updated in place on `step()`.

@@ -6,7 +6,7 @@
 import { captureGraph, type CaptureOptions, type CaptureRecorder, type CapturedGraph } from './capture.js';
 import { FLAG_BYTES, flagError } from './device_checks.js';
 import { requestGpu, type AdapterReport, type Gpu, type GpuOptions } from './device.js';
-import { GpuError } from './errors.js';
+import { DeviceLostError, GpuError } from './errors.js';
 import { GpuErrorScopes } from './gpu_errors.js';
 import { Kernel, type Constants, type ParamValues } from './kernel.js';
 import { pick, type AdapterProfile, type KernelSet, type PerSet } from './kernel_set.js';
@@ -67,7 +67,9 @@ export class Engine {
   private flags: GPUBuffer | null = null;
   /** Whether a kernel that may raise a device-side check ran since the flags were last read. */
   private flagsArmed = false;
-  private lostReason: string | null = null;
+  /** Set when the device is lost or the engine destroyed: every later op throws a {@link DeviceLostError}. */
+  private lost: { reason: string; message: string } | null = null;
+  private destroyed = false;
   /** Whether ops record the autograd tape (false inside {@link Engine.noGrad}). */
   gradEnabled = true;
   /** Dispatches submitted since creation (for dispatch-overhead accounting). */
@@ -81,10 +83,7 @@ export class Engine {
   ) {
     this.pool = gpu ? new BufferPool(gpu.device, gpu.report.limits.maxBufferSize) : null;
     this.gpuErrors = gpu ? new GpuErrorScopes(gpu.device) : null;
-    gpu?.device.lost.then((info) => {
-      if (info.reason !== 'destroyed')
-        this.lostReason = `WebGPU device lost (${info.reason}): ${info.message}`;
-    });
+    gpu?.device.lost.then((info) => this.markLost(info.reason, info.message));
   }
 
   /**
@@ -133,8 +132,29 @@ export class Engine {
     return this.gpu.device;
   }
 
-  private checkLost(): void {
-    if (this.lostReason) throw new Error(this.lostReason);
+  /** Whether the device was lost or the engine destroyed ({@link DeviceLostError}). */
+  get isLost(): boolean {
+    return this.lost !== null;
+  }
+
+  /** The first report wins: `destroy()` says more than the `'destroyed'` loss it causes. */
+  private markLost(reason: string, message: string): void {
+    this.lost ??= { reason, message };
+  }
+
+  /** @internal throws the {@link DeviceLostError} once the device is lost or the engine destroyed. */
+  checkLost(): void {
+    if (this.lost) throw new DeviceLostError(this.lost.reason, this.lost.message);
+  }
+
+  /**
+   * After a failed mapping, whether the device is lost: `GPUDevice.lost` settles a little after the failure it
+   * causes, so give it a moment before blaming the mapping itself.
+   */
+  private async lostAfterFailure(): Promise<boolean> {
+    if (!this.lost && this.gpu)
+      await Promise.race([this.gpu.device.lost, new Promise((resolve) => setTimeout(resolve, 100))]);
+    return this.lost !== null;
   }
 
   kernel(name: string): Kernel {
@@ -184,6 +204,8 @@ export class Engine {
 
   /** @internal */
   releaseBuffer(buf: GPUBuffer): void {
+    // After destroy() the pool and its buffers are gone; a lost device's buffers are dead but still the pool's.
+    if (this.destroyed) return;
     // Safe to hand out again at once: a later dispatch is ordered after the pending ones, and uploads
     // (queue.writeBuffer, which jumps ahead of unsubmitted work) flush first.
     this.pool!.release(buf);
@@ -197,6 +219,7 @@ export class Engine {
    *   allocate it.
    */
   empty(shape: readonly number[], dtype: DType = 'float32'): Tensor {
+    this.checkLost();
     for (const d of shape)
       if (!Number.isInteger(d) || d < 0)
         throw new Error(`invalid shape ${formatShape(shape)}: dims must be integers >= 0`);
@@ -315,6 +338,7 @@ export class Engine {
    * @throws Error naming the kernel and binding when a binding is missing, unknown or disposed.
    */
   dispatch(kernelName: string, spec: DispatchSpec): void {
+    this.checkLost();
     this.gpuErrors?.enter(kernelName);
     const kernel = this.kernel(kernelName);
     const entries: GPUBindGroupEntry[] = [];
@@ -373,6 +397,12 @@ export class Engine {
   flush(): void {
     // With nothing to submit the scopes stay open: uploads and allocations are checked with the next submit.
     if (!this.gpu || this.pending.length === 0) return;
+    if (this.lost) {
+      // Nothing recorded can run any more; the op that recorded it already returned, the next one throws.
+      this.pending = [];
+      this.uniformsInFlight = [];
+      return;
+    }
     const device = this.device;
     this.gpuErrors!.enter();
     const encoder = device.createCommandEncoder();
@@ -394,6 +424,7 @@ export class Engine {
 
   /** @internal reads a tensor back; throws validation errors raised by earlier submits, or inside a capture. */
   read(t: Tensor): Promise<TypedArray> {
+    if (this.lost) return Promise.reject(new DeviceLostError(this.lost.reason, this.lost.message));
     return this.recorder ? this.recorder.refuseReadback(t) : this.readBack(t);
   }
 
@@ -446,8 +477,9 @@ export class Engine {
         data = src ? range.slice(0, bytes) : null;
         if (flags) words = new Uint32Array(range.slice(total - FLAG_BYTES, total));
         staging.unmap();
-        this.pool!.release(staging);
+        this.releaseBuffer(staging);
       } catch (e) {
+        if (await this.lostAfterFailure()) this.checkLost();
         mapFailure = e;
         // Possibly an invalid buffer (out of memory): do not hand it out again.
         this.pool!.discard(staging);
@@ -455,6 +487,8 @@ export class Engine {
     }
     this.checkLost();
     const gpuError = await this.gpuErrors!.take();
+    // A destroyed or lost device fails the calls made on it: report the loss, not its symptoms.
+    if (gpuError && (await this.lostAfterFailure())) this.checkLost();
     if (gpuError) throw gpuError;
     if (mapFailure) {
       const e = mapFailure as Error;
@@ -489,14 +523,24 @@ export class Engine {
    *   device-side check (a label or index out of range on the GPU) raised by a kernel since then.
    */
   async sync(): Promise<void> {
+    this.checkLost();
     if (!this.gpu) return;
     this.checkLost();
     await this.readRaw(null, 0, 'the device-check flags');
   }
 
-  /** Frees every live tensor and every pooled buffer and destroys the device. The engine is unusable afterwards. */
+  /**
+   * Frees every live tensor and every pooled buffer and destroys the device. Every later op, readback or `sync()` on
+   * this engine throws a {@link DeviceLostError} (reason `'destroyed'`), and so does a training loop running on it.
+   * Calling it again does nothing.
+   */
   destroy(): void {
+    if (this.destroyed) return;
+    this.markLost('destroyed', 'engine.destroy() was called');
     for (const t of [...this.live]) t.dispose();
+    this.destroyed = true;
+    this.pending = [];
+    this.uniformsInFlight = [];
     this.pool?.destroy();
     this.flags?.destroy();
     this.gpu?.device.destroy();

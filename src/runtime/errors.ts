@@ -73,3 +73,25 @@ export class AutogradError extends Error {
     this.name = 'AutogradError';
   }
 }
+
+/**
+ * The engine's device is gone: WebGPU reported it lost (`GPUDevice.lost`: a driver reset, the GPU process crashing,
+ * the tab moving to the background on some platforms, or `GPUDevice.destroy()`), or `engine.destroy()` was called.
+ * Raised by the op, readback or training loop that runs into it, and by every later op on that engine; the
+ * tensors of the engine are gone with it. Create a new engine (`init()`) and, for training, resume from the last
+ * checkpoint (`resume` option of the trainers).
+ */
+export class DeviceLostError extends Error {
+  constructor(
+    /** `GPUDeviceLostReason` (`'destroyed'` or `'unknown'`). */
+    readonly reason: string,
+    /** WebGPU's message for the loss, or what the engine knows (`engine.destroy() was called`). */
+    readonly gpuMessage: string,
+  ) {
+    super(
+      `WebGPU device lost (${reason}): ${gpuMessage.trim() || '(the GPU gave no message)'}. This engine can run ` +
+        'no more ops: create a new one with init(), and resume training from its last checkpoint',
+    );
+    this.name = 'DeviceLostError';
+  }
+}

@@ -85,6 +85,7 @@ export type AnyOpDef = OpDef<any>;
  */
 export function apply<A>(def: OpDef<A>, inputs: Tensor[], attrs: NoInfer<A>): Tensor[] {
   const engine = inputs[0].engine;
+  engine.checkLost();
   for (const t of inputs) {
     if (t.disposed)
       throw new Error(`${def.name}: input tensor #${t.id} ${formatShape(t.shape)} used after dispose()`);

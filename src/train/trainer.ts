@@ -8,7 +8,7 @@ import { checkFinite } from '../experiments/diverged.js';
 import type { NmtBatch, NmtData, NmtSplit } from '../data/translation_arrays.js';
 import type { Vocab } from '../data/vocab.js';
 import type { EncoderDecoder } from '../models/encoder_decoder.js';
-import { manualSeed } from '../nn/init.js';
+import { defaultGenerator, manualSeed } from '../nn/init.js';
 import { add } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
 import { Adam } from '../optim/adam.js';
@@ -17,8 +17,9 @@ import { backward } from '../runtime/autograd.js';
 import type { Engine } from '../runtime/engine.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { maskedSoftmaxCELoss } from './loss.js';
+import { TrainingRun, type RunOptions } from './training_run.js';
 
-export interface TrainSeq2SeqOptions {
+export interface TrainSeq2SeqOptions extends RunOptions {
   /** Adam's learning rate (default 0.005, d2l's). */
   lr?: number;
   epochs: number;
@@ -40,6 +41,19 @@ export interface TrainSeq2SeqOptions {
    * `validation`, the validation loss.
    */
   onEpoch?: (epoch: number, loss: number, tokensPerSecond: number, validationLoss?: number) => void;
+}
+
+/** What a training checkpoint of trainSeq2Seq records besides the tensors (see ./training_run.ts). */
+interface Seq2SeqProgress {
+  losses: number[];
+  validationLosses: number[];
+  epochTokensPerSecond: number[];
+  totalTokens: number;
+  trainSeconds: number;
+  /** The current epoch's loss sum so far (float32, as the device held it), its tokens and seconds. */
+  lossSum: number | null;
+  tokens: number;
+  epochSeconds: number;
 }
 
 export interface TrainSeq2SeqResult {
@@ -125,14 +139,21 @@ export async function evaluateLoss<Out, State>(
  * Trains `model` in place on `data`'s shuffled batches, as d2l's `train_seq2seq(net, data_iter, lr, num_epochs,
  * tgt_vocab, device)`: per batch, logits = model(X, [<bos>, Y[:, :-1]], XValidLen), loss =
  * maskedSoftmaxCELoss(logits, Y, YValidLen).sum(), backward, clipGradNorm(params, gradClip), Adam step.
+ * With `checkpoint`, saves the weights, Adam's moments and step, the shuffle and dropout streams and the position
+ * every N steps; with `resume`, continues from there (on a new engine after a `DeviceLostError`, say) and ends
+ * where an uninterrupted run would.
  * @returns the per-epoch losses (per valid token; with `validation`, the held-out ones too) and throughput. The
  *   model is left in training mode.
- * @throws DivergenceError (src/experiments/diverged.ts) when an epoch's training or validation loss is not finite.
+ * @throws DivergenceError (src/experiments/diverged.ts) when an epoch's training or validation loss is not finite;
+ *   DeviceLostError when the engine's device is lost or destroyed meanwhile; the signal's reason when `signal`
+ *   aborts; CheckpointError for a `resume` checkpoint that does not fit the model.
  */
 export async function trainSeq2Seq<Out, State>(
   model: EncoderDecoder<Out, State>,
   data: NmtData,
-  {
+  options: TrainSeq2SeqOptions,
+): Promise<TrainSeq2SeqResult> {
+  const {
     lr = 0.005,
     epochs,
     gradClip = 1,
@@ -141,26 +162,47 @@ export async function trainSeq2Seq<Out, State>(
     name = 'seq2seq',
     validation,
     onEpoch,
-  }: TrainSeq2SeqOptions,
-): Promise<TrainSeq2SeqResult> {
+  } = options;
   if (seed !== undefined) manualSeed(seed);
   const params = model.parameters();
   const e = params[0].engine;
   const bos = tgtVocab.index('<bos>');
   const opt = new Adam(params, { lr });
-  const losses: number[] = [];
-  const validationLosses: number[] = [];
-  const epochTokensPerSecond: number[] = [];
-  let totalTokens = 0;
-  let trainSeconds = 0;
   const start = performance.now();
   model.train();
+  let lossSum: Tensor | null = null;
   try {
-    for (let epoch = 1; epoch <= epochs; epoch++) {
-      const epochStart = performance.now();
-      let lossSum: Tensor | null = null;
-      let tokens = 0;
+    const run = await TrainingRun.open<Seq2SeqProgress>(
+      'trainSeq2Seq',
+      model,
+      opt,
+      { data: data.shuffleRng ?? undefined, dropout: defaultGenerator() },
+      options,
+    );
+    const p: Seq2SeqProgress = run.resumed ?? {
+      losses: [],
+      validationLosses: [],
+      epochTokensPerSecond: [],
+      totalTokens: 0,
+      trainSeconds: 0,
+      lossSum: null,
+      tokens: 0,
+      epochSeconds: 0,
+    };
+    let epochStart = performance.now() - p.epochSeconds * 1000;
+    if (p.lossSum !== null) lossSum = e.fromArray([p.lossSum], []);
+    const progress = async (): Promise<Seq2SeqProgress> => ({
+      ...p,
+      lossSum: lossSum ? await lossSum.item() : null,
+      epochSeconds: (performance.now() - epochStart) / 1000,
+    });
+    for (let epoch = run.epoch; epoch <= epochs; epoch++) {
+      run.beginEpoch(epoch);
+      let skip = 0;
+      const toSkip = run.skip();
       for (const batch of data.batches()) {
+        if (skip++ < toSkip) continue;
+        run.checkSignal();
         const inputs = upload(e, batch, data.numSteps, bos);
         const [X, XValidLen, decX, Y] = inputs;
         const next: Tensor = e.tidy(() => {
@@ -175,36 +217,43 @@ export async function trainSeq2Seq<Out, State>(
         lossSum?.dispose();
         lossSum = next.keep();
         for (const t of inputs) t.dispose();
-        for (const n of batch.YValidLen) tokens += n;
+        for (const n of batch.YValidLen) p.tokens += n;
+        await run.afterStep(progress);
       }
       if (!lossSum) throw new Error(`${name}: the data has no batches`);
-      const loss = (await lossSum.item()) / tokens;
+      const loss = (await lossSum.item()) / p.tokens;
       lossSum.dispose();
+      lossSum = null;
       checkFinite(name, epoch, loss);
       const epochSeconds = (performance.now() - epochStart) / 1000;
-      const tps = tokens / epochSeconds;
-      losses.push(loss);
-      epochTokensPerSecond.push(tps);
-      totalTokens += tokens;
-      trainSeconds += epochSeconds;
+      const tps = p.tokens / epochSeconds;
+      p.losses.push(loss);
+      p.epochTokensPerSecond.push(tps);
+      p.totalTokens += p.tokens;
+      p.trainSeconds += epochSeconds;
+      p.tokens = 0;
       let validationLoss: number | undefined;
       if (validation) {
         validationLoss = await evaluateLoss(model, validation, bos, data.numSteps);
         checkFinite(`${name} (validation)`, epoch, validationLoss);
-        validationLosses.push(validationLoss);
+        p.validationLosses.push(validationLoss);
       }
       onEpoch?.(epoch, loss, tps, validationLoss);
+      run.endEpoch();
+      epochStart = performance.now();
     }
+    await run.save(progress);
+    const seconds = (performance.now() - start) / 1000;
+    return {
+      losses: p.losses,
+      ...(validation ? { validationLosses: p.validationLosses } : {}),
+      epochTokensPerSecond: p.epochTokensPerSecond,
+      tokensPerSecond: p.totalTokens / p.trainSeconds,
+      seconds,
+    };
   } finally {
+    (lossSum as Tensor | null)?.dispose();
     opt.zeroGrad();
     opt.dispose();
   }
-  const seconds = (performance.now() - start) / 1000;
-  return {
-    losses,
-    ...(validation ? { validationLosses } : {}),
-    epochTokensPerSecond,
-    tokensPerSecond: totalTokens / trainSeconds,
-    seconds,
-  };
 }

@@ -70,6 +70,8 @@ export class Engine {
   /** Set when the device is lost or the engine destroyed: every later op throws a {@link DeviceLostError}. */
   private lost: { reason: string; message: string } | null = null;
   private destroyed = false;
+  /** Rejects with the {@link DeviceLostError} once the device is lost: a readback waits for it or its own result. */
+  private readonly whenLost: Promise<never>;
   /** Whether ops record the autograd tape (false inside {@link Engine.noGrad}). */
   gradEnabled = true;
   /** Dispatches submitted since creation (for dispatch-overhead accounting). */
@@ -84,6 +86,13 @@ export class Engine {
     this.pool = gpu ? new BufferPool(gpu.device, gpu.report.limits.maxBufferSize) : null;
     this.gpuErrors = gpu ? new GpuErrorScopes(gpu.device) : null;
     gpu?.device.lost.then((info) => this.markLost(info.reason, info.message));
+    this.whenLost = gpu
+      ? gpu.device.lost.then((info) => {
+          throw new DeviceLostError(this.lost?.reason ?? info.reason, this.lost?.message ?? info.message);
+        })
+      : new Promise<never>(() => {});
+    // Only ever raced against a readback; never a rejection nobody handles.
+    this.whenLost.catch(() => {});
   }
 
   /**
@@ -465,14 +474,15 @@ export class Engine {
       this.flagsArmed = false;
     } else {
       this.gpuErrors!.close('in the device calls since the previous submit');
-      await this.device.queue.onSubmittedWorkDone();
+      // A lost device may never settle its pending promises.
+      await Promise.race([this.device.queue.onSubmittedWorkDone(), this.whenLost]);
     }
     let data: ArrayBuffer | null = null;
     let words: Uint32Array | null = null;
     let mapFailure: unknown = null;
     if (staging) {
       try {
-        await staging.mapAsync(GPUMapMode.READ, 0, total);
+        await Promise.race([staging.mapAsync(GPUMapMode.READ, 0, total), this.whenLost]);
         const range = staging.getMappedRange(0, total);
         data = src ? range.slice(0, bytes) : null;
         if (flags) words = new Uint32Array(range.slice(total - FLAG_BYTES, total));

@@ -5,7 +5,7 @@
  * sizes: finite differences cost one reference evaluation per input element.
  */
 import { Random } from '../src/data/random.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import type { Engine } from '../src/runtime/engine.js';
 import { finiteDifference } from '../src/runtime/gradcheck.js';
 import type { AnyOpDef, CpuTensor } from '../src/runtime/op.js';

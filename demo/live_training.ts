@@ -22,7 +22,7 @@ import { add, compare, mul, square, sub } from '../src/ops/elementwise.js';
 import { max, mean, sum } from '../src/ops/reduce.js';
 import { Adam } from '../src/optim/adam.js';
 import { SGD } from '../src/optim/sgd.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import type { Engine } from '../src/runtime/engine.js';
 import { engine } from '../src/runtime/global.js';
 import type { Tensor } from '../src/runtime/tensor.js';

@@ -16,12 +16,12 @@ import {
   transformerAttentionHeatmaps,
   type Transformer,
 } from '../src/models/transformer.js';
-import { manualSeed } from '../src/nn/init.js';
+import { manualSeed } from '../src/runtime/random.js';
 import { add } from '../src/ops/elementwise.js';
 import { sum } from '../src/ops/reduce.js';
 import { Adam } from '../src/optim/adam.js';
 import { clipGradNorm } from '../src/optim/clip.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import { engine } from '../src/runtime/global.js';
 import type { Tensor } from '../src/runtime/tensor.js';
 import { maskedSoftmaxCELoss } from '../src/train/loss.js';

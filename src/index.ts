@@ -9,7 +9,7 @@ export { init, engine, setEngine } from './runtime/global.js';
 export { Engine, type Backend, type MemoryStats } from './runtime/engine.js';
 export { CapturedGraph, type CaptureOptions } from './runtime/capture.js';
 export { Tensor, type DType } from './runtime/tensor.js';
-export { backward, type BackwardOptions } from './runtime/autograd.js';
+export { backward, type BackwardOptions } from './ops/autograd.js';
 export {
   OpError,
   GpuError,
@@ -82,7 +82,7 @@ export { PositionWiseFFN, AddNorm } from './nn/transformer_blocks.js';
 export { AdditiveAttention, DotProductAttention, BilinearAttention } from './nn/attention_scoring.js';
 export { MultiHeadAttention } from './nn/multi_head_attention.js';
 export { PositionalEncoding, positionalEncodingMatrix } from './nn/positional_encoding.js';
-export { manualSeed } from './nn/init.js';
+export { manualSeed } from './runtime/random.js';
 
 export { type OptimizerState } from './optim/optimizer.js';
 export { SGD } from './optim/sgd.js';
@@ -112,7 +112,7 @@ export { type TrainingState } from './train/training_checkpoint.js';
 export { trainNadarayaWatson } from './experiments/nadaraya_watson.js';
 export { trainClsMlp } from './experiments/cls_mlp.js';
 
-export { Random, type RandomState } from './data/random.js';
+export { Random, type RandomState } from './runtime/random.js';
 export { nwData, nwKeysValues } from './data/nadaraya_watson.js';
 export { maskedTokenData, heldOutSplit } from './data/masked_tokens.js';
 export { Vocab } from './data/vocab.js';

@@ -35,7 +35,7 @@ import { progress } from './experiments/progress.js';
 import { checkpointDir, runTranslation, translationModel } from './experiments/translate.js';
 import { ensureFraEng } from './data/download.js';
 import { FRA_ENG_CREDIT } from './data/fra_eng.js';
-import { manualSeed } from './nn/init.js';
+import { manualSeed } from './runtime/random.js';
 import type { Backend, Engine } from './runtime/engine.js';
 import { init } from './runtime/global.js';
 

@@ -14,7 +14,7 @@ import {
 } from '../src/ops/attention.js';
 import { mul } from '../src/ops/elementwise.js';
 import { sum } from '../src/ops/reduce.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import type { Engine } from '../src/runtime/engine.js';
 import { init } from '../src/runtime/global.js';
 import type { CpuTensor } from '../src/runtime/op.js';

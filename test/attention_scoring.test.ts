@@ -12,14 +12,14 @@ import {
   DotProductAttention,
   type ScoringAttention,
 } from '../src/nn/attention_scoring.js';
-import { manualSeed } from '../src/nn/init.js';
+import { manualSeed } from '../src/runtime/random.js';
 import { additiveScore, additiveScoreBackward, additiveScoreComposed } from '../src/ops/additive_score.js';
 import { dropoutUniform, nextSeed } from '../src/ops/dropout.js';
 import { mul } from '../src/ops/elementwise.js';
 import { hardAttention } from '../src/ops/hard_attention.js';
 import { maskedSoftmaxOp } from '../src/ops/masked_softmax.js';
 import { sum } from '../src/ops/reduce.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import { Engine, type Backend } from '../src/runtime/engine.js';
 import { init, setEngine } from '../src/runtime/global.js';
 import { expectClose, f32 } from './helpers.js';

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fill, mul } from '../src/ops/elementwise.js';
 import { sum } from '../src/ops/reduce.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import { Engine, type Backend } from '../src/runtime/engine.js';
 import { AutogradError } from '../src/runtime/errors.js';
 import { setEngine } from '../src/runtime/global.js';

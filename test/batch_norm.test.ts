@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { batchNorm, updateRunningStats } from '../src/ops/batch_norm.js';
 import { mul } from '../src/ops/elementwise.js';
 import { sum } from '../src/ops/reduce.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import { Engine, type Backend } from '../src/runtime/engine.js';
 import { setEngine } from '../src/runtime/global.js';
 import { OpError } from '../src/runtime/op.js';

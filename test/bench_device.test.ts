@@ -17,7 +17,7 @@ import { randomInts, randomValues } from '../bench/harness/check.js';
 import { onCpu } from '../bench/harness/reference.js';
 import type { BenchCase } from '../bench/harness/types.js';
 import { scaledDotProductAttention } from '../src/ops/attention.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import { init } from '../src/runtime/global.js';
 
 const repo = resolve('.');

@@ -12,7 +12,7 @@ import { add, mul, relu, square, sub, tanh } from '../src/ops/elementwise.js';
 import { mean, sum } from '../src/ops/reduce.js';
 import { Adam } from '../src/optim/adam.js';
 import { clipGradNorm } from '../src/optim/clip.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import { maskedSoftmaxCELoss } from '../src/train/loss.js';
 import { Engine } from '../src/runtime/engine.js';
 import { init } from '../src/runtime/global.js';

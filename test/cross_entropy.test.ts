@@ -7,7 +7,7 @@ import {
   crossEntropyOp,
   type Reduction,
 } from '../src/ops/cross_entropy.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import type { Engine } from '../src/runtime/engine.js';
 import { init } from '../src/runtime/global.js';
 import { expectClose, f32 } from './helpers.js';

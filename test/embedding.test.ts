@@ -8,7 +8,7 @@ import { embedding } from '../src/ops/embedding.js';
 import { fill } from '../src/ops/elementwise.js';
 import { Dropout } from '../src/nn/dropout.js';
 import { Embedding } from '../src/nn/embedding.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import { Engine, type Backend } from '../src/runtime/engine.js';
 import { setEngine } from '../src/runtime/global.js';
 import { OpError } from '../src/runtime/op.js';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { mergeHeads, splitHeads } from '../src/ops/heads.js';
 import { repeatInterleave } from '../src/ops/repeat_interleave.js';
 import { reshape } from '../src/ops/shape.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import type { Engine } from '../src/runtime/engine.js';
 import { init } from '../src/runtime/global.js';
 import { OpError } from '../src/runtime/op.js';

@@ -10,7 +10,7 @@ import { layerNorm } from '../src/ops/layer_norm.js';
 import { sum } from '../src/ops/reduce.js';
 import { LayerNorm } from '../src/nn/layer_norm.js';
 import { AddNorm, PositionWiseFFN } from '../src/nn/transformer_blocks.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import { Engine, type Backend } from '../src/runtime/engine.js';
 import { setEngine } from '../src/runtime/global.js';
 import { OpError } from '../src/runtime/op.js';

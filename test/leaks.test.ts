@@ -6,7 +6,7 @@ import { clsMlp } from '../src/models/cls_mlp.js';
 import { crossEntropy } from '../src/ops/cross_entropy.js';
 import { Adam } from '../src/optim/adam.js';
 import { clipGradNorm } from '../src/optim/clip.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import type { Engine, MemoryStats } from '../src/runtime/engine.js';
 import { init } from '../src/runtime/global.js';
 

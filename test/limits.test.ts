@@ -9,7 +9,7 @@ import { Random } from '../src/data/random.js';
 import type { Module } from '../src/nn/module.js';
 import { registry } from '../src/ops/registry.js';
 import { clipGradNorm } from '../src/optim/clip.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import { Engine } from '../src/runtime/engine.js';
 import { setEngine } from '../src/runtime/global.js';
 import type { KernelSet } from '../src/runtime/kernel_set.js';

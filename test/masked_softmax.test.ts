@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../src/data/random.js';
 import { maskedSoftmax, maskedSoftmaxBackward, maskedSoftmaxOp } from '../src/ops/masked_softmax.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import type { Engine } from '../src/runtime/engine.js';
 import { init } from '../src/runtime/global.js';
 import type { CpuTensor } from '../src/runtime/op.js';

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Random } from '../src/data/random.js';
 import { matmul, matmulOp, type MatmulAttrs } from '../src/ops/matmul.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import { Engine } from '../src/runtime/engine.js';
 import { init } from '../src/runtime/global.js';
 import type { KernelSet } from '../src/runtime/kernel_set.js';

@@ -9,7 +9,7 @@ import { Adam, AdamW } from '../src/optim/adam.js';
 import { clipGradNorm } from '../src/optim/clip.js';
 import type { Optimizer } from '../src/optim/optimizer.js';
 import { SGD } from '../src/optim/sgd.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import { Engine, type Backend } from '../src/runtime/engine.js';
 import { setEngine } from '../src/runtime/global.js';
 import type { Tensor } from '../src/runtime/tensor.js';

@@ -11,7 +11,7 @@ import { clsMlp } from '../src/models/cls_mlp.js';
 import { ClsTransformer } from '../src/models/cls_transformer.js';
 import { crossEntropy } from '../src/ops/cross_entropy.js';
 import { Adam } from '../src/optim/adam.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import { Engine, type Backend } from '../src/runtime/engine.js';
 import { setEngine } from '../src/runtime/global.js';
 import { expectClose } from './helpers.js';

@@ -11,7 +11,7 @@ import { mul } from '../src/ops/elementwise.js';
 import { permute, transpose } from '../src/ops/permute.js';
 import { sum } from '../src/ops/reduce.js';
 import { logSoftmax, softmax } from '../src/ops/softmax.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import { Engine, type Backend } from '../src/runtime/engine.js';
 import { OpError } from '../src/runtime/errors.js';
 import { setEngine } from '../src/runtime/global.js';

@@ -7,7 +7,7 @@
 import { tokenizeNmt } from '../src/data/fra_eng.js';
 import { nmtData } from '../src/data/translation_arrays.js';
 import { buildTransformer } from '../src/models/transformer.js';
-import { manualSeed } from '../src/nn/init.js';
+import { manualSeed } from '../src/runtime/random.js';
 import type { Engine } from '../src/runtime/engine.js';
 import { DeviceLostError } from '../src/runtime/errors.js';
 import { setEngine } from '../src/runtime/global.js';

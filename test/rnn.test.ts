@@ -10,7 +10,7 @@ import { DIRECT_UNBIND, concat, slice, stack, unbind } from '../src/ops/concat.j
 import { add, mul } from '../src/ops/elementwise.js';
 import { sum } from '../src/ops/reduce.js';
 import { GRU, LSTM } from '../src/nn/rnn.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import { Engine } from '../src/runtime/engine.js';
 import { setEngine } from '../src/runtime/global.js';
 import { OpError } from '../src/runtime/op.js';

@@ -4,7 +4,7 @@ import { add, fill, mul } from '../src/ops/elementwise.js';
 import { matmul } from '../src/ops/matmul.js';
 import { sum } from '../src/ops/reduce.js';
 import { reshape } from '../src/ops/shape.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import { INSTALL_HINT, requestGpu } from '../src/runtime/device.js';
 import type { Engine } from '../src/runtime/engine.js';
 import { init } from '../src/runtime/global.js';

@@ -11,7 +11,7 @@ import { Random } from '../src/data/random.js';
 import { scaledDotProductAttention } from '../src/ops/attention.js';
 import { sdpaBackwardDkdv, sdpaBackwardDq, sdpaForward } from '../src/ops/sdpa_fused.js';
 import { backwardCpu, forwardCpu, type SdpaAttrs } from '../src/ops/sdpa_reference.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import type { Engine } from '../src/runtime/engine.js';
 import { init, setEngine } from '../src/runtime/global.js';
 import { apply, type CpuTensor, type OpCase } from '../src/runtime/op.js';

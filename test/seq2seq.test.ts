@@ -15,9 +15,9 @@ import {
   type Cell,
   type RNNState,
 } from '../src/models/seq2seq.js';
-import { manualSeed } from '../src/nn/init.js';
+import { manualSeed } from '../src/runtime/random.js';
 import { sum } from '../src/ops/reduce.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import { Engine } from '../src/runtime/engine.js';
 import { setEngine } from '../src/runtime/global.js';
 import { maskedSoftmaxCELoss } from '../src/train/loss.js';

@@ -14,7 +14,7 @@ import { mul, sum } from '../src/index.js';
 import { Adam } from '../src/optim/adam.js';
 import { SGD } from '../src/optim/sgd.js';
 import type { Optimizer } from '../src/optim/optimizer.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import { Engine } from '../src/runtime/engine.js';
 import { CheckpointError } from '../src/runtime/errors.js';
 import { setEngine } from '../src/runtime/global.js';

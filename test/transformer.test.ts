@@ -16,10 +16,10 @@ import {
   transformerAttentionHeatmaps,
   type TransformerConfig,
 } from '../src/models/transformer.js';
-import { manualSeed } from '../src/nn/init.js';
+import { manualSeed } from '../src/runtime/random.js';
 import { fill } from '../src/ops/elementwise.js';
 import { sum } from '../src/ops/reduce.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import { Engine } from '../src/runtime/engine.js';
 import { setEngine } from '../src/runtime/global.js';
 import { maskedSoftmaxCELoss } from '../src/train/loss.js';

@@ -12,7 +12,7 @@ import { embedding } from '../src/ops/embedding.js';
 import { hardAttention } from '../src/ops/hard_attention.js';
 import { maskedSoftmax } from '../src/ops/masked_softmax.js';
 import { reshape } from '../src/ops/shape.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import { Engine, type Backend } from '../src/runtime/engine.js';
 import { GpuError, OpError } from '../src/runtime/errors.js';
 import { setEngine } from '../src/runtime/global.js';

@@ -10,7 +10,7 @@ import type { Tensor as TfTensor } from '@tensorflow/tfjs-core';
 import { additiveScore, additiveScoreComposed } from '../../src/ops/additive_score.js';
 import { maskedSoftmax } from '../../src/ops/masked_softmax.js';
 import { matmul } from '../../src/ops/matmul.js';
-import { backward } from '../../src/runtime/autograd.js';
+import { backward } from '../../src/ops/autograd.js';
 import type { Tensor } from '../../src/runtime/tensor.js';
 import { expectClose, randomInts, randomValues } from '../harness/check.js';
 import { jaxArray, jaxValues, jaxVariant } from '../harness/jax.js';

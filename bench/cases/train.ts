@@ -21,7 +21,7 @@ import type { Optimizer as TfOptimizer, Tensor as TfTensor } from '@tensorflow/t
 import type { Module } from '../../src/nn/module.js';
 import type { Optimizer } from '../../src/optim/optimizer.js';
 import { clipGradNorm } from '../../src/optim/clip.js';
-import { backward } from '../../src/runtime/autograd.js';
+import { backward } from '../../src/ops/autograd.js';
 import type { Engine } from '../../src/runtime/engine.js';
 import type { Tensor } from '../../src/runtime/tensor.js';
 import { Mismatch } from '../harness/check.js';

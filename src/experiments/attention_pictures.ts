@@ -4,7 +4,7 @@
  * whole P matrix (§11.6). The masked-token pictures are in cls_pictures.ts.
  */
 import { join } from 'node:path';
-import { Random } from '../data/random.js';
+import { Random } from '../runtime/random.js';
 import { AdditiveAttention, BilinearAttention, DotProductAttention } from '../nn/attention_scoring.js';
 import { MultiHeadAttention } from '../nn/multi_head_attention.js';
 import { positionalEncodingMatrix } from '../nn/positional_encoding.js';

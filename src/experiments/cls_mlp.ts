@@ -13,7 +13,7 @@ import {
   NUM_CLASSES,
   type MaskedTokenData,
 } from '../data/masked_tokens.js';
-import { Random } from '../data/random.js';
+import { Random, defaultGenerator } from '../runtime/random.js';
 import { ClsAttention } from '../models/cls_attention.js';
 import { clsMlp } from '../models/cls_mlp.js';
 import { ClsTransformer } from '../models/cls_transformer.js';
@@ -22,12 +22,11 @@ import { crossEntropy } from '../ops/cross_entropy.js';
 import { add, compare, mul } from '../ops/elementwise.js';
 import { max, sum } from '../ops/reduce.js';
 import { Adam } from '../optim/adam.js';
-import { backward } from '../runtime/autograd.js';
+import { backward } from '../ops/autograd.js';
 import type { Engine } from '../runtime/engine.js';
 import { engine } from '../runtime/global.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { checkFinite } from './diverged.js';
-import { defaultGenerator } from '../nn/init.js';
+import { checkFinite } from '../train/diverged.js';
 import { TrainingRun, type RunOptions } from '../train/training_run.js';
 
 /**

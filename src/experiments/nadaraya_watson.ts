@@ -4,14 +4,14 @@
  * 5 full-batch epochs. Runs on the current engine (WebGPU or CPU reference).
  */
 import { nwData, nwKeysValues } from '../data/nadaraya_watson.js';
-import { Random } from '../data/random.js';
+import { Random } from '../runtime/random.js';
 import { NWKernelRegression, nwNonParametric } from '../models/nadaraya_watson.js';
 import { square, sub } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
 import { SGD } from '../optim/sgd.js';
-import { backward } from '../runtime/autograd.js';
+import { backward } from '../ops/autograd.js';
 import { engine } from '../runtime/global.js';
-import { checkFinite } from './diverged.js';
+import { checkFinite } from '../train/diverged.js';
 import { TrainingRun, type RunOptions } from '../train/training_run.js';
 
 export interface NwOptions extends RunOptions {

@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Random } from '../data/random.js';
+import { Random } from '../runtime/random.js';
 import { DEFAULT_NUM_EXAMPLES } from '../data/fra_eng.js';
 import { SHARED_FRA_TXT, readFraEng } from '../data/fra_eng_file.js';
 import { nmtData } from '../data/translation_arrays.js';

@@ -4,13 +4,12 @@
  * out at the cls position, the way BERT reads its prediction at the masked token. Without the residual the
  * cls position loses its own identity and training stalls near 0.44 accuracy (PyTorch too).
  */
-import type { Random } from '../data/random.js';
+import { type Random, defaultGenerator } from '../runtime/random.js';
 import { CLS_ID, NUM_CLASSES } from '../data/masked_tokens.js';
 import { add, mul } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
 import { reshape } from '../ops/shape.js';
 import { Embedding } from '../nn/embedding.js';
-import { defaultGenerator } from '../nn/init.js';
 import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
 import { MultiHeadAttention } from '../nn/multi_head_attention.js';

@@ -2,12 +2,11 @@
  * The masked-token MLP of the project's seed notes: Linear(10, 100) → ReLU → BatchNorm1d(100) → Linear(100, 26),
  * reading the ten token ids of a window as plain numbers and predicting the masked letter.
  */
-import type { Random } from '../data/random.js';
+import { type Random, defaultGenerator } from '../runtime/random.js';
 import { BatchNorm1d } from '../nn/batch_norm.js';
 import { ReLU } from '../nn/activation.js';
 import { Linear } from '../nn/linear.js';
 import { Sequential } from '../nn/sequential.js';
-import { defaultGenerator } from '../nn/init.js';
 
 /** (N, 10) float32 token ids → (N, 26) logits. */
 export function clsMlp(

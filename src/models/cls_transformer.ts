@@ -13,9 +13,8 @@
  * `encoder.embedding.weight` (28, d), `encoder.blks.block0.attention.W_q.weight` (d, d), …,
  * `encoder.blks.block1.addnorm2.ln.bias` (d), `dense.weight` (26, d), `dense.bias` (26).
  */
-import type { Random } from '../data/random.js';
+import { type Random, defaultGenerator } from '../runtime/random.js';
 import { CLS_ID, NUM_CLASSES } from '../data/masked_tokens.js';
-import { defaultGenerator } from '../nn/init.js';
 import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
 import { mul } from '../ops/elementwise.js';

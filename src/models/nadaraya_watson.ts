@@ -2,13 +2,12 @@
  * Nadaraya-Watson kernel regression with a learnable width (d2l §10.2.4, "Parametric Attention Pooling"):
  * f(q) = Σᵢ softmax_i(−((q − kᵢ)·w)²/2) · vᵢ, plus the non-parametric pooling (w = 1 fixed, §10.2.3).
  */
-import type { Random } from '../data/random.js';
+import { type Random, defaultGenerator } from '../runtime/random.js';
 import { maskedSoftmax } from '../ops/masked_softmax.js';
 import { matmul } from '../ops/matmul.js';
 import { mul, square, sub } from '../ops/elementwise.js';
 import { reshape } from '../ops/shape.js';
 import { Module, fromValues } from '../nn/module.js';
-import { defaultGenerator } from '../nn/init.js';
 import { OpError } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
 

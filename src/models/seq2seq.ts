@@ -8,10 +8,9 @@
  *
  * Shape key: B batch, T source steps, Tt target steps, E embedding size, H hidden size, L layers, V vocabulary.
  */
-import type { Random } from '../data/random.js';
+import { type Random, defaultGenerator } from '../runtime/random.js';
 import { AdditiveAttention } from '../nn/attention_scoring.js';
 import { Embedding } from '../nn/embedding.js';
-import { defaultGenerator } from '../nn/init.js';
 import { Linear } from '../nn/linear.js';
 import { GRU, LSTM } from '../nn/rnn.js';
 import { xavierUniform } from '../nn/xavier.js';

@@ -10,9 +10,8 @@
  * `decoder.blks.block1.attention2.W_o.weight`, `decoder.dense.bias`, … PositionalEncoding's P is a plain
  * attribute in d2l, so it is not in the state dict (nor here).
  */
-import type { Random } from '../data/random.js';
+import { type Random, defaultGenerator } from '../runtime/random.js';
 import { Embedding } from '../nn/embedding.js';
-import { defaultGenerator } from '../nn/init.js';
 import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
 import { MultiHeadAttention } from '../nn/multi_head_attention.js';

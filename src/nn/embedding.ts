@@ -2,11 +2,10 @@
  * `Embedding` (`torch.nn.Embedding(num_embeddings, embedding_dim)`): a (V, E) table initialised N(0, 1) as
  * PyTorch does, looked up by int32 token ids (src/ops/embedding.ts).
  */
-import type { Random } from '../data/random.js';
+import { type Random, defaultGenerator } from '../runtime/random.js';
 import { embedding } from '../ops/embedding.js';
 import { OpError } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { defaultGenerator } from './init.js';
 import { Module, fromValues } from './module.js';
 
 export class Embedding extends Module {

@@ -2,12 +2,12 @@
  * `Linear` (`torch.nn.Linear`): y = x·Wᵀ + b with W (out, in), PyTorch's default initialisation
  * (kaiming_uniform with a = √5, i.e. W, b ~ U(−1/√in, 1/√in)).
  */
-import type { Random } from '../data/random.js';
+import { type Random, defaultGenerator } from '../runtime/random.js';
 import { add } from '../ops/elementwise.js';
 import { matmul } from '../ops/matmul.js';
 import { OpError } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { defaultGenerator, uniformValues } from './init.js';
+import { uniformValues } from './init.js';
 import { Module, fromValues } from './module.js';
 
 export interface LinearOptions {

@@ -3,13 +3,12 @@
  * heads that attend in one batched scaled dot-product attention (src/ops/attention.ts), join the heads and
  * project with W_o.
  */
-import type { Random } from '../data/random.js';
+import { type Random, defaultGenerator } from '../runtime/random.js';
 import { scaledDotProductAttention } from '../ops/attention.js';
 import { mergeHeads, splitHeads } from '../ops/heads.js';
 import { repeatInterleave } from '../ops/repeat_interleave.js';
 import { OpError } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { defaultGenerator } from './init.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
 

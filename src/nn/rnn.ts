@@ -5,7 +5,7 @@
  * runs through the steps, so backpropagation through time needs no code here. Dropout acts between layers, not
  * after the last, and only in training (PyTorch semantics).
  */
-import type { Random } from '../data/random.js';
+import { type Random, defaultGenerator } from '../runtime/random.js';
 import { stack, unbind } from '../ops/concat.js';
 import { dropout as dropoutOp } from '../ops/dropout.js';
 import { add, fill } from '../ops/elementwise.js';
@@ -15,7 +15,7 @@ import { matmul } from '../ops/matmul.js';
 import { reshape } from '../ops/shape.js';
 import { OpError } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { defaultGenerator, uniformValues } from './init.js';
+import { uniformValues } from './init.js';
 import { Module, fromValues } from './module.js';
 import { xavierUniform } from './xavier.js';
 

@@ -2,12 +2,11 @@
  * The two small blocks around every Transformer sublayer (d2l §11.7): the position-wise feed-forward network and
  * the residual connection followed by layer normalisation.
  */
-import type { Random } from '../data/random.js';
+import { type Random, defaultGenerator } from '../runtime/random.js';
 import { dropout as dropoutOp } from '../ops/dropout.js';
 import { add, relu } from '../ops/elementwise.js';
 import { OpError } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { defaultGenerator } from './init.js';
 import { LayerNorm } from './layer_norm.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';

@@ -1,6 +1,6 @@
 /** Xavier (Glorot) initialisation, which d2l's seq2seq models apply to their Linear and GRU weights. */
-import type { Random } from '../data/random.js';
-import { defaultGenerator, uniformValues } from './init.js';
+import { type Random, defaultGenerator } from '../runtime/random.js';
+import { uniformValues } from './init.js';
 
 /**
  * `torch.nn.init.xavier_uniform_` for a 2-D weight (fanOut, fanIn) as PyTorch stores Linear and RNN matrices:

@@ -5,7 +5,7 @@
  */
 import { OpError, apply, type OpDef } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { defaultGenerator } from '../nn/init.js';
+import { defaultGenerator } from '../runtime/random.js';
 import { grid } from './grid.js';
 
 export interface DropoutAttrs {

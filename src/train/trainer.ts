@@ -4,16 +4,16 @@
  * is accumulated on the device and read back once per epoch, so no step waits for the GPU. Optionally, the same
  * loss on a held-out split after every epoch (not in d2l, which trains on 600 pairs and evaluates four sentences).
  */
-import { checkFinite } from '../experiments/diverged.js';
+import { checkFinite } from './diverged.js';
 import type { NmtBatch, NmtData, NmtSplit } from '../data/translation_arrays.js';
 import type { Vocab } from '../data/vocab.js';
 import type { EncoderDecoder } from '../models/encoder_decoder.js';
-import { defaultGenerator, manualSeed } from '../nn/init.js';
+import { defaultGenerator, manualSeed } from '../runtime/random.js';
 import { add } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
 import { Adam } from '../optim/adam.js';
 import { clipGradNorm } from '../optim/clip.js';
-import { backward } from '../runtime/autograd.js';
+import { backward } from '../ops/autograd.js';
 import type { Engine } from '../runtime/engine.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { maskedSoftmaxCELoss } from './loss.js';
@@ -144,7 +144,7 @@ export async function evaluateLoss<Out, State>(
  * where an uninterrupted run would.
  * @returns the per-epoch losses (per valid token; with `validation`, the held-out ones too) and throughput. The
  *   model is left in training mode.
- * @throws DivergenceError (src/experiments/diverged.ts) when an epoch's training or validation loss is not finite;
+ * @throws DivergenceError (src/train/diverged.ts) when an epoch's training or validation loss is not finite;
  *   DeviceLostError when the engine's device is lost or destroyed meanwhile; the signal's reason when `signal`
  *   aborts; CheckpointError for a `resume` checkpoint that does not fit the model.
  */

@@ -6,7 +6,7 @@
  * it, global step), the optimizer's step count, the random streams' states and what the trainer has recorded so
  * far. PyTorch's `safetensors.torch.load_file` reads the tensors; `json.loads(metadata['training'])` the rest.
  */
-import type { RandomState } from '../data/random.js';
+import type { RandomState } from '../runtime/random.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
 import { CheckpointError } from '../runtime/errors.js';

@@ -4,7 +4,7 @@
  * state, random streams and the position in the data), as PyTorch users do by hand with `torch.save({model,
  * optimizer, epoch, rng_state})`.
  */
-import type { Random } from '../data/random.js';
+import type { Random } from '../runtime/random.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { CheckpointStore } from './checkpoint_store.js';

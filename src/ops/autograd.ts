@@ -1,10 +1,11 @@
 /**
- * Reverse-mode autograd over the tape that `apply` records (micrograd's topological sort, on tensors).
+ * Reverse-mode autograd over the tape that `apply` records (micrograd's topological sort, on tensors). It sits
+ * with the ops, above the runtime's tape, because summing and seeding gradients are ops (`addN`, `fill`).
  */
-import { addN } from '../ops/add_n.js';
-import { fill } from '../ops/elementwise.js';
-import { AutogradError } from './errors.js';
-import { Tensor, formatShape } from './tensor.js';
+import { AutogradError } from '../runtime/errors.js';
+import { Tensor, formatShape } from '../runtime/tensor.js';
+import { addN } from './add_n.js';
+import { fill } from './elementwise.js';
 
 function topoOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];

@@ -22,6 +22,12 @@ if command -v apt-get >/dev/null 2>&1 && grep -q bookworm /etc/os-release 2>/dev
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
   fi
+  # PyTorch only regenerates the fixtures (scripts/torch/*.py); the tests read the committed ones, so it is opt-in:
+  # WITH_TORCH=1 bash scripts/setup.sh.
+  if [ "${WITH_TORCH:-0}" = 1 ] && ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-torch >/dev/null
+  fi
   # The plots render text with system fonts.
   if ! dpkg-query -W -f='${Status}' fonts-dejavu-core 2>/dev/null | grep -q 'ok installed'; then
     $sudo apt-get update -qq

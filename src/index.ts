@@ -100,12 +100,23 @@ export {
   TransformerEncoder,
   TransformerDecoder,
   buildTransformer,
+  type TransformerConfig,
 } from './models/transformer.js';
 export { maskedSoftmaxCELoss } from './train/loss.js';
 export { trainSeq2Seq } from './train/trainer.js';
 export { predictSeq2Seq, evaluateBleu } from './train/predict.js';
 export { bleu } from './eval/bleu.js';
 export { encodeSafetensors, decodeSafetensors, type NamedArray } from './train/safetensors.js';
+export {
+  encodeCheckpoint,
+  decodeCheckpoint,
+  modelFromCheckpoint,
+  type Checkpoint,
+  type CheckpointConfig,
+  type CheckpointContents,
+  type CheckpointFiles,
+  type ModelBuilder,
+} from './train/checkpoint_files.js';
 export { memoryStore, type CheckpointStore } from './train/checkpoint_store.js';
 export { type RunOptions, type StepInfo } from './train/training_run.js';
 export { type TrainingState } from './train/training_checkpoint.js';
@@ -118,5 +129,6 @@ export { maskedTokenData, heldOutSplit } from './data/masked_tokens.js';
 export { Vocab } from './data/vocab.js';
 export { preprocessNmt, tokenizeNmt } from './data/fra_eng.js';
 export { nmtData, buildArray } from './data/translation_arrays.js';
-// Node-only helpers (file system, checkpoints) are exported by src/node.ts only; the plots (src/plot/) belong to
-// the repository's own command line and are not part of the package.
+// Node-only helpers (file system, checkpoint folders) are exported by src/node.ts only, browser-only ones
+// (checkpoints in IndexedDB and as Files) by src/browser.ts; the plots (src/plot/) belong to the repository's own
+// command line and are not part of the package.

@@ -4,13 +4,7 @@
  * imports at run time.
  */
 export * from './index.js';
-export {
-  saveCheckpoint,
-  loadCheckpoint,
-  loadModel,
-  type Checkpoint,
-  type CheckpointConfig,
-} from './train/checkpoint.js';
+export { saveCheckpoint, loadCheckpoint, loadModel } from './train/checkpoint.js';
 export { fileStore } from './train/checkpoint_store_node.js';
 export { ensureFraEng, type EnsureFraEngOptions } from './data/download.js';
 export { readFraEng } from './data/fra_eng_file.js';

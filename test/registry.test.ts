@@ -1,82 +1,122 @@
 /**
  * The generic pass over the op registry: every kernel against its independent CPU reference on awkward
- * shapes, and every backward against central finite differences of the reference in float64.
+ * shapes, and every backward against central finite differences of the reference in float64, on WebGPU and on
+ * the CPU backend (whose backward runs the CPU references of the backward ops, so they are checked on their own).
+ * The backward-only entries have no cases: each must have run in the gradient check of some forward op.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { Random } from '../src/data/random.js';
 import { registry } from '../src/ops/registry.js';
 import { backward } from '../src/ops/autograd.js';
-import type { Engine } from '../src/runtime/engine.js';
-import { init } from '../src/runtime/global.js';
+import type { Backend } from '../src/runtime/engine.js';
 import type { AnyOpDef, CpuTensor, OpCase } from '../src/runtime/op.js';
 import { apply } from '../src/runtime/op.js';
 import { formatShape } from '../src/runtime/tensor.js';
+import { useEngine } from './engine_fixture.js';
 import { expectClose, f32, finiteDifference, makeValues, upload } from './helpers.js';
-
-let engine: Engine;
-beforeAll(async () => {
-  engine = await init('webgpu');
-  await engine.compileAll();
-});
-afterAll(() => engine?.destroy());
-
-// vitest.config.ts runs this file once per kernel set; a set that silently fell back would test the other twice.
-it('runs the kernel set its project forces', () => {
-  const forced = process.env.WEBGPU_ATTENTION_KERNELS;
-  expect(engine.profile.kernels).toBe(forced || engine.profile.kernels);
-});
 
 function label<A>(c: OpCase<A>, i: number): string {
   return `${c.name ?? `case ${i}`} ${c.inputs.map((s) => formatShape(s.shape)).join(' ')} ${JSON.stringify(c.attrs)}`;
 }
 
 const entries = Object.entries(registry) as [string, AnyOpDef][];
+/** The kernels of forward ops' backwards, which have no cases of their own. */
+const backwardOnly = entries.filter(([, def]) => def.cases.length === 0).map(([, def]) => def);
+const isFloat = (s: OpCase<unknown>['inputs'][number]) =>
+  (s.dtype ?? 'float32') === 'float32' && s.grad !== false;
 
-describe.each(entries)('%s', (_name, def) => {
-  if (def.cases.length === 0) {
-    it('is covered through the gradient check of its forward op', () => {
-      expect(def.backward).toBeNull();
+/** A case's inputs drawn from `seed`, as uploaded and as the CPU reference sees them (rounded to float32). */
+function draw<A>(c: OpCase<A>, seed: number) {
+  const rng = new Random(seed);
+  const values = c.inputs.map((s) => makeValues(s, rng));
+  const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({ shape: s.shape, data: f32(values[k]) }));
+  return { rng, values, cpuIn };
+}
+
+/**
+ * Finite differences by `${op}/${case}/${input}`: the same inputs on both backends (the seeds depend only on the
+ * case), so the float64 reference is differentiated once per file.
+ */
+const fdCache = new Map<string, Float64Array>();
+
+// The CPU backend runs no kernels, so the hardware project (vitest.config.ts) would only repeat it.
+const backends: Backend[] =
+  process.env.WEBGPU_ATTENTION_KERNELS === 'hardware' ? ['webgpu'] : ['webgpu', 'cpu'];
+
+describe.each(backends)('on %s', (backend) => {
+  const engine = useEngine(backend, { compile: true });
+  // What runs a backward-only entry: its kernels on WebGPU, its CPU reference on the CPU backend.
+  const method = backend === 'webgpu' ? 'gpu' : 'cpu';
+  const spies = new Map<string, MockInstance>();
+  /** The gradient checks that ran each backward-only entry. */
+  const ranIn = new Map<string, string[]>(backwardOnly.map((def) => [def.name, []]));
+  beforeAll(() => {
+    for (const def of backwardOnly) spies.set(def.name, vi.spyOn(def, method));
+  });
+  afterAll(() => spies.forEach((s) => s.mockRestore()));
+
+  if (backend === 'webgpu')
+    // vitest.config.ts runs this file once per kernel set; a set that silently fell back would test the other twice.
+    it('runs the kernel set its project forces', () => {
+      const forced = process.env.WEBGPU_ATTENTION_KERNELS;
+      expect(engine().profile.kernels).toBe(forced || engine().profile.kernels);
     });
-    return;
-  }
-  def.cases.forEach((c, i) => {
-    it(`forward vs CPU reference: ${label(c, i)}`, async () => {
-      const rng = new Random(1000 + i);
-      const values = c.inputs.map((s) => makeValues(s, rng));
-      const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({ shape: s.shape, data: f32(values[k]) }));
-      const expected = def.cpu(cpuIn, c.attrs);
-      await engine.tidyAsync(async () => {
-        const gpuIn = c.inputs.map((s, k) => upload(engine, s, values[k]));
-        const outs = apply(def, gpuIn, c.attrs);
-        for (let o = 0; o < outs.length; o++)
-          expectClose(await outs[o].data(), expected[o], { what: `${def.name} output ${o}` });
-      });
-    });
-    if (def.backward && !c.noGradCheck)
-      it(`backward vs finite differences: ${label(c, i)}`, async () => {
-        const rng = new Random(2000 + i);
-        const values = c.inputs.map((s) => makeValues(s, rng));
-        const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({ shape: s.shape, data: f32(values[k]) }));
-        const out0 = def.cpu(cpuIn, c.attrs)[0];
-        const dyValues = Array.from({ length: out0.length }, () => rng.normal());
-        const grads = await engine.tidyAsync(async () => {
-          const gpuIn = c.inputs.map((s, k) => upload(engine, s, values[k]));
-          c.inputs.forEach((s, k) => {
-            gpuIn[k].requiresGrad = (s.dtype ?? 'float32') === 'float32' && s.grad !== false;
+
+  const gradChecked = (def: AnyOpDef) => def.backward !== null && def.cases.some((c) => !c.noGradCheck);
+  const tested = entries.filter(
+    ([, def]) => def.cases.length > 0 && (backend === 'webgpu' || gradChecked(def)),
+  );
+  describe.each(tested)('%s', (name, def) => {
+    def.cases.forEach((c, i) => {
+      // On the CPU backend `apply` runs the reference itself: only the backward is worth checking there.
+      if (backend === 'webgpu')
+        it(`forward vs CPU reference: ${label(c, i)}`, async () => {
+          const e = engine();
+          const { values, cpuIn } = draw(c, 1000 + i);
+          const expected = def.cpu(cpuIn, c.attrs);
+          await e.tidyAsync(async () => {
+            const gpuIn = c.inputs.map((s, k) => upload(e, s, values[k]));
+            const outs = apply(def, gpuIn, c.attrs);
+            for (let o = 0; o < outs.length; o++)
+              expectClose(await outs[o].data(), expected[o], { what: `${def.name} output ${o}` });
           });
-          const [y] = apply(def, gpuIn, c.attrs);
-          backward(y, engine.fromArray(dyValues, y.shape));
-          return Promise.all(gpuIn.map((t) => (t.requiresGrad && t.grad ? t.grad.data() : null)));
         });
-        let checked = 0;
-        c.inputs.forEach((s, k) => {
-          if ((s.dtype ?? 'float32') !== 'float32' || s.grad === false) return;
-          const fd = finiteDifference(def, cpuIn, c.attrs, f32(dyValues), k);
-          expect(grads[k], `input ${k} received no gradient`).not.toBeNull();
-          expectClose(grads[k]!, fd, { atol: 2e-3, rtol: 2e-3, what: `${def.name} d(input ${k})` });
-          checked++;
+      if (def.backward && !c.noGradCheck)
+        it(`backward vs finite differences: ${label(c, i)}`, async () => {
+          const e = engine();
+          const { rng, values, cpuIn } = draw(c, 2000 + i);
+          const out0 = def.cpu(cpuIn, c.attrs)[0];
+          const dyValues = Array.from({ length: out0.length }, () => rng.normal());
+          const grads = await e.tidyAsync(async () => {
+            const inputs = c.inputs.map((s, k) => upload(e, s, values[k]));
+            c.inputs.forEach((s, k) => (inputs[k].requiresGrad = isFloat(s)));
+            const [y] = apply(def, inputs, c.attrs);
+            spies.forEach((s) => s.mockClear());
+            backward(y, e.fromArray(dyValues, y.shape));
+            return Promise.all(inputs.map((t) => (t.requiresGrad && t.grad ? t.grad.data() : null)));
+          });
+          spies.forEach((s, op) => {
+            if (s.mock.calls.length > 0) ranIn.get(op)!.push(`${name} ${label(c, i)}`);
+          });
+          let checked = 0;
+          c.inputs.forEach((s, k) => {
+            if (!isFloat(s)) return;
+            const key = `${name}/${i}/${k}`;
+            let fd = fdCache.get(key);
+            if (!fd) fdCache.set(key, (fd = finiteDifference(def, cpuIn, c.attrs, f32(dyValues), k)));
+            expect(grads[k], `input ${k} received no gradient`).not.toBeNull();
+            expectClose(grads[k]!, fd, { atol: 2e-3, rtol: 2e-3, what: `${def.name} d(input ${k})` });
+            checked++;
+          });
+          expect(checked).toBeGreaterThan(0);
         });
-        expect(checked).toBeGreaterThan(0);
-      });
+    });
+  });
+
+  // After every gradient check above (vitest runs a file's tests in order), so only meaningful for the whole file.
+  describe('backward-only entries', () => {
+    it.each(backwardOnly.map((def) => [def.name]))('%s ran in the gradient check of a forward op', (op) => {
+      expect(ranIn.get(op), `no gradient check ran ${op} on ${backend} (run the whole file)`).not.toEqual([]);
+    });
   });
 });

@@ -3,7 +3,7 @@
  * for each field the browser leaves empty (Chrome gives no `device`, and often no `description`, for privacy), the
  * kernel set and why, the features and the limits.
  */
-import type { AdapterReport } from '../src/runtime/device.js';
+import type { AdapterReport } from '../src/browser.js';
 
 /** `value`, or "not reported" when the browser gives an empty string. */
 const reported = (value: string) => value.trim() || 'not reported';

@@ -4,13 +4,8 @@
  * op's float64 CPU reference, with test/registry.test.ts's tolerance (2e-3 + 2e-3·|x|). Runs at the registry's
  * sizes: finite differences cost one reference evaluation per input element.
  */
-import { Random } from '../src/data/random.js';
-import { backward } from '../src/ops/autograd.js';
-import type { Engine } from '../src/runtime/engine.js';
-import { finiteDifference } from '../src/runtime/gradcheck.js';
-import type { AnyOpDef, CpuTensor } from '../src/runtime/op.js';
-import { apply } from '../src/runtime/op.js';
-import { formatShape } from '../src/runtime/tensor.js';
+import { backward, type Engine, Random } from '../src/browser.js';
+import { type AnyOpDef, apply, type CpuTensor, finiteDifference, formatShape } from '../src/internal.js';
 import { caseLabel, compareOutputs, values, type CaseResult } from './kernel_check.js';
 
 const TOL = 2e-3;

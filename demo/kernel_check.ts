@@ -3,12 +3,17 @@
  * same inputs (rounded to float32, as the GPU sees them) and the tolerance test/registry.test.ts uses. The user's
  * size multiplier scales every dimension larger than 1 of every input (1-sized dims stay, they broadcast).
  */
-import { Random } from '../src/data/random.js';
-import { registry } from '../src/ops/registry.js';
-import type { Engine } from '../src/runtime/engine.js';
-import type { AnyOpDef, CpuTensor, InputSpec, OpCase } from '../src/runtime/op.js';
-import { apply } from '../src/runtime/op.js';
-import { formatShape, numel } from '../src/runtime/tensor.js';
+import { type Engine, Random } from '../src/browser.js';
+import {
+  type AnyOpDef,
+  apply,
+  type CpuTensor,
+  formatShape,
+  type InputSpec,
+  numel,
+  type OpCase,
+  registry,
+} from '../src/internal.js';
 
 const ATOL = 1e-4;
 const RTOL = 1e-3;

@@ -2,9 +2,7 @@
  * What the live training loops share: their options, the page's hooks, the per-model session they drive, the
  * weights read back from a model, and the pause between steps.
  */
-import type { Module } from '../src/nn/module.js';
-import type { Engine } from '../src/runtime/engine.js';
-import type { NamedArray } from '../src/train/safetensors.js';
+import type { Engine, Module, NamedArray } from '../src/browser.js';
 import type { HeatmapData } from './charts.js';
 
 /** A model's tensors by `state_dict` name, on the host (what a safetensors file holds). */

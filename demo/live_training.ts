@@ -7,25 +7,34 @@
  * heatmap of its current weights): `trainLive` drives one from seeded or loaded weights, and `evaluateLive` draws
  * a weights file without training. Everything a session allocates is freed when it ends or is stopped.
  */
-import { batches } from '../src/data/batches.js';
-import { CLS_ID, NUM_CLASSES, SEED_STRING, maskedTokenData } from '../src/data/masked_tokens.js';
-import { nwData, nwKeysValues } from '../src/data/nadaraya_watson.js';
-import { Random } from '../src/data/random.js';
-import { ClsAttention } from '../src/models/cls_attention.js';
-import { clsMlp } from '../src/models/cls_mlp.js';
-import { ClsTransformer } from '../src/models/cls_transformer.js';
-import { NWKernelRegression } from '../src/models/nadaraya_watson.js';
-import type { Linear } from '../src/nn/linear.js';
-import type { Module } from '../src/nn/module.js';
-import { crossEntropy } from '../src/ops/cross_entropy.js';
-import { add, compare, mul, square, sub } from '../src/ops/elementwise.js';
-import { max, mean, sum } from '../src/ops/reduce.js';
-import { Adam } from '../src/optim/adam.js';
-import { SGD } from '../src/optim/sgd.js';
-import { backward } from '../src/ops/autograd.js';
-import type { Engine } from '../src/runtime/engine.js';
-import { engine } from '../src/runtime/global.js';
-import type { Tensor } from '../src/runtime/tensor.js';
+import {
+  Adam,
+  add,
+  backward,
+  ClsAttention,
+  clsMlp,
+  ClsTransformer,
+  compare,
+  crossEntropy,
+  type Engine,
+  engine,
+  type Linear,
+  maskedTokenData,
+  max,
+  mean,
+  type Module,
+  mul,
+  nwData,
+  NWKernelRegression,
+  nwKeysValues,
+  Random,
+  SGD,
+  square,
+  sub,
+  sum,
+  type Tensor,
+} from '../src/browser.js';
+import { batches, CLS_ID, NUM_CLASSES, SEED_STRING } from '../src/internal.js';
 import type { HeatmapData } from './charts.js';
 import {
   loadWeights,

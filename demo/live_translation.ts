@@ -5,28 +5,32 @@
  * src/train/trainer.ts. After every epoch it greedily translates one sentence and plots the decoder's attention
  * over the source (for the Transformer: the last block's decoder-encoder attention, averaged over heads).
  */
-import { preprocessNmt, tokenizeNmt } from '../src/data/fra_eng.js';
-import { Random } from '../src/data/random.js';
-import { nmtData, type NmtData } from '../src/data/translation_arrays.js';
-import type { EncoderDecoder } from '../src/models/encoder_decoder.js';
-import { seq2seqAttention } from '../src/models/seq2seq.js';
+import {
+  Adam,
+  add,
+  backward,
+  buildTransformer,
+  clipGradNorm,
+  type EncoderDecoder,
+  engine,
+  manualSeed,
+  maskedSoftmaxCELoss,
+  nmtData,
+  predictSeq2Seq,
+  preprocessNmt,
+  Random,
+  seq2seqAttention,
+  sum,
+  type Tensor,
+  tokenizeNmt,
+  type Transformer,
+} from '../src/browser.js';
 import {
   D2L_TRANSFORMER_CONFIG,
-  buildTransformer,
+  type NmtData,
+  teacherForcingInput,
   transformerAttentionHeatmaps,
-  type Transformer,
-} from '../src/models/transformer.js';
-import { manualSeed } from '../src/runtime/random.js';
-import { add } from '../src/ops/elementwise.js';
-import { sum } from '../src/ops/reduce.js';
-import { Adam } from '../src/optim/adam.js';
-import { clipGradNorm } from '../src/optim/clip.js';
-import { backward } from '../src/ops/autograd.js';
-import { engine } from '../src/runtime/global.js';
-import type { Tensor } from '../src/runtime/tensor.js';
-import { maskedSoftmaxCELoss } from '../src/train/loss.js';
-import { predictSeq2Seq } from '../src/train/predict.js';
-import { teacherForcingInput } from '../src/train/trainer.js';
+} from '../src/internal.js';
 import type { HeatmapData } from './charts.js';
 import { pace, type LiveOptions, type LiveSession } from './live_common.js';
 

@@ -2,7 +2,7 @@
 // reference, at a user-chosen size multiplier), the live-training panel, and `window.demo`, the hooks the
 // end-to-end tests drive (memory statistics, start/stop/switch, destroying and re-creating the engine).
 import { add, init, setEngine } from '../src/index.js';
-import type { Engine, MemoryStats } from '../src/runtime/engine.js';
+import type { Engine, MemoryStats } from '../src/browser.js';
 import { describeAdapter } from './adapter_panel.js';
 import type { HeatmapData } from './charts.js';
 import { checkGradient, hasGradientCheck } from './gradient_check.js';

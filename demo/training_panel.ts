@@ -6,7 +6,7 @@
  * buffers destroyed).
  */
 import sample from 'virtual:fra-sample';
-import type { Engine } from '../src/runtime/engine.js';
+import type { Engine } from '../src/browser.js';
 import { HeatmapChart, LossChart, type HeatmapData } from './charts.js';
 import { readWholeNumber } from './form.js';
 import type { LiveOptions, Weights } from './live_common.js';

@@ -3,7 +3,7 @@
  * model's name, and for the translation models the corpus and pairs that fixed its vocabularies, in the header's
  * `__metadata__`. Downloaded as a Blob through an `<a download>` link; read back from an `<input type=file>`.
  */
-import { decodeSafetensors, encodeSafetensors } from '../src/train/safetensors.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/browser.js';
 import type { Weights } from './live_common.js';
 
 /** `__metadata__.format` of the files the page writes. */

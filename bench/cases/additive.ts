@@ -7,11 +7,8 @@
  */
 import type { Array as JaxArray } from '@jax-js/jax';
 import type { Tensor as TfTensor } from '@tensorflow/tfjs-core';
-import { additiveScore, additiveScoreComposed } from '../../src/ops/additive_score.js';
-import { maskedSoftmax } from '../../src/ops/masked_softmax.js';
-import { matmul } from '../../src/ops/matmul.js';
-import { backward } from '../../src/ops/autograd.js';
-import type { Tensor } from '../../src/runtime/tensor.js';
+import { additiveScore, backward, maskedSoftmax, matmul, type Tensor } from '../../src/index.js';
+import { additiveScoreComposed } from '../../src/internal.js';
 import { expectClose, randomInts, randomValues } from '../harness/check.js';
 import { jaxArray, jaxValues, jaxVariant } from '../harness/jax.js';
 import { leading, once, onCpu } from '../harness/reference.js';

@@ -7,11 +7,7 @@
  *
  * Also {@link captureTrainStep}: a captured training step as an `ours replay` variant of a train-step case.
  */
-import type { CapturedGraph } from '../../src/runtime/capture.js';
-import type { Engine } from '../../src/runtime/engine.js';
-import type { Tensor } from '../../src/runtime/tensor.js';
-import { add, mul, tanh } from '../../src/ops/elementwise.js';
-import { matmul } from '../../src/ops/matmul.js';
+import { add, type CapturedGraph, type Engine, matmul, mul, tanh, type Tensor } from '../../src/index.js';
 import { expectClose, randomValues, tfValues } from '../harness/check.js';
 import type { BenchCase, Variant } from '../harness/types.js';
 

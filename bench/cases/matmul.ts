@@ -4,7 +4,7 @@
  * transposes inside it), validated on a sample of output entries against a float64 dot product on the host.
  */
 import type { Array as JaxArray } from '@jax-js/jax';
-import { matmul } from '../../src/ops/matmul.js';
+import { matmul } from '../../src/index.js';
 import { expectClose, randomValues, samplePositions, tfValues } from '../harness/check.js';
 import { jaxArray, jaxValues, jaxVariant } from '../harness/jax.js';
 import type { BenchCase } from '../harness/types.js';

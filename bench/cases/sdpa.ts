@@ -7,9 +7,7 @@
  */
 import type { Array as JaxArray } from '@jax-js/jax';
 import type { Tensor as TfTensor } from '@tensorflow/tfjs-core';
-import { scaledDotProductAttention } from '../../src/ops/attention.js';
-import { backward } from '../../src/ops/autograd.js';
-import type { Tensor } from '../../src/runtime/tensor.js';
+import { backward, scaledDotProductAttention, type Tensor } from '../../src/index.js';
 import { expectClose, randomInts, randomValues } from '../harness/check.js';
 import { jaxArray, jaxValues, jaxVariant } from '../harness/jax.js';
 import { leading, once, onCpu } from '../harness/reference.js';

@@ -4,7 +4,8 @@
  * float64 CPU reference on the full tensor. Memory-bound: GB/s counts one read and one write of the scores.
  */
 import type { Array as JaxArray } from '@jax-js/jax';
-import { maskedSoftmax, maskedSoftmaxOp } from '../../src/ops/masked_softmax.js';
+import { maskedSoftmax } from '../../src/index.js';
+import { maskedSoftmaxOp } from '../../src/internal.js';
 import { expectClose, randomInts, randomValues, tfValues } from '../harness/check.js';
 import { jaxArray, jaxValues, jaxVariant } from '../harness/jax.js';
 import type { BenchCase } from '../harness/types.js';

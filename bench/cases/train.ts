@@ -18,12 +18,8 @@
  * be compared (and a replay would repeat its captured mask).
  */
 import type { Optimizer as TfOptimizer, Tensor as TfTensor } from '@tensorflow/tfjs-core';
-import type { Module } from '../../src/nn/module.js';
-import type { Optimizer } from '../../src/optim/optimizer.js';
-import { clipGradNorm } from '../../src/optim/clip.js';
-import { backward } from '../../src/ops/autograd.js';
-import type { Engine } from '../../src/runtime/engine.js';
-import type { Tensor } from '../../src/runtime/tensor.js';
+import { backward, clipGradNorm, type Engine, type Module, type Tensor } from '../../src/index.js';
+import type { Optimizer } from '../../src/internal.js';
 import { Mismatch } from '../harness/check.js';
 import { onCpu } from '../harness/reference.js';
 import { captureTrainStep } from './dispatch.js';

@@ -4,26 +4,31 @@
  * are random but fixed by seed; the translation models use the vocabulary sizes of d2l's 600 fra-eng pairs.
  */
 import type { Tensor as TfTensor } from '@tensorflow/tfjs-core';
-import { CLS_ID, NUM_CLASSES, maskedTokenData } from '../../src/data/masked_tokens.js';
-import { nwData, nwKeysValues } from '../../src/data/nadaraya_watson.js';
-import { Random } from '../../src/data/random.js';
-import { ClsAttention } from '../../src/models/cls_attention.js';
-import { clsMlp } from '../../src/models/cls_mlp.js';
-import { NWKernelRegression } from '../../src/models/nadaraya_watson.js';
-import { seq2seqAttention } from '../../src/models/seq2seq.js';
-import { buildTransformer, type Transformer } from '../../src/models/transformer.js';
-import type { Module } from '../../src/nn/module.js';
-import { positionalEncodingMatrix } from '../../src/nn/positional_encoding.js';
-import type { Sequential } from '../../src/nn/sequential.js';
-import { crossEntropy } from '../../src/ops/cross_entropy.js';
-import { square, sub } from '../../src/ops/elementwise.js';
-import { sum } from '../../src/ops/reduce.js';
-import { Adam } from '../../src/optim/adam.js';
-import { SGD } from '../../src/optim/sgd.js';
-import type { Engine } from '../../src/runtime/engine.js';
-import type { Tensor } from '../../src/runtime/tensor.js';
-import { maskedSoftmaxCELoss, sequenceMask } from '../../src/train/loss.js';
-import { teacherForcingInput } from '../../src/train/trainer.js';
+import {
+  Adam,
+  buildTransformer,
+  ClsAttention,
+  clsMlp,
+  crossEntropy,
+  type Engine,
+  maskedSoftmaxCELoss,
+  maskedTokenData,
+  type Module,
+  nwData,
+  NWKernelRegression,
+  nwKeysValues,
+  positionalEncodingMatrix,
+  Random,
+  seq2seqAttention,
+  type Sequential,
+  SGD,
+  square,
+  sub,
+  sum,
+  type Tensor,
+  type Transformer,
+} from '../../src/index.js';
+import { CLS_ID, NUM_CLASSES, sequenceMask, teacherForcingInput } from '../../src/internal.js';
 import { randomInts } from '../harness/check.js';
 import { jaxArray } from '../harness/jax.js';
 import type { TF } from '../harness/types.js';

@@ -1,5 +1,5 @@
 /** Inputs and output checks shared by the cases. */
-import { Random } from '../../src/data/random.js';
+import { Random } from '../../src/index.js';
 
 /** `n` standard-normal float32 values from a fixed seed, so every run benchmarks the same data. */
 export function randomValues(n: number, seed: number): Float32Array {

@@ -4,7 +4,7 @@
  * request their device from the same adapter.
  */
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { init } from '../../src/runtime/global.js';
+import { init } from '../../src/index.js';
 import { jaxSync, startJax } from './jax.js';
 import type { BenchEnv, Library, TF } from './types.js';
 

@@ -2,7 +2,7 @@
  * `--kernels`: which of our kernel sets (src/runtime/kernel_set.ts) the run times, each as its own variants.
  * `auto` stands for the adapter's own set, which is known only once the engine runs (in Node or in the page).
  */
-import type { KernelChoice, KernelSet } from '../../src/runtime/kernel_set.js';
+import type { KernelChoice, KernelSet } from '../../src/index.js';
 
 const CHOICES: readonly KernelChoice[] = ['software', 'hardware', 'auto'];
 

@@ -4,7 +4,7 @@
  * runs once, the order rotating each round so that no variant always follows the same neighbour. Each run is
  * bracketed by waits for every library's queue to be idle.
  */
-import type { KernelChoice, KernelSet } from '../../src/runtime/kernel_set.js';
+import type { KernelChoice, KernelSet } from '../../src/index.js';
 import { libraries, sync } from './env.js';
 import { prepareCase, type PreparedCase } from './prepare.js';
 import { PEERS, type BenchCase, type BenchEnv, type Library, type Peer, type Variant } from './types.js';

@@ -4,7 +4,7 @@
  * (`ours replay`) keeps the kernels it was captured with; the peers come from the first setup. A jax-js failure
  * that is not a mismatch (an op it lacks, a pipeline the adapter rejects) drops its variants with the reason.
  */
-import type { KernelChoice, KernelSet } from '../../src/runtime/kernel_set.js';
+import type { KernelChoice, KernelSet } from '../../src/index.js';
 import { Mismatch } from './check.js';
 import { reason } from './jax.js';
 import { resolveKernelSets } from './kernels.js';

@@ -2,8 +2,7 @@
  * Runs a computation on our float64-accumulating CPU reference backend (`Engine.create('cpu')`, the same ops'
  * `cpu` functions the test suite checks the kernels against) and hands back the values it reads.
  */
-import { Engine } from '../../src/runtime/engine.js';
-import { engine as current, setEngine } from '../../src/runtime/global.js';
+import { Engine, engine as current, setEngine } from '../../src/index.js';
 
 /** Calls `fn` with a fresh CPU engine made current; restores the previous engine and frees the CPU one. */
 export async function onCpu<T>(fn: (cpu: Engine) => Promise<T>): Promise<T> {

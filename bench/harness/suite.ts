@@ -3,7 +3,7 @@
  * the Node runner and the page that puppeteer drives in Chrome.
  */
 import { version_core as tfjsVersion } from '@tensorflow/tfjs-core';
-import type { KernelSet } from '../../src/runtime/kernel_set.js';
+import type { KernelSet } from '../../src/index.js';
 import { tfAdapterInfo, waitMethod } from './env.js';
 import { jaxAdapterInfo } from './jax.js';
 import { resolveKernelSets } from './kernels.js';

@@ -6,8 +6,7 @@
  */
 import type * as jaxjs from '@jax-js/jax';
 import type * as tfjs from '@tensorflow/tfjs-core';
-import type { Engine } from '../../src/runtime/engine.js';
-import type { KernelSet } from '../../src/runtime/kernel_set.js';
+import type { Engine, KernelSet } from '../../src/index.js';
 
 export type TF = typeof tfjs;
 export type Jax = typeof jaxjs;

@@ -5,6 +5,7 @@
  */
 import { OpError, apply, type OpDef, type TensorMeta } from '../runtime/op.js';
 import { numel, type Tensor } from '../runtime/tensor.js';
+import { grid } from './grid.js';
 import { reshape } from './shape.js';
 
 export interface ArgmaxAttrs {
@@ -45,7 +46,7 @@ export const argmaxOp: OpDef<ArgmaxAttrs> = {
     engine.dispatch('argmax', {
       bindings: { x, y },
       params: { outer, n, inner },
-      groups: outer * inner,
+      workgroups: grid(outer * inner, 1),
     });
   },
   cpu([x], { axis }) {

@@ -5,6 +5,7 @@
  * layer (src/nn/batch_norm.ts), which updates them with {@link updateRunningStats}.
  */
 import { add, mul } from './elementwise.js';
+import { grid } from './grid.js';
 import { OpError, apply, type OpDef } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
 
@@ -51,7 +52,7 @@ export const batchNormOp: OpDef<BatchNormAttrs> = {
     engine.dispatch('batch_norm', {
       bindings: { x, gamma, beta, y, mean, variance },
       params: { n, c, eps },
-      groups: c,
+      workgroups: grid(c, 1),
     });
   },
   cpu([x, gamma, beta], { eps }) {
@@ -92,7 +93,7 @@ export const batchNormBackward: OpDef<BatchNormAttrs> = {
     engine.dispatch('batch_norm_backward', {
       bindings: { x, gamma, mean, variance, dy, dx, dgamma, dbeta },
       params: { n, c, eps },
-      groups: c,
+      workgroups: grid(c, 1),
     });
   },
   cpu([x, gamma, mean, variance, dy], { eps }) {

@@ -7,6 +7,7 @@ import type { Engine } from '../runtime/engine.js';
 import { engine as currentEngine } from '../runtime/global.js';
 import { OpError, apply, type OpDef, type OpCase } from '../runtime/op.js';
 import { Tensor, formatShape, numel } from '../runtime/tensor.js';
+import { grid } from './grid.js';
 import { sumToShape } from './reduce.js';
 
 // ---------------------------------------------------------------- unary
@@ -58,7 +59,7 @@ export const unary: OpDef<UnaryAttrs> = {
       bindings: { x, y },
       params: { n: x.numel(), alpha },
       constants: { OP: unaryTable[op].code },
-      threads: x.numel(),
+      workgroups: grid(x.numel()),
     });
   },
   cpu([x], { op, alpha }) {
@@ -98,7 +99,7 @@ export const unaryBackward: OpDef<UnaryAttrs> = {
       bindings: { x, y, dy, dx },
       params: { n: x.numel(), alpha },
       constants: { OP: unaryTable[op].code },
-      threads: x.numel(),
+      workgroups: grid(x.numel()),
     });
   },
   cpu([x, y, dy], { op, alpha }) {
@@ -247,7 +248,7 @@ export const binary: OpDef<BinaryAttrs> = {
         bstride: pad(broadcastStrides(b.shape, y.shape)),
       },
       constants: { OP: binaryTable[op].code, BROADCAST: same ? 0 : 1 },
-      threads: y.numel(),
+      workgroups: grid(y.numel()),
     });
   },
   cpu([a, b], { op, shape }) {
@@ -353,7 +354,7 @@ export const fillOp: OpDef<{ shape: readonly number[]; value: number }> = {
     engine.dispatch('fill', {
       bindings: { y },
       params: { n: y.numel(), value },
-      threads: y.numel(),
+      workgroups: grid(y.numel()),
     });
   },
   cpu: (_inputs, { shape, value }) => [new Float64Array(numel(shape)).fill(value)],

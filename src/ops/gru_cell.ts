@@ -6,6 +6,7 @@
  */
 import { OpError, apply, type OpCase, type OpDef } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
+import { grid } from './grid.js';
 
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 
@@ -58,7 +59,7 @@ export const gruCellOp: OpDef<Record<string, never>> = {
     engine.dispatch('gru_cell', {
       bindings: { gi, gh, h, y },
       params: { n: h.numel(), hidden: h.shape[1] },
-      threads: h.numel(),
+      workgroups: grid(h.numel()),
     });
   },
   cpu([gi, gh, h]) {
@@ -91,7 +92,7 @@ export const gruCellBackward: OpDef<Record<string, never>> = {
     engine.dispatch('gru_cell_backward', {
       bindings: { gi, gh, h, dy, dgi, dgh, dh },
       params: { n: h.numel(), hidden: h.shape[1] },
-      threads: h.numel(),
+      workgroups: grid(h.numel()),
     });
   },
   cpu([gi, gh, h, dy]) {

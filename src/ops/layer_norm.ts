@@ -6,6 +6,7 @@
  */
 import { OpError, apply, type OpCase, type OpDef } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
+import { grid } from './grid.js';
 
 export interface LayerNormAttrs {
   eps: number;
@@ -61,7 +62,7 @@ export const layerNormOp: OpDef<LayerNormAttrs> = {
     engine.dispatch('layer_norm', {
       bindings: { x, weight, bias, y, mean, rstd },
       params: { rows: n, d, eps },
-      groups: n,
+      workgroups: grid(n, 1),
     });
   },
   cpu([x, weight, bias], { eps }) {
@@ -99,13 +100,13 @@ export const layerNormBackward: OpDef<Record<string, never>> = {
       bindings,
       params: { rows: n, d },
       constants: { PASS: 0 },
-      groups: n,
+      workgroups: grid(n, 1),
     });
     engine.dispatch('layer_norm_backward', {
       bindings,
       params: { rows: n, d },
       constants: { PASS: 1 },
-      groups: Math.ceil(d / COLS),
+      workgroups: grid(d, COLS),
     });
   },
   cpu([x, weight, mean, rstd, dy]) {

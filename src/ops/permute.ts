@@ -5,6 +5,7 @@
  */
 import { OpError, apply, type OpDef } from '../runtime/op.js';
 import { numel, type Tensor } from '../runtime/tensor.js';
+import { grid } from './grid.js';
 
 export interface PermuteAttrs {
   /** y's axis k is x's axis dims[k]; negative axes count from the end, as in PyTorch. */
@@ -83,7 +84,7 @@ export const permuteOp: OpDef<PermuteAttrs> = {
     engine.dispatch('permute', {
       bindings: { x, y },
       params: { count: y.numel(), rank: sizes.length, ystride: rowMajorStrides(sizes), xstride: strides },
-      threads: y.numel(),
+      workgroups: grid(y.numel()),
     });
   },
   cpu([x], { dims }) {

@@ -6,6 +6,7 @@
 import { OpError, apply, type OpDef } from '../runtime/op.js';
 import { Tensor, numel } from '../runtime/tensor.js';
 import { compare, expand, mul } from './elementwise.js';
+import { grid } from './grid.js';
 import { reshape } from './shape.js';
 
 export type ReduceName = 'sum' | 'mean' | 'max';
@@ -49,7 +50,7 @@ export const reduce: OpDef<ReduceAttrs> = {
       bindings: { x, y },
       params: v,
       constants: { OP: CODES[op] },
-      groups: v.outer * v.inner,
+      workgroups: grid(v.outer * v.inner, 1),
     });
   },
   cpu([x], { op, axis }) {

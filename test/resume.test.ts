@@ -60,7 +60,7 @@ describe('device loss', () => {
     expect(() => add(x, x)).toThrow(DeviceLostError);
     await expect(x.data()).rejects.toThrow(DeviceLostError);
     await expect(e.sync()).rejects.toThrow(DeviceLostError);
-    expect(() => e.dispatch('fill', { bindings: {}, workgroups: [1] })).toThrow(DeviceLostError);
+    expect(() => e.dispatch('fill', { bindings: {}, groups: 1 })).toThrow(DeviceLostError);
     // Disposing after the loss is quiet, and destroy() may be called again.
     x.dispose();
     e.destroy();

@@ -38,13 +38,13 @@ describe('bad input', () => {
 
   it('a wrong or missing binding names the kernel and the binding', () => {
     const y = engine.empty([4]);
+    expect(() => engine.dispatch('fill', { bindings: {}, params: { n: 4, value: 1 }, groups: 1 })).toThrow(
+      'fill: missing binding "y"',
+    );
     expect(() =>
-      engine.dispatch('fill', { bindings: {}, params: { n: 4, value: 1 }, workgroups: [1] }),
-    ).toThrow('fill: missing binding "y"');
-    expect(() =>
-      engine.dispatch('fill', { bindings: { y, x: y }, params: { n: 4, value: 1 }, workgroups: [1] }),
+      engine.dispatch('fill', { bindings: { y, x: y }, params: { n: 4, value: 1 }, groups: 1 }),
     ).toThrow('fill: unknown binding "x"');
-    expect(() => engine.dispatch('fill', { bindings: { y }, params: { n: 4 }, workgroups: [1] })).toThrow(
+    expect(() => engine.dispatch('fill', { bindings: { y }, params: { n: 4 }, groups: 1 })).toThrow(
       'kernel "fill": missing param "value"',
     );
     y.dispose();

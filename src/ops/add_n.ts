@@ -5,7 +5,6 @@
  */
 import { OpError, apply, type OpDef } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { grid } from './grid.js';
 
 const PER_DISPATCH = 7;
 
@@ -25,15 +24,13 @@ export const addNOp: OpDef<Record<string, never>> = {
     return [{ shape: inputs[0].shape }];
   },
   gpu(engine, xs, [y]) {
-    const dummy = engine.empty([1]);
-    const bindings: Record<string, Tensor> = { y };
-    for (let t = 0; t < PER_DISPATCH; t++) bindings[`x${t}`] = xs[t] ?? dummy;
+    const bindings: Record<string, Tensor | null> = { y };
+    for (let t = 0; t < PER_DISPATCH; t++) bindings[`x${t}`] = xs[t] ?? null;
     engine.dispatch('add_n', {
       bindings,
       params: { n: y.numel(), k: xs.length },
-      workgroups: grid(y.numel()),
+      threads: y.numel(),
     });
-    dummy.dispose();
   },
   cpu(xs) {
     const y = new Float64Array(xs[0].data.length);

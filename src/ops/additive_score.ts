@@ -8,7 +8,6 @@
 import { OpError, apply, type CpuTensor, type OpDef, type TensorMeta } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { add, tanh } from './elementwise.js';
-import { grid } from './grid.js';
 import { matmul } from './matmul.js';
 import { reshape } from './shape.js';
 
@@ -17,8 +16,6 @@ export type AdditiveScoreAttrs = Record<string, never>;
 
 /** Tile edge T of both kernels (T×T threads per workgroup); see the WGSL headers. */
 const T = 16;
-/** WebGPU's default maxComputeWorkgroupsPerDimension: larger batches go out in chunks. */
-const MAX_DIM = 65535;
 
 interface Dims {
   b: number;
@@ -60,12 +57,12 @@ export const additiveScoreOp: OpDef<AdditiveScoreAttrs> = {
   },
   gpu(engine, [q, k, w], [y]) {
     const d = dims('additive_score', q, k, w);
-    for (let z0 = 0; z0 < d.b; z0 += MAX_DIM)
+    for (let z0 = 0; z0 < d.b; z0 += engine.maxWorkgroups)
       engine.dispatch('additive_score', {
         bindings: { q, k, w, y },
         params: { l: d.l, s: d.s, h: d.h, z0 },
         constants: { T },
-        workgroups: [Math.ceil(d.s / T), Math.ceil(d.l / T), Math.min(MAX_DIM, d.b - z0)],
+        groups: [Math.ceil(d.s / T), Math.ceil(d.l / T), Math.min(engine.maxWorkgroups, d.b - z0)],
       });
   },
   cpu([q, k, w]) {
@@ -124,15 +121,14 @@ export const additiveScoreBackward: OpDef<AdditiveScoreAttrs> = {
   gpu(engine, [q, k, w, dy], [dq, dk, dw]) {
     const d = dims('additive_score_backward', q, k, w);
     const dwr = engine.empty([d.b, d.l, d.h]);
-    const dummy = engine.empty([1]);
     const pass = (x: Tensor, z: Tensor, dx: Tensor, rows: number, other: number, sr: number, sc: number) => {
       const withDw = x === q;
-      for (let z0 = 0; z0 < d.b; z0 += MAX_DIM)
+      for (let z0 = 0; z0 < d.b; z0 += engine.maxWorkgroups)
         engine.dispatch('additive_score_backward', {
-          bindings: { x, z, w, dy, dx, dwr: withDw ? dwr : dummy },
+          bindings: { x, z, w, dy, dx, dwr: withDw ? dwr : null },
           params: { n: rows, m: other, h: d.h, sr, sc, z0 },
           constants: { T, DW: Number(withDw) },
-          workgroups: [Math.ceil(d.h / T), Math.ceil(rows / T), Math.min(MAX_DIM, d.b - z0)],
+          groups: [Math.ceil(d.h / T), Math.ceil(rows / T), Math.min(engine.maxWorkgroups, d.b - z0)],
         });
     };
     pass(q, k, dq, d.l, d.s, d.s, 1);
@@ -142,11 +138,10 @@ export const additiveScoreBackward: OpDef<AdditiveScoreAttrs> = {
       bindings: { x: dwr, y: dw },
       params: { outer: 1, n: d.b * d.l, inner: d.h },
       constants: { OP: 0 },
-      workgroups: grid(d.h, 1),
+      groups: d.h,
     });
     // Safe to free now: later dispatches are ordered after these (see Engine.releaseBuffer).
     dwr.dispose();
-    dummy.dispose();
   },
   cpu([q, k, w, dy]) {
     const { b, l, s, h } = dims('additive_score_backward', meta(q), meta(k), meta(w));

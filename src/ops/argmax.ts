@@ -5,7 +5,6 @@
  */
 import { OpError, apply, type OpDef, type TensorMeta } from '../runtime/op.js';
 import { numel, type Tensor } from '../runtime/tensor.js';
-import { grid } from './grid.js';
 import { reshape } from './shape.js';
 
 export interface ArgmaxAttrs {
@@ -46,7 +45,7 @@ export const argmaxOp: OpDef<ArgmaxAttrs> = {
     engine.dispatch('argmax', {
       bindings: { x, y },
       params: { outer, n, inner },
-      workgroups: grid(outer * inner, 1),
+      groups: outer * inner,
     });
   },
   cpu([x], { axis }) {

@@ -5,7 +5,6 @@
  * layer (src/nn/batch_norm.ts), which updates them with {@link updateRunningStats}.
  */
 import { add, mul } from './elementwise.js';
-import { grid } from './grid.js';
 import { OpError, apply, type OpDef } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
 
@@ -52,7 +51,7 @@ export const batchNormOp: OpDef<BatchNormAttrs> = {
     engine.dispatch('batch_norm', {
       bindings: { x, gamma, beta, y, mean, variance },
       params: { n, c, eps },
-      workgroups: grid(c, 1),
+      groups: c,
     });
   },
   cpu([x, gamma, beta], { eps }) {
@@ -93,7 +92,7 @@ export const batchNormBackward: OpDef<BatchNormAttrs> = {
     engine.dispatch('batch_norm_backward', {
       bindings: { x, gamma, mean, variance, dy, dx, dgamma, dbeta },
       params: { n, c, eps },
-      workgroups: grid(c, 1),
+      groups: c,
     });
   },
   cpu([x, gamma, mean, variance, dy], { eps }) {

@@ -9,7 +9,6 @@
 import { OpError, apply, type OpCase, type OpDef, type TensorMeta } from '../runtime/op.js';
 import type { Engine } from '../runtime/engine.js';
 import { numel, type Tensor } from '../runtime/tensor.js';
-import { grid } from './grid.js';
 import { reshape } from './shape.js';
 
 export interface ConcatAttrs {
@@ -81,7 +80,7 @@ function place(engine: Engine, x: Tensor, y: Tensor, a: number, start: number): 
   engine.dispatch('concat', {
     bindings: { x, y },
     params: copyParams(x.numel(), x.shape, y.shape, a, start),
-    workgroups: grid(x.numel()),
+    threads: x.numel(),
   });
 }
 
@@ -147,7 +146,7 @@ export const sliceOp: OpDef<SliceAttrs> = {
     engine.dispatch('slice', {
       bindings: { x, y },
       params: copyParams(y.numel(), x.shape, y.shape, a, start),
-      workgroups: grid(y.numel()),
+      threads: y.numel(),
     });
   },
   cpu([x], attrs) {
@@ -198,7 +197,7 @@ export const sliceBackward: OpDef<SliceBackwardAttrs> = {
     engine.dispatch('slice_backward', {
       bindings: { dy, dx },
       params: copyParams(dx.numel(), dx.shape, dy.shape, a, start),
-      workgroups: grid(dx.numel()),
+      threads: dx.numel(),
     });
   },
   cpu([dy], { axis, start, end, n }) {

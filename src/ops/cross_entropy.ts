@@ -7,7 +7,6 @@
 import { OpError, apply, type OpDef, type TensorMeta } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { div, mul } from './elementwise.js';
-import { grid } from './grid.js';
 import { checkRange } from './int_checks.js';
 import { mean, sum } from './reduce.js';
 
@@ -69,7 +68,7 @@ export const crossEntropyOp: OpDef<CrossEntropyAttrs> = {
     engine.dispatch('cross_entropy', {
       bindings: { x, labels, loss, weight },
       params: { n, c, ignore: ignoreIndex },
-      workgroups: grid(n, 1),
+      groups: n,
     });
   },
   cpu([x, labels], { ignoreIndex }) {
@@ -123,7 +122,7 @@ export const crossEntropyBackward: OpDef<CrossEntropyAttrs> = {
     engine.dispatch('cross_entropy_backward', {
       bindings: { x, labels, dloss, dx },
       params: { n, c, ignore: ignoreIndex },
-      workgroups: grid(n, 1),
+      groups: n,
     });
   },
   cpu([x, labels, dloss], { ignoreIndex }) {

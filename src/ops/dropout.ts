@@ -6,7 +6,6 @@
 import { OpError, apply, type OpDef } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { defaultGenerator } from '../runtime/random.js';
-import { grid } from './grid.js';
 
 export interface DropoutAttrs {
   /** Probability of zeroing an element, in [0, 1). */
@@ -37,7 +36,7 @@ export const dropoutOp: OpDef<DropoutAttrs> = {
     engine.dispatch('dropout', {
       bindings: { x, y },
       params: { n: x.numel(), seed: seed >>> 0, p, scale: 1 / (1 - p) },
-      workgroups: grid(x.numel()),
+      threads: x.numel(),
     });
   },
   cpu([x], { p, seed }) {

@@ -7,7 +7,6 @@ import type { Engine } from '../runtime/engine.js';
 import { engine as currentEngine } from '../runtime/global.js';
 import { OpError, apply, type OpDef, type OpCase } from '../runtime/op.js';
 import { Tensor, formatShape, numel } from '../runtime/tensor.js';
-import { grid } from './grid.js';
 import { sumToShape } from './reduce.js';
 
 // ---------------------------------------------------------------- unary
@@ -59,7 +58,7 @@ export const unary: OpDef<UnaryAttrs> = {
       bindings: { x, y },
       params: { n: x.numel(), alpha },
       constants: { OP: unaryTable[op].code },
-      workgroups: grid(x.numel()),
+      threads: x.numel(),
     });
   },
   cpu([x], { op, alpha }) {
@@ -99,7 +98,7 @@ export const unaryBackward: OpDef<UnaryAttrs> = {
       bindings: { x, y, dy, dx },
       params: { n: x.numel(), alpha },
       constants: { OP: unaryTable[op].code },
-      workgroups: grid(x.numel()),
+      threads: x.numel(),
     });
   },
   cpu([x, y, dy], { op, alpha }) {
@@ -248,7 +247,7 @@ export const binary: OpDef<BinaryAttrs> = {
         bstride: pad(broadcastStrides(b.shape, y.shape)),
       },
       constants: { OP: binaryTable[op].code, BROADCAST: same ? 0 : 1 },
-      workgroups: grid(y.numel()),
+      threads: y.numel(),
     });
   },
   cpu([a, b], { op, shape }) {
@@ -354,7 +353,7 @@ export const fillOp: OpDef<{ shape: readonly number[]; value: number }> = {
     engine.dispatch('fill', {
       bindings: { y },
       params: { n: y.numel(), value },
-      workgroups: grid(y.numel()),
+      threads: y.numel(),
     });
   },
   cpu: (_inputs, { shape, value }) => [new Float64Array(numel(shape)).fill(value)],

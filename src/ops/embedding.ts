@@ -7,7 +7,6 @@
  */
 import { OpError, apply, type CpuTensor, type OpDef, type TensorMeta } from '../runtime/op.js';
 import { numel, type Tensor } from '../runtime/tensor.js';
-import { grid } from './grid.js';
 import { checkRange } from './int_checks.js';
 
 /** No attributes: V and E come from the weight's shape. */
@@ -34,7 +33,7 @@ export const embeddingOp: OpDef<EmbeddingAttrs> = {
     engine.dispatch('embedding', {
       bindings: { w, idx, y },
       params: { count: y.numel(), v: w.shape[0], e: w.shape[1] },
-      workgroups: grid(y.numel()),
+      threads: y.numel(),
     });
   },
   cpu([w, idx]) {
@@ -103,7 +102,7 @@ export const embeddingBackward: OpDef<EmbeddingBackwardAttrs> = {
     engine.dispatch('embedding_backward', {
       bindings: { idx, dy, dw },
       params: { count: dw.numel(), n: numel(idx.shape), v, e },
-      workgroups: grid(dw.numel()),
+      threads: dw.numel(),
     });
   },
   cpu: backwardCpu,

@@ -6,7 +6,6 @@
  */
 import { OpError, apply, type OpCase, type OpDef } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { grid } from './grid.js';
 
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 
@@ -59,7 +58,7 @@ export const gruCellOp: OpDef<Record<string, never>> = {
     engine.dispatch('gru_cell', {
       bindings: { gi, gh, h, y },
       params: { n: h.numel(), hidden: h.shape[1] },
-      workgroups: grid(h.numel()),
+      threads: h.numel(),
     });
   },
   cpu([gi, gh, h]) {
@@ -92,7 +91,7 @@ export const gruCellBackward: OpDef<Record<string, never>> = {
     engine.dispatch('gru_cell_backward', {
       bindings: { gi, gh, h, dy, dgi, dgh, dh },
       params: { n: h.numel(), hidden: h.shape[1] },
-      workgroups: grid(h.numel()),
+      threads: h.numel(),
     });
   },
   cpu([gi, gh, h, dy]) {

@@ -15,7 +15,6 @@
 import { OpError, apply, type OpCase, type OpDef, type TensorMeta } from '../runtime/op.js';
 import type { Engine } from '../runtime/engine.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { grid } from './grid.js';
 
 export interface HeadsAttrs {
   /** H, the number of heads. */
@@ -58,7 +57,7 @@ function launch(kernel: string, engine: Engine, x: Tensor, y: Tensor, g: Geometr
   engine.dispatch(kernel, {
     bindings: { x, y },
     params: { count: y.numel(), l: g.l, h: g.h, d: g.d },
-    workgroups: grid(y.numel()),
+    threads: y.numel(),
   });
 }
 

@@ -6,7 +6,6 @@
  */
 import { OpError, apply, type OpCase, type OpDef } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { grid } from './grid.js';
 
 export interface LayerNormAttrs {
   eps: number;
@@ -62,7 +61,7 @@ export const layerNormOp: OpDef<LayerNormAttrs> = {
     engine.dispatch('layer_norm', {
       bindings: { x, weight, bias, y, mean, rstd },
       params: { rows: n, d, eps },
-      workgroups: grid(n, 1),
+      groups: n,
     });
   },
   cpu([x, weight, bias], { eps }) {
@@ -100,13 +99,13 @@ export const layerNormBackward: OpDef<Record<string, never>> = {
       bindings,
       params: { rows: n, d },
       constants: { PASS: 0 },
-      workgroups: grid(n, 1),
+      groups: n,
     });
     engine.dispatch('layer_norm_backward', {
       bindings,
       params: { rows: n, d },
       constants: { PASS: 1 },
-      workgroups: grid(d, COLS),
+      groups: Math.ceil(d / COLS),
     });
   },
   cpu([x, weight, mean, rstd, dy]) {

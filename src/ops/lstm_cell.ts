@@ -9,7 +9,6 @@
 import { OpError, apply, type OpCase, type OpDef } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { slice } from './concat.js';
-import { grid } from './grid.js';
 import { cellDims } from './gru_cell.js';
 import { reshape } from './shape.js';
 
@@ -48,7 +47,7 @@ export const lstmCellOp: OpDef<Record<string, never>> = {
     engine.dispatch('lstm_cell', {
       bindings: { gi, gh, c, y },
       params: { n: c.numel(), hidden: c.shape[1] },
-      workgroups: grid(c.numel()),
+      threads: c.numel(),
     });
   },
   cpu([gi, gh, c]) {
@@ -86,7 +85,7 @@ export const lstmCellBackward: OpDef<Record<string, never>> = {
     engine.dispatch('lstm_cell_backward', {
       bindings: { gi, gh, c, dy, da, dc },
       params: { n: c.numel(), hidden: c.shape[1] },
-      workgroups: grid(c.numel()),
+      threads: c.numel(),
     });
   },
   cpu([gi, gh, c, dy]) {

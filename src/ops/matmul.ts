@@ -28,8 +28,6 @@ const SG_ROWS = 16;
 const SG_WG = 64;
 /** matmul_tiled.wgsl: the side of the square tile of y one workgroup computes (fixed in the WGSL). */
 const TILE = 64;
-/** WebGPU's default maxComputeWorkgroupsPerDimension: larger batches go out in chunks. */
-const MAX_DIM = 65535;
 
 interface Dims {
   batch: number;
@@ -167,12 +165,16 @@ export const matmulOp: OpDef<MatmulAttrs> = {
   gpu(engine, [a, b], [y], attrs) {
     const d = dims(a.shape, b.shape, attrs);
     const { kernel, constants, tiles } = plan(engine, d, attrs);
-    for (let z0 = 0; z0 < d.batch; z0 += MAX_DIM)
+    for (let z0 = 0; z0 < d.batch; z0 += engine.maxWorkgroups)
       engine.dispatch(kernel, {
         bindings: { a, b, y },
         params: { m: d.m, n: d.n, k: d.k, astride: d.astride, bstride: d.bstride, z0 },
         constants: { TRANS_A: Number(attrs.transA), TRANS_B: Number(attrs.transB), ...constants },
-        workgroups: [Math.ceil(d.n / tiles[0]), Math.ceil(d.m / tiles[1]), Math.min(MAX_DIM, d.batch - z0)],
+        groups: [
+          Math.ceil(d.n / tiles[0]),
+          Math.ceil(d.m / tiles[1]),
+          Math.min(engine.maxWorkgroups, d.batch - z0),
+        ],
       });
   },
   cpu([a, b], attrs) {

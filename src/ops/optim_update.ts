@@ -5,7 +5,6 @@
  */
 import { OpError, apply, type OpDef, type OpCase, type TensorMeta } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { grid } from './grid.js';
 
 export interface SgdAttrs {
   lr: number;
@@ -52,16 +51,13 @@ export const sgdUpdate: OpDef<SgdAttrs> = {
     return inputs.filter((_, i) => i !== 1).map((t) => ({ shape: t.shape }));
   },
   gpu(engine, [p, g, b], [p_new, b_new], { lr, weightDecay, momentum }) {
-    // The kernel always declares the momentum buffer; without momentum it gets two 1-element stand-ins
-    // (two, because one buffer may not be bound both read-only and writable in a dispatch).
-    const scratch = b ? [] : [engine.empty([1]), engine.empty([1])];
+    // The kernel always declares the momentum buffer; without momentum the engine binds unread dummies.
     engine.dispatch('sgd', {
-      bindings: { p, g, b: b ?? scratch[0], p_new, b_new: b_new ?? scratch[1] },
+      bindings: { p, g, b: b ?? null, p_new, b_new: b_new ?? null },
       params: { n: p.numel(), lr, weight_decay: weightDecay, momentum },
       constants: { MOMENTUM: momentum > 0 ? 1 : 0 },
-      workgroups: grid(p.numel()),
+      threads: p.numel(),
     });
-    for (const t of scratch) t.dispose();
   },
   cpu([p, g, b], { lr, weightDecay, momentum }) {
     const pNew = new Float64Array(p.data.length);
@@ -137,7 +133,7 @@ export const adamUpdate: OpDef<AdamAttrs> = {
       // A captured training step (src/runtime/capture.ts) re-writes the bias corrections for each replay's t.
       stepParams: { step, at },
       constants: { DECOUPLED: decoupled ? 1 : 0 },
-      workgroups: grid(p.numel()),
+      threads: p.numel(),
     });
   },
   cpu([p, g, m, v], { lr, beta1, beta2, eps, weightDecay, step, decoupled }) {

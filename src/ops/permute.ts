@@ -5,7 +5,6 @@
  */
 import { OpError, apply, type OpDef } from '../runtime/op.js';
 import { numel, type Tensor } from '../runtime/tensor.js';
-import { grid } from './grid.js';
 
 export interface PermuteAttrs {
   /** y's axis k is x's axis dims[k]; negative axes count from the end, as in PyTorch. */
@@ -84,7 +83,7 @@ export const permuteOp: OpDef<PermuteAttrs> = {
     engine.dispatch('permute', {
       bindings: { x, y },
       params: { count: y.numel(), rank: sizes.length, ystride: rowMajorStrides(sizes), xstride: strides },
-      workgroups: grid(y.numel()),
+      threads: y.numel(),
     });
   },
   cpu([x], { dims }) {

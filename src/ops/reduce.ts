@@ -6,7 +6,6 @@
 import { OpError, apply, type OpDef } from '../runtime/op.js';
 import { Tensor, numel } from '../runtime/tensor.js';
 import { compare, expand, mul } from './elementwise.js';
-import { grid } from './grid.js';
 import { reshape } from './shape.js';
 
 export type ReduceName = 'sum' | 'mean' | 'max';
@@ -50,7 +49,7 @@ export const reduce: OpDef<ReduceAttrs> = {
       bindings: { x, y },
       params: v,
       constants: { OP: CODES[op] },
-      workgroups: grid(v.outer * v.inner, 1),
+      groups: v.outer * v.inner,
     });
   },
   cpu([x], { op, axis }) {

@@ -5,7 +5,6 @@
  */
 import { OpError, apply, type OpDef, type TensorMeta } from '../runtime/op.js';
 import { numel, type Tensor } from '../runtime/tensor.js';
-import { grid } from './grid.js';
 
 export interface RepeatInterleaveAttrs {
   /** r ≥ 1: how many copies of each slice. */
@@ -27,7 +26,7 @@ export const repeatInterleaveOp: OpDef<RepeatInterleaveAttrs> = {
     engine.dispatch('repeat_interleave', {
       bindings: { x, y },
       params: { count: y.numel(), inner: numel(x.shape.slice(1)), r: repeats },
-      workgroups: grid(y.numel()),
+      threads: y.numel(),
     });
   },
   cpu([x], { repeats }) {

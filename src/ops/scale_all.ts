@@ -6,7 +6,6 @@
  */
 import { OpError, apply, type OpDef } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { grid } from './grid.js';
 
 const PER_DISPATCH = 3;
 
@@ -27,22 +26,15 @@ export const scaleAllOp: OpDef<Record<string, never>> = {
   },
   gpu(engine, inputs, ys) {
     const xs = inputs.slice(0, -1);
-    // Unused slots get 1-element dummies, one per writable slot: WebGPU rejects a writable buffer bound twice.
-    const dummies: Tensor[] = [];
-    const dummy = () => dummies[dummies.push(engine.empty([1])) - 1];
-    const bindings: Record<string, Tensor> = { c: inputs.at(-1)! };
+    // Unused slots (n = 0) are left unbound: the engine binds dummies.
+    const bindings: Record<string, Tensor | null> = { c: inputs.at(-1)! };
     const params: Record<string, number> = {};
     for (let t = 0; t < PER_DISPATCH; t++) {
-      bindings[`x${t}`] = xs[t] ?? dummy();
-      bindings[`y${t}`] = ys[t] ?? dummy();
+      bindings[`x${t}`] = xs[t] ?? null;
+      bindings[`y${t}`] = ys[t] ?? null;
       params[`n${t}`] = xs[t]?.numel() ?? 0;
     }
-    engine.dispatch('scale_all', {
-      bindings,
-      params,
-      workgroups: grid(Math.max(...xs.map((x) => x.numel()))),
-    });
-    dummies.forEach((d) => d.dispose());
+    engine.dispatch('scale_all', { bindings, params, threads: Math.max(...xs.map((x) => x.numel())) });
   },
   cpu(inputs) {
     const s = inputs.at(-1)!.data[0];

@@ -9,7 +9,6 @@
 import type { Engine } from '../runtime/engine.js';
 import { OpError, apply, type OpCase, type OpDef, type TensorMeta } from '../runtime/op.js';
 import { numel, type Tensor } from '../runtime/tensor.js';
-import { grid } from './grid.js';
 
 export interface SoftmaxAttrs {
   /** The axis the probabilities sum over; negative counts from the end. */
@@ -48,7 +47,7 @@ function launch(
     bindings,
     params: { rows: v.rows, n: v.n, inner: v.inner },
     constants: { LOG: log ? 1 : 0 },
-    workgroups: grid(v.rows, perThread ? 64 : 1),
+    ...(perThread ? { threads: v.rows } : { groups: v.rows }),
   });
 }
 

@@ -23,18 +23,16 @@ export const sumSquaresOp: OpDef<Record<string, never>> = {
     return [{ shape: [inputs.length] }];
   },
   gpu(engine, xs, [y]) {
-    const dummy = engine.empty([1]);
     for (let offset = 0; offset < xs.length; offset += PER_DISPATCH) {
       const chunk = xs.slice(offset, offset + PER_DISPATCH);
-      const bindings: Record<string, Tensor> = { y };
+      const bindings: Record<string, Tensor | null> = { y };
       const params: Record<string, number> = { offset };
       for (let t = 0; t < PER_DISPATCH; t++) {
-        bindings[`x${t}`] = chunk[t] ?? dummy;
+        bindings[`x${t}`] = chunk[t] ?? null;
         params[`n${t}`] = chunk[t]?.numel() ?? 0;
       }
-      engine.dispatch('sum_squares', { bindings, params, workgroups: [chunk.length] });
+      engine.dispatch('sum_squares', { bindings, params, groups: chunk.length });
     }
-    dummy.dispose();
   },
   cpu(xs) {
     return [

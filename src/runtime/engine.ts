@@ -8,7 +8,7 @@ import { FLAG_BYTES, flagError } from './device_checks.js';
 import { requestGpu, type AdapterReport, type Gpu, type GpuOptions } from './device.js';
 import { DeviceLostError, GpuError } from './errors.js';
 import { GpuErrorScopes } from './gpu_errors.js';
-import { Kernel, type Constants, type ParamValues } from './kernel.js';
+import { Kernel, type BindingInfo, type Constants, type ParamValues } from './kernel.js';
 import { pick, type AdapterProfile, type KernelSet, type PerSet } from './kernel_set.js';
 import { BufferPool, type PoolStats } from './pool.js';
 import { checkInt32 } from './int32.js';
@@ -26,18 +26,31 @@ export interface DispatchNode {
   workgroups: [number, number, number];
 }
 
-export interface DispatchSpec {
-  /** Tensors by binding name, as the WGSL declares them (`x`, `y`, `dy`, `lens`, …). */
-  bindings: Record<string, Tensor>;
+/**
+ * The work a dispatch covers; the engine derives the workgroups from the kernel's reflected `@workgroup_size` (with
+ * the dispatch's override constants). A grid past `maxComputeWorkgroupsPerDimension` in its last given dimension is
+ * folded into the next one, and kernels rebuild the flat index from `num_workgroups`.
+ */
+export type Work =
+  /** One invocation per item (elements, or rows a thread each): ceil(n / workgroup size) workgroups. */
+  | { threads: number; groups?: never }
+  /** One workgroup per item (rows, columns, output tiles), in up to three dimensions. */
+  | { groups: number | [number, number?, number?]; threads?: never };
+
+export type DispatchSpec = Work & {
+  /**
+   * Tensors by binding name, as the WGSL declares them (`x`, `y`, `dy`, `lens`, …); `null` for a binding the kernel
+   * does not read or write with these params (the engine binds a small cached dummy: WebGPU needs every binding).
+   */
+  bindings: Record<string, Tensor | null>;
   params?: ParamValues;
   constants?: Constants;
-  workgroups: [number, number?, number?];
   /**
    * Params that depend on the optimizer step t (Adam's bias corrections): `at(t)` gives them for step t, `step`
    * is this dispatch's t. A graph captured with {@link Engine.capture} re-writes them before each replay.
    */
   stepParams?: { step: number; at: (step: number) => ParamValues };
-}
+};
 
 export interface MemoryStats extends PoolStats {
   /** Tensors created and not disposed. */
@@ -51,6 +64,11 @@ const READBACK = 0x1 | 0x8; // MAP_READ | COPY_DST
 const MAX_PENDING = 4096;
 /** The binding name of the device-side check flags (src/runtime/device_checks.ts), bound by the engine. */
 const ERR_BINDING = 'err';
+/** Bytes bound for an unused binding: one vec4, the largest element a kernel declares. */
+const DUMMY_BYTES = 16;
+/** Writable dummy slots, at WebGPU's default minStorageBufferOffsetAlignment (more than any kernel's bindings). */
+const DUMMY_STRIDE = 256;
+const DUMMY_SLOTS = 16;
 /** int32 uploads up to this many elements keep a host copy for call-time validation (labels, indices, lengths). */
 const HOST_COPY_MAX = 1 << 20;
 
@@ -65,6 +83,11 @@ export class Engine {
   readonly gpuErrors: GpuErrorScopes | null;
   /** The device-side check flags, created with the first kernel that binds them. */
   private flags: GPUBuffer | null = null;
+  /**
+   * The buffers bound for `null` bindings: one shared by read-only bindings, one with a slot per writable binding
+   * (a dispatch may neither alias writable bindings nor bind one buffer both read-only and writable).
+   */
+  private dummies: Partial<Record<'read-only-storage' | 'storage', GPUBuffer>> = {};
   /** Whether a kernel that may raise a device-side check ran since the flags were last read. */
   private flagsArmed = false;
   /** Set when the device is lost or the engine destroyed: every later op throws a {@link DeviceLostError}. */
@@ -351,6 +374,7 @@ export class Engine {
     this.gpuErrors?.enter(kernelName);
     const kernel = this.kernel(kernelName);
     const entries: GPUBindGroupEntry[] = [];
+    let unusedWritable = 0;
     for (const b of kernel.tensorBindings) {
       if (b.name === ERR_BINDING) {
         entries.push({ binding: b.binding, resource: { buffer: this.flagBuffer(), size: FLAG_BYTES } });
@@ -358,7 +382,16 @@ export class Engine {
         continue;
       }
       const t = spec.bindings[b.name];
-      if (!t) throw new Error(`${kernelName}: missing binding "${b.name}"`);
+      if (t === undefined) throw new Error(`${kernelName}: missing binding "${b.name}"`);
+      if (t === null) {
+        // Writable bindings of one dispatch may not alias: each gets its own slot of the writable dummy.
+        const offset = b.type === 'storage' ? DUMMY_STRIDE * unusedWritable++ : 0;
+        entries.push({
+          binding: b.binding,
+          resource: { buffer: this.dummy(b.type), offset, size: DUMMY_BYTES },
+        });
+        continue;
+      }
       if (t.disposed) throw new Error(`${kernelName}: binding "${b.name}" is a disposed tensor`);
       entries.push({ binding: b.binding, resource: { buffer: t.buffer, size: Math.max(4, t.numel() * 4) } });
     }
@@ -375,8 +408,8 @@ export class Engine {
       this.uniformsInFlight.push(ub);
       entries.push({ binding: kernel.paramsBinding, resource: { buffer: ub, size: data.byteLength } });
     }
-    const [x, y = 1, z = 1] = spec.workgroups;
-    const max = this.gpu!.report.limits.maxComputeWorkgroupsPerDimension;
+    const [x, y, z] = this.workgroups(kernel, spec);
+    const max = this.maxWorkgroups;
     if (x > max || y > max || z > max)
       throw new Error(`${kernelName}: dispatch (${x}, ${y}, ${z}) exceeds ${max} workgroups per dimension`);
     if (x * y * z === 0) return;
@@ -389,6 +422,37 @@ export class Engine {
     this.pending.push(node);
     this.recorder?.record(node, kernel, entries, ub, spec.stepParams);
     if (this.pending.length >= MAX_PENDING) this.flush();
+  }
+
+  /** WebGPU's `maxComputeWorkgroupsPerDimension` on this device. */
+  get maxWorkgroups(): number {
+    return this.gpu!.report.limits.maxComputeWorkgroupsPerDimension;
+  }
+
+  /** The grid for `spec`'s work (see {@link Work}). */
+  private workgroups(kernel: Kernel, spec: DispatchSpec): [number, number, number] {
+    let dims: number[];
+    if (spec.threads !== undefined) {
+      const [wx, wy, wz] = kernel.workgroupSize(spec.constants);
+      if (wy !== 1 || wz !== 1)
+        throw new Error(`${kernel.name}: threads needs a 1-D @workgroup_size, got (${wx}, ${wy}, ${wz})`);
+      dims = [Math.ceil(spec.threads / wx)];
+    } else {
+      dims = typeof spec.groups === 'number' ? [spec.groups] : spec.groups.map((g) => g ?? 1);
+    }
+    const last = dims.length - 1;
+    const max = this.maxWorkgroups;
+    if (dims.length < 3 && dims[last] > max) dims.splice(last, 1, max, Math.ceil(dims[last] / max));
+    const [x, y = 1, z = 1] = dims;
+    return [x, y, z];
+  }
+
+  /** The cached buffer bound where a dispatch passes `null`. */
+  private dummy(type: BindingInfo['type']): GPUBuffer {
+    const kind = type === 'storage' ? 'storage' : 'read-only-storage';
+    const size = kind === 'storage' ? DUMMY_STRIDE * DUMMY_SLOTS : DUMMY_BYTES;
+    this.dummies[kind] ??= this.device.createBuffer({ label: `unused ${kind}`, size, usage: STORAGE });
+    return this.dummies[kind];
   }
 
   /** The device-side check flags (zeroed at creation, and after every read). */
@@ -553,6 +617,7 @@ export class Engine {
     this.uniformsInFlight = [];
     this.pool?.destroy();
     this.flags?.destroy();
+    for (const d of Object.values(this.dummies)) d.destroy();
     this.gpu?.device.destroy();
   }
 }

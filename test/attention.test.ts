@@ -4,7 +4,7 @@
  * three gradients); d2l's masking semantics (valid length 0 is uniform, masked keys get exactly zero gradient); the
  * dropout mask and rate; the returned weights; no (L × S) buffer on the fused path; errors.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Random } from '../src/data/random.js';
 import {
   scaledDotProductAttention,
@@ -15,17 +15,12 @@ import {
 import { mul } from '../src/ops/elementwise.js';
 import { sum } from '../src/ops/reduce.js';
 import { backward } from '../src/ops/autograd.js';
-import type { Engine } from '../src/runtime/engine.js';
-import { init } from '../src/runtime/global.js';
 import type { CpuTensor } from '../src/runtime/op.js';
 import type { Tensor } from '../src/runtime/tensor.js';
+import { useEngine } from './engine_fixture.js';
 import { expectClose } from './helpers.js';
 
-let engine: Engine;
-beforeAll(async () => {
-  engine = await init('webgpu');
-});
-afterAll(() => engine?.destroy());
+const engine = useEngine();
 
 interface Case {
   b: number;
@@ -50,11 +45,11 @@ interface Result {
 async function run(c: Case, fused: boolean, seed = 7): Promise<Result> {
   const rng = new Random(seed);
   const dv = c.dv ?? c.d;
-  return engine.tidyAsync(async () => {
-    const q = engine.fromArray(rng.normalArray(c.b * c.l * c.d), [c.b, c.l, c.d]);
-    const k = engine.fromArray(rng.normalArray(c.b * c.s * c.d), [c.b, c.s, c.d]);
-    const v = engine.fromArray(rng.normalArray(c.b * c.s * dv), [c.b, c.s, dv]);
-    const r = engine.fromArray(rng.normalArray(c.b * c.l * dv), [c.b, c.l, dv]);
+  return engine().tidyAsync(async () => {
+    const q = engine().fromArray(rng.normalArray(c.b * c.l * c.d), [c.b, c.l, c.d]);
+    const k = engine().fromArray(rng.normalArray(c.b * c.s * c.d), [c.b, c.s, c.d]);
+    const v = engine().fromArray(rng.normalArray(c.b * c.s * dv), [c.b, c.s, dv]);
+    const r = engine().fromArray(rng.normalArray(c.b * c.l * dv), [c.b, c.l, dv]);
     for (const t of [q, k, v]) t.requiresGrad = true;
     const { output } = scaledDotProductAttention(q, k, v, { ...c.options, fused });
     backward(sum(mul(output, r)));
@@ -128,10 +123,10 @@ describe('d2l semantics', () => {
     const [b, l, s, p] = [2, 64, 64, 0.3];
     const rng = new Random(2);
     const eye = Array.from({ length: b * s * s }, (_, x) => (x % s === Math.floor(x / s) % s ? 1 : 0));
-    const [dropped, weights] = await engine.tidyAsync(async () => {
-      const q = engine.fromArray(rng.normalArray(b * l * 8), [b, l, 8]);
-      const k = engine.fromArray(rng.normalArray(b * s * 8), [b, s, 8]);
-      const out = scaledDotProductAttention(q, k, engine.fromArray(eye, [b, s, s]), {
+    const [dropped, weights] = await engine().tidyAsync(async () => {
+      const q = engine().fromArray(rng.normalArray(b * l * 8), [b, l, 8]);
+      const k = engine().fromArray(rng.normalArray(b * s * 8), [b, s, 8]);
+      const out = scaledDotProductAttention(q, k, engine().fromArray(eye, [b, s, s]), {
         dropout: p,
         seed: 77,
         returnWeights: true,
@@ -183,9 +178,9 @@ describe('d2l semantics', () => {
       causal: true,
       dropout: 0.5,
     };
-    const [fused, unfused] = await engine.tidyAsync(async () => {
-      const q = engine.fromArray(qv, [2, 6, 12]);
-      const k = engine.fromArray(kv, [2, 10, 12]);
+    const [fused, unfused] = await engine().tidyAsync(async () => {
+      const q = engine().fromArray(qv, [2, 6, 12]);
+      const k = engine().fromArray(kv, [2, 10, 12]);
       const a = scaledDotProductAttention(q, k, k, { ...opts, returnWeights: true, fused: true });
       const b = scaledDotProductAttention(q, k, k, { ...opts, returnWeights: true, fused: false });
       return Promise.all([a.weights!.data(), b.weights!.data()]);
@@ -213,10 +208,10 @@ describe('the backward kernels against their float64 references', () => {
       [b, s, dv],
       [b, l, dv],
     ];
-    const got = await engine.tidyAsync(async () => {
-      const [q, k, v, dy] = vals.map((x, i) => engine.fromArray(x, shapes[i]));
+    const got = await engine().tidyAsync(async () => {
+      const [q, k, v, dy] = vals.map((x, i) => engine().fromArray(x, shapes[i]));
       for (const t of [q, k, v]) t.requiresGrad = true;
-      const lens = engine.fromArray(lensVals, [b, l], 'int32');
+      const lens = engine().fromArray(lensVals, [b, l], 'int32');
       const { output } = scaledDotProductAttention(q, k, v, {
         validLens: lens,
         causal: true,
@@ -243,12 +238,12 @@ describe('memory and errors', () => {
     const [b, l, d] = [2, 1024, 16];
     const scoresBytes = b * l * l * 4; // 8 MiB, against 128 KiB per input
     const peak = (fused: boolean) =>
-      engine.tidyAsync(async () => {
+      engine().tidyAsync(async () => {
         const rng = new Random(11);
-        const [q, k, v] = [0, 1, 2].map(() => engine.fromArray(rng.normalArray(b * l * d), [b, l, d]));
+        const [q, k, v] = [0, 1, 2].map(() => engine().fromArray(rng.normalArray(b * l * d), [b, l, d]));
         for (const t of [q, k, v]) t.requiresGrad = true;
-        const before = engine.memoryStats().inUseBytes;
-        engine.pool!.resetPeak();
+        const before = engine().memoryStats().inUseBytes;
+        engine().pool!.resetPeak();
         const { output } = scaledDotProductAttention(q, k, v, {
           validLens: [700, 1024],
           dropout: 0.1,
@@ -256,18 +251,18 @@ describe('memory and errors', () => {
         });
         backward(sum(output));
         await q.grad!.data();
-        return engine.memoryStats().peakBytes - before;
+        return engine().memoryStats().peakBytes - before;
       });
     expect(await peak(true)).toBeLessThan(scoresBytes / 4);
     expect(await peak(false)).toBeGreaterThanOrEqual(scoresBytes);
   });
 
   it('shape errors name the op and every shape', () => {
-    engine.tidy(() => {
-      const q = engine.fromArray(new Array(24).fill(0), [2, 3, 4]);
-      const k = engine.fromArray(new Array(40).fill(0), [2, 5, 4]);
-      const v = engine.fromArray(new Array(30).fill(0), [2, 5, 3]);
-      const k3 = engine.fromArray(new Array(30).fill(0), [2, 5, 3]);
+    engine().tidy(() => {
+      const q = engine().fromArray(new Array(24).fill(0), [2, 3, 4]);
+      const k = engine().fromArray(new Array(40).fill(0), [2, 5, 4]);
+      const v = engine().fromArray(new Array(30).fill(0), [2, 5, 3]);
+      const k3 = engine().fromArray(new Array(30).fill(0), [2, 5, 3]);
       expect(() => scaledDotProductAttention(q, k3, v)).toThrow(
         'scaled_dot_product_attention: q and k must have one head dim D (got (2, 3, 4), (2, 5, 3), (2, 5, 3))',
       );

@@ -1,5 +1,5 @@
 /** crossEntropy against losses computed by hand in float64, its three reductions, gradients and errors. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Random } from '../src/data/random.js';
 import {
   crossEntropy,
@@ -8,15 +8,10 @@ import {
   type Reduction,
 } from '../src/ops/cross_entropy.js';
 import { backward } from '../src/ops/autograd.js';
-import type { Engine } from '../src/runtime/engine.js';
-import { init } from '../src/runtime/global.js';
+import { useEngine } from './engine_fixture.js';
 import { expectClose, f32 } from './helpers.js';
 
-let engine: Engine;
-beforeAll(async () => {
-  engine = await init('webgpu');
-});
-afterAll(() => engine?.destroy());
+const engine = useEngine();
 
 const logits = [
   [1, 2, 3],
@@ -30,11 +25,11 @@ const losses = [0.40760596444438013, 1.0986122886681096, 4.5400960276609226e-5, 
 
 /** Loss (with the given reduction) and d loss / d logits. */
 async function run(x: number[][], t: number[], reduction: Reduction, dloss?: number[]) {
-  return engine.tidyAsync(async () => {
-    const xt = engine.fromArray(x.flat(), [x.length, x[0].length]);
+  return engine().tidyAsync(async () => {
+    const xt = engine().fromArray(x.flat(), [x.length, x[0].length]);
     xt.requiresGrad = true;
-    const loss = crossEntropy(xt, engine.fromArray(t, [t.length], 'int32'), reduction);
-    backward(loss, dloss && engine.fromArray(dloss, loss.shape));
+    const loss = crossEntropy(xt, engine().fromArray(t, [t.length], 'int32'), reduction);
+    backward(loss, dloss && engine().fromArray(dloss, loss.shape));
     return { shape: loss.shape, loss: Array.from(await loss.data()), dx: Array.from(await xt.grad!.data()) };
   });
 }
@@ -110,18 +105,18 @@ describe('crossEntropy', () => {
   });
 
   it('shape and dtype errors name the op and both shapes', () => {
-    engine.tidy(() => {
-      const x = engine.fromArray(new Array(6).fill(0), [2, 3]);
-      expect(() => crossEntropy(x, engine.fromArray([0, 1, 2], [3], 'int32'))).toThrow(
+    engine().tidy(() => {
+      const x = engine().fromArray(new Array(6).fill(0), [2, 3]);
+      expect(() => crossEntropy(x, engine().fromArray([0, 1, 2], [3], 'int32'))).toThrow(
         'cross_entropy: expects logits (N, C) with C >= 1 and labels (N) (got (2, 3), (3,))',
       );
       expect(() =>
-        crossEntropy(engine.fromArray([0, 0], [2]), engine.fromArray([0, 1], [2], 'int32')),
+        crossEntropy(engine().fromArray([0, 0], [2]), engine().fromArray([0, 1], [2], 'int32')),
       ).toThrow('cross_entropy: expects logits (N, C) with C >= 1 and labels (N) (got (2,), (2,))');
-      expect(() => crossEntropy(x, engine.fromArray([0, 1], [2]))).toThrow(
+      expect(() => crossEntropy(x, engine().fromArray([0, 1], [2]))).toThrow(
         /cross_entropy: labels must be an int32 tensor, got float32 .*\(got \(2, 3\), \(2,\)\)/,
       );
-      const t = engine.fromArray([0, 1], [2], 'int32');
+      const t = engine().fromArray([0, 1], [2], 'int32');
       expect(() => crossEntropy(x, t, 'avg' as Reduction)).toThrow(/reduction must be/);
     });
   });

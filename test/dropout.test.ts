@@ -1,17 +1,12 @@
 /** Dropout: same seed, same mask (forward and backward); the dropped fraction is p; survivors scale by 1/(1−p). */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { dropout, nextSeed } from '../src/ops/dropout.js';
 import { fill } from '../src/ops/elementwise.js';
 import { sum } from '../src/ops/reduce.js';
 import { backward } from '../src/ops/autograd.js';
-import type { Engine } from '../src/runtime/engine.js';
-import { init } from '../src/runtime/global.js';
+import { useEngine } from './engine_fixture.js';
 
-let engine: Engine;
-beforeAll(async () => {
-  engine = await init('webgpu');
-});
-afterAll(() => engine?.destroy());
+useEngine();
 
 it('drops the expected fraction, scales survivors and reproduces the mask from the seed', async () => {
   const n = 100_000;

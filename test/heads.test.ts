@@ -3,27 +3,22 @@
  * the heads.ts comment describes, and repeat_interleave of valid lengths. Awkward shapes and the gradient checks
  * are in the generic registry test.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { mergeHeads, splitHeads } from '../src/ops/heads.js';
 import { repeatInterleave } from '../src/ops/repeat_interleave.js';
 import { reshape } from '../src/ops/shape.js';
 import { backward } from '../src/ops/autograd.js';
-import type { Engine } from '../src/runtime/engine.js';
-import { init } from '../src/runtime/global.js';
 import { OpError } from '../src/runtime/op.js';
+import { useEngine } from './engine_fixture.js';
 
-let engine: Engine;
-beforeAll(async () => {
-  engine = await init('webgpu');
-});
-afterAll(() => engine?.destroy());
+const engine = useEngine();
 
 const arange = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 it('splits features into heads by column blocks, unlike the naive view that splits positions', async () => {
-  await engine.tidyAsync(async () => {
+  await engine().tidyAsync(async () => {
     // B = 1, L = 2, H = 2, D = 2: positions [0 1 2 3] and [4 5 6 7].
-    const x = engine.fromArray(arange(8), [1, 2, 4]);
+    const x = engine().fromArray(arange(8), [1, 2, 4]);
     const heads = splitHeads(x, 2);
     expect(heads.shape).toEqual([2, 2, 2]);
     expect(await heads.toArray()).toEqual([
@@ -52,10 +47,10 @@ it('splits features into heads by column blocks, unlike the naive view that spli
 });
 
 it('matches d2l transpose_qkv on B = 2, L = 3, H = 3, D = 2 and merges back to the input', async () => {
-  await engine.tidyAsync(async () => {
+  await engine().tidyAsync(async () => {
     const [b, l, h, d] = [2, 3, 3, 2];
     const values = arange(b * l * h * d);
-    const x = engine.fromArray(values, [b, l, h * d]);
+    const x = engine().fromArray(values, [b, l, h * d]);
     const y = splitHeads(x, h);
     // reshape(B, L, H, D).permute(0, 2, 1, 3): y[b·H + h, l, d] = x[b, l, h·D + d].
     const expected = [];
@@ -69,19 +64,19 @@ it('matches d2l transpose_qkv on B = 2, L = 3, H = 3, D = 2 and merges back to t
 });
 
 it('gives split the merged dy as gradient and merge the split dy', async () => {
-  await engine.tidyAsync(async () => {
-    const x = engine.fromArray(arange(12), [1, 2, 6]);
+  await engine().tidyAsync(async () => {
+    const x = engine().fromArray(arange(12), [1, 2, 6]);
     x.requiresGrad = true;
     const y = splitHeads(x, 3);
-    const dy = engine.fromArray(
+    const dy = engine().fromArray(
       arange(12).map((v) => v * 10),
       [3, 2, 2],
     );
     backward(y, dy);
     expect(Array.from(await x.grad!.data())).toEqual(Array.from(await mergeHeads(dy, 3).data()));
-    const z = engine.fromArray(arange(12), [3, 2, 2]);
+    const z = engine().fromArray(arange(12), [3, 2, 2]);
     z.requiresGrad = true;
-    const dm = engine.fromArray(
+    const dm = engine().fromArray(
       arange(12).map((v) => -v),
       [1, 2, 6],
     );
@@ -91,8 +86,8 @@ it('gives split the merged dy as gradient and merge the split dy', async () => {
 });
 
 it('throws OpError naming the op and the shape on bad input', () => {
-  engine.tidy(() => {
-    const x = engine.fromArray(arange(10), [1, 2, 5]);
+  engine().tidy(() => {
+    const x = engine().fromArray(arange(10), [1, 2, 5]);
     expect(() => splitHeads(x, 2)).toThrow(OpError);
     expect(() => splitHeads(x, 2)).toThrow(
       'split_heads: last dim 5 is not divisible by numHeads = 2 (got (1, 2, 5))',
@@ -104,20 +99,20 @@ it('throws OpError naming the op and the shape on bad input', () => {
 });
 
 it('repeats valid lengths per head like torch.repeat_interleave(valid_lens, H, dim=0)', async () => {
-  await engine.tidyAsync(async () => {
-    const lens = engine.fromArray([3, 2], [2], 'int32');
+  await engine().tidyAsync(async () => {
+    const lens = engine().fromArray([3, 2], [2], 'int32');
     const r = repeatInterleave(lens, 3);
     expect(r.dtype).toBe('int32');
     expect(r.shape).toEqual([6]);
     expect(Array.from(await r.data())).toEqual([3, 3, 3, 2, 2, 2]);
-    const rows = engine.fromArray([1, 2, -7, 4], [2, 2], 'int32');
+    const rows = engine().fromArray([1, 2, -7, 4], [2, 2], 'int32');
     expect(await repeatInterleave(rows, 2).toArray()).toEqual([
       [1, 2],
       [1, 2],
       [-7, 4],
       [-7, 4],
     ]);
-    const f = engine.fromArray([0.5, -1.25], [2, 1]);
+    const f = engine().fromArray([0.5, -1.25], [2, 1]);
     expect(Array.from(await repeatInterleave(f, 2).data())).toEqual([0.5, 0.5, -1.25, -1.25]);
     expect(() => repeatInterleave(lens, 0)).toThrow(
       'repeat_interleave: repeats must be an integer >= 1, got 0',

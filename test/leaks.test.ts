@@ -1,5 +1,5 @@
 /** Live tensors, buffers and bytes stay flat over 200 training steps (pooling and tidy work together). */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { maskedTokenData } from '../src/data/masked_tokens.js';
 import { Random } from '../src/data/random.js';
 import { clsMlp } from '../src/models/cls_mlp.js';
@@ -7,14 +7,10 @@ import { crossEntropy } from '../src/ops/cross_entropy.js';
 import { Adam } from '../src/optim/adam.js';
 import { clipGradNorm } from '../src/optim/clip.js';
 import { backward } from '../src/ops/autograd.js';
-import type { Engine, MemoryStats } from '../src/runtime/engine.js';
-import { init } from '../src/runtime/global.js';
+import type { MemoryStats } from '../src/runtime/engine.js';
+import { useEngine } from './engine_fixture.js';
 
-let engine: Engine;
-beforeAll(async () => {
-  engine = await init('webgpu');
-});
-afterAll(() => engine?.destroy());
+const engine = useEngine();
 
 it('memory stays flat over 200 training steps of the masked-token MLP', async () => {
   const data = maskedTokenData();
@@ -25,16 +21,16 @@ it('memory stays flat over 200 training steps of the masked-token MLP', async ()
   let lastLoss = NaN;
   for (let step = 1; step <= 200; step++) {
     const idx = Array.from({ length: 10 }, () => rng.int(250));
-    const x = engine.fromArray(
+    const x = engine().fromArray(
       idx.flatMap((i) => Array.from(data.inputs.subarray(i * 10, i * 10 + 10))),
       [10, 10],
     );
-    const y = engine.fromArray(
+    const y = engine().fromArray(
       idx.map((i) => data.labels[i]),
       [10],
       'int32',
     );
-    const loss = engine.tidy(() => {
+    const loss = engine().tidy(() => {
       opt.zeroGrad();
       const l = crossEntropy(net.forward(x), y);
       backward(l);
@@ -47,7 +43,7 @@ it('memory stays flat over 200 training steps of the masked-token MLP', async ()
     if (step % 50 === 0) lastLoss = await loss.item();
     loss.dispose();
     // Snapshot after the first readback (step 50) has created its staging buffer.
-    if (step === 50 || step === 200) snapshots.push(engine.memoryStats());
+    if (step === 50 || step === 200) snapshots.push(engine().memoryStats());
   }
   expect(Number.isFinite(lastLoss)).toBe(true);
   const [early, late] = snapshots;
@@ -58,5 +54,5 @@ it('memory stays flat over 200 training steps of the masked-token MLP', async ()
   expect(late.bytes).toBe(early.bytes);
   opt.dispose();
   net.dispose();
-  expect(engine.memoryStats().tensors).toBe(0);
+  expect(engine().memoryStats().tensors).toBe(0);
 });

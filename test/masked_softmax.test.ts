@@ -1,18 +1,13 @@
 /** maskedSoftmax on d2l §11.3's own examples, its masked gradients and its errors, vs the float64 reference. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Random } from '../src/data/random.js';
 import { maskedSoftmax, maskedSoftmaxBackward, maskedSoftmaxOp } from '../src/ops/masked_softmax.js';
 import { backward } from '../src/ops/autograd.js';
-import type { Engine } from '../src/runtime/engine.js';
-import { init } from '../src/runtime/global.js';
 import type { CpuTensor } from '../src/runtime/op.js';
+import { useEngine } from './engine_fixture.js';
 import { expectClose, f32, makeValues, upload } from './helpers.js';
 
-let engine: Engine;
-beforeAll(async () => {
-  engine = await init('webgpu');
-});
-afterAll(() => engine?.destroy());
+const engine = useEngine();
 
 /** `torch.rand(shape)` values, rounded to float32. */
 function rand(shape: number[], seed: number): number[] {
@@ -33,8 +28,8 @@ function rowsOf(values: ArrayLike<number>, s: number): number[][] {
 describe('d2l §11.3 examples', () => {
   it('masked_softmax(torch.rand(2, 2, 4), torch.tensor([2, 3])) zeroes keys past each length', async () => {
     const xv = rand([2, 2, 4], 1);
-    const y = await engine.tidyAsync(async () =>
-      maskedSoftmax(engine.fromArray(xv, [2, 2, 4]), engine.fromArray([2, 3], [2], 'int32')).data(),
+    const y = await engine().tidyAsync(async () =>
+      maskedSoftmax(engine().fromArray(xv, [2, 2, 4]), engine().fromArray([2, 3], [2], 'int32')).data(),
     );
     expectClose(y, reference({ shape: [2, 2, 4], data: xv }, { shape: [2], data: [2, 3] }), { atol: 1e-6 });
     const rows = rowsOf(y, 4);
@@ -48,8 +43,8 @@ describe('d2l §11.3 examples', () => {
 
   it('2-D valid lengths [[1, 3], [2, 4]] mask each query row separately', async () => {
     const xv = rand([2, 2, 4], 2);
-    const y = await engine.tidyAsync(async () =>
-      maskedSoftmax(engine.fromArray(xv, [2, 2, 4]), [
+    const y = await engine().tidyAsync(async () =>
+      maskedSoftmax(engine().fromArray(xv, [2, 2, 4]), [
         [1, 3],
         [2, 4],
       ]).data(),
@@ -66,16 +61,16 @@ describe('d2l §11.3 examples', () => {
   });
 
   it('a valid length of 0 gives exactly uniform rows, as d2l’s −1e6 replacement does', async () => {
-    const y = await engine.tidyAsync(async () =>
-      maskedSoftmax(engine.fromArray(rand([2, 3, 4], 3), [2, 3, 4]), [0, 2]).data(),
+    const y = await engine().tidyAsync(async () =>
+      maskedSoftmax(engine().fromArray(rand([2, 3, 4], 3), [2, 3, 4]), [0, 2]).data(),
     );
     expect(Array.from(y).slice(0, 12)).toEqual(new Array(12).fill(0.25));
   });
 
   it('fully valid rows (lengths S and > S) equal the plain softmax', async () => {
     const xv = [1, 2, 3, 4, -1, 0, 0.5, 7];
-    const [masked, plain] = await engine.tidyAsync(async () => {
-      const x = engine.fromArray(xv, [2, 1, 4]);
+    const [masked, plain] = await engine().tidyAsync(async () => {
+      const x = engine().fromArray(xv, [2, 1, 4]);
       return Promise.all([maskedSoftmax(x, [4, 9]).data(), maskedSoftmax(x).data()]);
     });
     expect(Array.from(masked)).toEqual(Array.from(plain));
@@ -88,20 +83,20 @@ describe('d2l §11.3 examples', () => {
   });
 
   it('huge scores do not overflow (shifted by the row maximum)', async () => {
-    const y = await engine.tidyAsync(async () =>
-      maskedSoftmax(engine.fromArray([0, 1000, 0, -1000, 500, 999], [2, 3]), [3, 2]).data(),
+    const y = await engine().tidyAsync(async () =>
+      maskedSoftmax(engine().fromArray([0, 1000, 0, -1000, 500, 999], [2, 3]), [3, 2]).data(),
     );
     expectClose(y, [0, 1, 0, 0, 1, 0], { atol: 1e-6 });
   });
 
   it('a number[] and an int32 tensor of lengths agree, and any rank ≥ 1 works', async () => {
     const xv = rand([2, 3, 2, 5], 4);
-    const [a, b, flat] = await engine.tidyAsync(async () => {
-      const x = engine.fromArray(xv, [2, 3, 2, 5]);
+    const [a, b, flat] = await engine().tidyAsync(async () => {
+      const x = engine().fromArray(xv, [2, 3, 2, 5]);
       return Promise.all([
         maskedSoftmax(x, [4, 1]).data(),
-        maskedSoftmax(x, engine.fromArray([4, 1], [2], 'int32')).data(),
-        maskedSoftmax(engine.fromArray(xv.slice(0, 5), [5])).data(),
+        maskedSoftmax(x, engine().fromArray([4, 1], [2], 'int32')).data(),
+        maskedSoftmax(engine().fromArray(xv.slice(0, 5), [5])).data(),
       ]);
     });
     expect(Array.from(a)).toEqual(Array.from(b));
@@ -118,14 +113,14 @@ describe('backward', () => {
     const xv = rand(shape, 5);
     const dyv = rand(shape, 6).map((v) => v - 0.5);
     const lens = [0, 3, 2, 4];
-    const [y, dx] = await engine.tidyAsync(async () => {
-      const x = engine.fromArray(xv, shape);
+    const [y, dx] = await engine().tidyAsync(async () => {
+      const x = engine().fromArray(xv, shape);
       x.requiresGrad = true;
       const out = maskedSoftmax(x, [
         [0, 3],
         [2, 4],
       ]);
-      backward(out, engine.fromArray(dyv, shape));
+      backward(out, engine().fromArray(dyv, shape));
       return Promise.all([out.data(), x.grad!.data()]);
     });
     const rows = rowsOf(dx, 4);
@@ -150,11 +145,11 @@ describe('backward', () => {
     const xv = Array.from(f32(Array.from({ length: rows * s }, () => rng.normal())));
     const lens = Array.from({ length: rows }, () => rng.int(s + 2));
     const dyv = Array.from(f32(Array.from({ length: rows * s }, () => rng.normal())));
-    const [y, dx] = await engine.tidyAsync(async () => {
-      const x = engine.fromArray(xv, [rows, s]);
+    const [y, dx] = await engine().tidyAsync(async () => {
+      const x = engine().fromArray(xv, [rows, s]);
       x.requiresGrad = true;
       const out = maskedSoftmax(x, lens);
-      backward(out, engine.fromArray(dyv, [rows, s]));
+      backward(out, engine().fromArray(dyv, [rows, s]));
       return Promise.all([out.data(), x.grad!.data()]);
     });
     const cpuLens = { shape: [rows], data: lens };
@@ -170,34 +165,34 @@ describe('backward', () => {
 
 describe('errors and memory', () => {
   it('lengths that are neither (B) nor (B, L) name the op and both shapes', () => {
-    engine.tidy(() => {
-      const x = engine.fromArray(new Array(16).fill(0), [2, 2, 4]);
+    engine().tidy(() => {
+      const x = engine().fromArray(new Array(16).fill(0), [2, 2, 4]);
       expect(() => maskedSoftmax(x, [1, 2, 3])).toThrow(
         'masked_softmax: validLens must be (B) or (B, L), the leading dims of x (B, L, S) (got (2, 2, 4), (3,))',
       );
-      expect(() => maskedSoftmax(x, engine.fromArray([1, 2, 3, 4], [4, 1], 'int32'))).toThrow(
+      expect(() => maskedSoftmax(x, engine().fromArray([1, 2, 3, 4], [4, 1], 'int32'))).toThrow(
         /^masked_softmax: .*\(got \(2, 2, 4\), \(4, 1\)\)$/,
       );
-      const x2 = engine.fromArray(new Array(8).fill(0), [2, 4]);
+      const x2 = engine().fromArray(new Array(8).fill(0), [2, 4]);
       expect(() => maskedSoftmax(x2, [[1], [2]])).toThrow(/^masked_softmax: .*\(got \(2, 4\), \(2, 1\)\)$/);
     });
   });
 
   it('float32 lengths ask for int32', () => {
-    engine.tidy(() => {
-      const x = engine.fromArray(new Array(16).fill(0), [2, 2, 4]);
-      expect(() => maskedSoftmax(x, engine.fromArray([1, 2], [2]))).toThrow(
+    engine().tidy(() => {
+      const x = engine().fromArray(new Array(16).fill(0), [2, 2, 4]);
+      expect(() => maskedSoftmax(x, engine().fromArray([1, 2], [2]))).toThrow(
         /masked_softmax: validLens must be an int32 tensor, got float32/,
       );
     });
   });
 
   it('number[] lengths are freed when no gradient is recorded, even on a shape error', () => {
-    const x = engine.fromArray(new Array(8).fill(1), [2, 1, 4]);
-    const before = engine.memoryStats().tensors;
+    const x = engine().fromArray(new Array(8).fill(1), [2, 1, 4]);
+    const before = engine().memoryStats().tensors;
     const y = maskedSoftmax(x, [1, 2]);
     expect(() => maskedSoftmax(x, [1, 2, 3])).toThrow();
-    expect(engine.memoryStats().tensors).toBe(before + 1);
+    expect(engine().memoryStats().tensors).toBe(before + 1);
     y.dispose();
     x.dispose();
   });
@@ -220,19 +215,19 @@ describe.each(['software', 'hardware'] as const)('the %s kernels', (variant) => 
   it.each(cases.map((c, i) => [c.name ?? c.inputs.map((x) => `(${x.shape})`).join(' '), i] as const))(
     '%s',
     async (_name, i) => {
-      const saved = engine.profile.kernels;
-      engine.setKernels(variant);
+      const saved = engine().profile.kernels;
+      engine().setKernels(variant);
       try {
         const rng = new Random(40 + i);
         const [xSpec, lensSpec] = cases[i].inputs;
         const xv = makeValues(xSpec, rng);
         const dyv = makeValues(xSpec, rng);
         const lensv = lensSpec ? makeValues(lensSpec, rng) : null;
-        const [y, dx] = await engine.tidyAsync(async () => {
-          const x = upload(engine, xSpec, xv);
+        const [y, dx] = await engine().tidyAsync(async () => {
+          const x = upload(engine(), xSpec, xv);
           x.requiresGrad = true;
-          const out = maskedSoftmax(x, lensSpec ? upload(engine, lensSpec, lensv!) : null);
-          backward(out, engine.fromArray(dyv, xSpec.shape));
+          const out = maskedSoftmax(x, lensSpec ? upload(engine(), lensSpec, lensv!) : null);
+          backward(out, engine().fromArray(dyv, xSpec.shape));
           const result = [await out.data(), await x.grad!.data()];
           x.grad!.dispose();
           return result;
@@ -246,7 +241,7 @@ describe.each(['software', 'hardware'] as const)('the %s kernels', (variant) => 
         )[0];
         expectClose(dx, wantDx, { atol: 1e-5, what: 'dx' });
       } finally {
-        engine.setKernels(saved);
+        engine().setKernels(saved);
       }
     },
   );

@@ -3,19 +3,14 @@
  * the relative-position property (a fixed offset is one rotation per frequency), and the module's forward.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { fill } from '../src/ops/elementwise.js';
 import { PositionalEncoding, positionalEncodingMatrix } from '../src/nn/positional_encoding.js';
-import type { Engine } from '../src/runtime/engine.js';
-import { init } from '../src/runtime/global.js';
 import { OpError } from '../src/runtime/op.js';
+import { useEngine } from './engine_fixture.js';
 import { expectClose } from './helpers.js';
 
-let engine: Engine;
-beforeAll(async () => {
-  engine = await init('webgpu');
-});
-afterAll(() => engine?.destroy());
+const engine = useEngine();
 
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/attention.json', import.meta.url), 'utf8'))
   .positional_encoding as { maxLen: number; numHiddens: number; P: number[] };
@@ -67,7 +62,7 @@ it('adds P[:, :L, :] to every batch item and applies dropout only in training mo
   // d2l's P is a plain attribute: PyTorch's state_dict has no entry for it.
   expect(pe.namedTensors()).toEqual([]);
   const p = positionalEncodingMatrix(20, 8);
-  await engine.tidyAsync(async () => {
+  await engine().tidyAsync(async () => {
     pe.eval();
     for (const l of [5, 20, 5]) {
       const x = fill([2, l, 8], 1);
@@ -86,12 +81,12 @@ it('adds P[:, :L, :] to every batch item and applies dropout only in training mo
       if (v !== 0) expect(Math.abs(v - expected[i])).toBeLessThan(1e-5);
     });
   });
-  const before = engine.memoryStats().tensors;
+  const before = engine().memoryStats().tensors;
   // Length 5 is cached: a forward leaves no tensor behind.
-  engine.tidy(() => {
+  engine().tidy(() => {
     pe.eval().forward(fill([1, 5, 8], 0));
   });
-  expect(engine.memoryStats().tensors).toBe(before);
+  expect(engine().memoryStats().tensors).toBe(before);
   expect(() => pe.forward(fill([1, 21, 8], 0))).toThrow(OpError);
   expect(() => pe.forward(fill([1, 3, 6], 0))).toThrow(
     'PositionalEncoding: expects X (B, L, 8) with L <= maxLen = 20 (got (1, 3, 6), (1, 20, 8))',

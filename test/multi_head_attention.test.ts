@@ -215,6 +215,43 @@ describe.each([true, false])('gradients, fused = %s', (fused) => {
   });
 });
 
+describe.each([true, false])('causal self-attention, fused = %s', (fused) => {
+  it('equals per-query lengths 1 … L, and over a cache the last rows of the whole causal forward', async () => {
+    // B = 2, S = 5 positions of width 4; a causal and a plain MHA with the same parameters.
+    const config = { keySize: 4, querySize: 4, valueSize: 4, numHiddens: 6, numHeads: 2, dropout: 0, fused };
+    const causal = new MultiHeadAttention({ ...config, causal: true });
+    const plain = new MultiHeadAttention(config);
+    const weights = await Promise.all(
+      causal.namedTensors().map(async ([n, t]) => [n, await t.data()] as const),
+    );
+    plain.loadStateDict(Object.fromEntries(weights));
+    const rng = new Random(11);
+    const x = rng.normalArray(2 * 5 * 4);
+    /** Rows from … 4 of both batch items, (2, 5 − from, 4). */
+    const rows = (from: number) =>
+      gpu.fromArray(
+        [0, 1].flatMap((b) => Array.from(x.subarray((b * 5 + from) * 4, (b + 1) * 5 * 4))),
+        [2, 5 - from, 4],
+      );
+    await gpu.tidyAsync(async () => {
+      const all = rows(0);
+      const full = Array.from(await causal.forward(all, all, all).data());
+      const lens = [0, 1].map(() => [1, 2, 3, 4, 5]);
+      expectClose(await plain.forward(all, all, all, lens).data(), full, { atol: 1e-6, what: 'L = S' });
+      const tail = (from: number) => [0, 1].flatMap((b) => full.slice((b * 5 + from) * 6, (b + 1) * 5 * 6));
+      for (const from of [3, 4])
+        expectClose(await causal.forward(rows(from), all, all).data(), tail(from), {
+          atol: 1e-6,
+          what: `L = ${5 - from} over S = 5`,
+        });
+      expect(() => causal.forward(all, rows(3), rows(3))).toThrow('causal attention takes L ≤ S queries');
+      expect(() => causal.forward(rows(3), all, all, [5, 5])).toThrow('no validLens');
+    });
+    causal.dispose();
+    plain.dispose();
+  });
+});
+
 describe('attention weights and errors', () => {
   it('captures (B·H, L, S) weights only when asked, replacing them on every forward', async () => {
     const model = build(gpu, { captureWeights: true });

@@ -6,14 +6,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Random } from '../src/data/random.js';
 import { loadDataNmt } from '../src/data/fra_eng_file.js';
+import { transformerAttentionHeatmaps } from '../src/experiments/transformer_heatmaps.js';
+import { D2L_TRANSFORMER_TRAINING } from '../src/experiments/translate.js';
 import {
   D2L_TRANSFORMER_CONFIG,
-  D2L_TRANSFORMER_TRAINING,
   TransformerDecoderBlock,
   TransformerEncoder,
   TransformerEncoderBlock,
   buildTransformer,
-  transformerAttentionHeatmaps,
   type TransformerConfig,
 } from '../src/models/transformer.js';
 import { manualSeed } from '../src/runtime/random.js';

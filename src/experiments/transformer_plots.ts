@@ -3,9 +3,10 @@
  * decoder–encoder attention, one panel per head and block, while translating the last of d2l's sentences.
  */
 import { join } from 'node:path';
-import { transformerAttentionHeatmaps, type HeadGrids, type Transformer } from '../models/transformer.js';
+import type { Transformer } from '../models/transformer.js';
 import { heatmapGrid } from '../plot/index.js';
 import { D2L_TEST_PAIRS, predictSeq2Seq } from '../train/predict.js';
+import { transformerAttentionHeatmaps, type HeadGrids } from './transformer_heatmaps.js';
 import type { PlotContext, TranslationModel } from './translate.js';
 
 function panels(grids: HeadGrids) {

@@ -47,9 +47,6 @@ export const D2L_TRANSFORMER_CONFIG: Readonly<TransformerConfig> = {
   numHeads: 4,
 };
 
-/** d2l 0.17 §10.7's training settings for the fra-eng Transformer (its printed final loss is about 0.03). */
-export const D2L_TRANSFORMER_TRAINING = { batchSize: 64, numSteps: 10, lr: 0.005, epochs: 200 } as const;
-
 interface BlockOptions {
   numHiddens: number;
   ffnNumHiddens: number;
@@ -71,10 +68,10 @@ class Blocks<M extends Module> extends Module {
   }
 }
 
-function attentionLayer(o: BlockOptions, rng: Random, bias: boolean): MultiHeadAttention {
+function attentionLayer(o: BlockOptions, rng: Random, bias: boolean, causal = false): MultiHeadAttention {
   const { numHiddens, numHeads, dropout } = o;
   const size = { keySize: numHiddens, querySize: numHiddens, valueSize: numHiddens };
-  return new MultiHeadAttention({ ...size, numHiddens, numHeads, dropout, bias, rng });
+  return new MultiHeadAttention({ ...size, numHiddens, numHeads, dropout, bias, rng, causal });
 }
 
 /**
@@ -121,11 +118,6 @@ export class TransformerEncoderBlock extends Module {
   forward(x: Tensor, validLens: Tensor | null): Tensor {
     const y = this.addnorm1.forward(x, this.attention.forward(x, x, x, validLens));
     return this.addnorm2.forward(y, this.ffn.forward(y));
-  }
-
-  override dispose(): void {
-    super.dispose();
-    this.attention.dispose();
   }
 }
 
@@ -183,13 +175,6 @@ export class TransformerEncoder extends Encoder<Tensor> {
   set captureWeights(on: boolean) {
     for (const b of this.blks.list) b.attention.captureWeights = on;
   }
-
-  /** Frees the parameters and what the sub-modules hold besides them (P, kept attention weights). */
-  override dispose(): void {
-    super.dispose();
-    this.posEncoding.dispose();
-    for (const b of this.blks.list) b.dispose();
-  }
 }
 
 /**
@@ -204,12 +189,15 @@ export interface TransformerDecoderState {
   keyValues: (Tensor | null)[];
 }
 
-/** Causal-mask tensors kept per (B, T, cached length); training uses one or two batch sizes. */
-const MAX_CACHED_MASKS = 8;
-
 /**
  * d2l's `TransformerDecoderBlock` i: masked self-attention over the inputs so far → AddNorm → attention over the
  * encoder outputs (masked by the source lengths) → AddNorm → FFN → AddNorm.
+ *
+ * The self-attention is causal (MultiHeadAttention's `causal`): each of T new queries after P cached positions sees
+ * keys 0 … P + t. d2l passes `dec_valid_lens = arange(1, T + 1)` in training (P = 0) and None when predicting
+ * (T = 1, where every key is allowed); causal is both. d2l also passes None for an eval-mode forward of a whole
+ * target (T > 1), which lets queries see later tokens; here that forward stays causal, so it equals decoding token
+ * by token.
  */
 export class TransformerDecoderBlock extends Module {
   readonly i: number;
@@ -219,14 +207,12 @@ export class TransformerDecoderBlock extends Module {
   readonly addnorm2: AddNorm;
   readonly ffn: PositionWiseFFN;
   readonly addnorm3: AddNorm;
-  /** (B, T) int32 lengths P + 1 … P + T by `B,T,P`: uploaded once, not every step (an upload flushes). */
-  private readonly masks = new Map<string, Tensor>();
 
   /** @param i the block's index, its slot in the state's keyValues. */
   constructor({ i, rng = defaultGenerator(), ...o }: BlockOptions & { i: number }) {
     super();
     this.i = i;
-    this.attention1 = this.addModule('attention1', attentionLayer(o, rng, false));
+    this.attention1 = this.addModule('attention1', attentionLayer(o, rng, false, true));
     this.addnorm1 = this.addModule('addnorm1', new AddNorm(o.numHiddens, o.dropout));
     this.attention2 = this.addModule('attention2', attentionLayer(o, rng, false));
     this.addnorm2 = this.addModule('addnorm2', new AddNorm(o.numHiddens, o.dropout));
@@ -235,29 +221,6 @@ export class TransformerDecoderBlock extends Module {
       new PositionWiseFFN(o.numHiddens, o.ffnNumHiddens, o.numHiddens, { rng }),
     );
     this.addnorm3 = this.addModule('addnorm3', new AddNorm(o.numHiddens, o.dropout));
-  }
-
-  /**
-   * The self-attention mask for T new queries after P cached positions: query t sees keys 0 … P + t. d2l passes
-   * `arange(1, T + 1).repeat(B, 1)` in training (P = 0) and None when predicting (T = 1, where every key is
-   * allowed); this is both. d2l also passes None for an eval-mode forward of a whole target (T > 1), which lets
-   * queries see later tokens; here that forward stays causal, so it equals decoding token by token.
-   */
-  private selfAttentionLens(b: number, t: number, p: number, engine: Tensor['engine']): Tensor | null {
-    if (t === 1) return null;
-    const key = `${b},${t},${p}`;
-    let lens = this.masks.get(key);
-    if (!lens) {
-      if (this.masks.size >= MAX_CACHED_MASKS) {
-        const [oldest, old] = this.masks.entries().next().value!;
-        old.dispose();
-        this.masks.delete(oldest);
-      }
-      const rows = Int32Array.from({ length: b * t }, (_, x) => p + (x % t) + 1);
-      lens = engine.fromArray(rows, [b, t], 'int32').keep();
-      this.masks.set(key, lens);
-    }
-    return lens;
   }
 
   /**
@@ -274,22 +237,12 @@ export class TransformerDecoderBlock extends Module {
         x.shape,
       ]);
     const keyValues = cached ? concat([cached, x], 1) : x;
-    const [b, t] = x.shape;
-    const lens = this.selfAttentionLens(b, t, cached ? cached.shape[1] : 0, x.engine);
-    const y = this.addnorm1.forward(x, this.attention1.forward(x, keyValues, keyValues, lens));
+    const y = this.addnorm1.forward(x, this.attention1.forward(x, keyValues, keyValues));
     const { encOutputs, encValidLens } = state;
     const z = this.addnorm2.forward(y, this.attention2.forward(y, encOutputs, encOutputs, encValidLens));
     const kv = [...state.keyValues];
     kv[this.i] = keyValues;
     return [this.addnorm3.forward(z, this.ffn.forward(z)), { ...state, keyValues: kv }];
-  }
-
-  override dispose(): void {
-    super.dispose();
-    this.attention1.dispose();
-    this.attention2.dispose();
-    for (const t of this.masks.values()) t.dispose();
-    this.masks.clear();
   }
 }
 
@@ -376,12 +329,10 @@ export class TransformerDecoder extends Decoder<Tensor, TransformerDecoderState>
     for (const b of this.blks.list) b.attention1.captureWeights = b.attention2.captureWeights = on;
   }
 
-  /** Frees the parameters, the recorded weights and what the sub-modules hold besides parameters. */
+  /** Frees the parameters, the sub-modules' state and the recorded weights. */
   override dispose(): void {
     super.dispose();
     this.clearRecorded();
-    this.posEncoding.dispose();
-    for (const b of this.blks.list) b.dispose();
   }
 }
 
@@ -392,13 +343,6 @@ export class Transformer extends EncoderDecoder<Tensor, TransformerDecoderState>
 
   constructor(encoder: TransformerEncoder, decoder: TransformerDecoder) {
     super(encoder, decoder);
-  }
-
-  /** Frees everything the encoder and decoder hold (Module.dispose alone reaches parameters only). */
-  override dispose(): void {
-    super.dispose();
-    this.encoder.dispose();
-    this.decoder.dispose();
   }
 }
 
@@ -421,52 +365,4 @@ export function buildTransformer(
     new TransformerEncoder({ vocabSize: srcVocabSize, ...arch }),
     new TransformerDecoder({ vocabSize: tgtVocabSize, ...arch }),
   );
-}
-
-/** Attention weights as nested arrays for heatmaps: [block][head][query][key]. */
-export type HeadGrids = number[][][][];
-
-/** Rows of batch item `item` in (B·H, L, S) weights, as [head][query][key]. */
-async function perHead(w: Tensor, numHeads: number, item: number): Promise<number[][][]> {
-  const [, l, s] = w.shape;
-  const v = await w.data();
-  const row = (h: number, i: number) => ((item * numHeads + h) * l + i) * s;
-  return Array.from({ length: numHeads }, (_, h) =>
-    Array.from({ length: l }, (_, i) => Array.from(v.subarray(row(h, i), row(h, i) + s))),
-  );
-}
-
-/**
- * The attention weights d2l §11.7 plots, for batch item `item`: the encoder's self-attention of its last forward
- * (numBlks, numHeads, S, S), and the decoder's recorded forwards (one per decoded token when predicting) stacked
- * along the query axis, (numBlks, numHeads, steps, width) for self- and encoder-decoder attention. Every decoder
- * row is zero-padded to the widest one, as d2l's `pd.DataFrame(…).fillna(0.0)`.
- * @throws Error when the encoder or decoder did not capture weights (set `captureWeights` before predicting).
- */
-export async function transformerAttentionHeatmaps(
-  model: Transformer,
-  item = 0,
-): Promise<{ encoder: HeadGrids; decoderSelf: HeadGrids; decoderCross: HeadGrids }> {
-  const { encoder, decoder } = model;
-  const heads = encoder.blks.list[0]?.attention.numHeads ?? 0;
-  const encWeights = encoder.attentionWeights;
-  if (encWeights.some((w) => !w) || decoder.recorded.length === 0)
-    throw new Error(
-      'transformerAttentionHeatmaps: set captureWeights on the encoder and decoder, then predict',
-    );
-  const enc = await Promise.all(encWeights.map((w) => perHead(w!, heads, item)));
-  const stacked = async (kind: 'self' | 'cross') =>
-    Promise.all(
-      decoder.blks.list.map(async (_, blk) => {
-        const steps = await Promise.all(decoder.recorded.map((r) => perHead(r[kind][blk], heads, item)));
-        return Array.from({ length: heads }, (_, h) => steps.flatMap((s) => s[h]));
-      }),
-    );
-  const [self, cross] = [await stacked('self'), await stacked('cross')];
-  const width = Math.max(...[self, cross].flat(3).map((r) => r.length));
-  const pad = (g: HeadGrids) =>
-    g.map((blk) =>
-      blk.map((head) => head.map((r) => [...r, ...new Array<number>(width - r.length).fill(0)])),
-    );
-  return { encoder: enc, decoderSelf: pad(self), decoderCross: pad(cross) };
 }

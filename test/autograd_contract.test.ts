@@ -2,34 +2,20 @@
  * The autograd contract, PyTorch's: a graph is back-propagated once unless the first call retains it, `dy` has the
  * output's exact shape, and a failed call changes no gradient — on WebGPU and the CPU reference.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fill, mul } from '../src/ops/elementwise.js';
 import { sum } from '../src/ops/reduce.js';
 import { backward } from '../src/ops/autograd.js';
-import { Engine, type Backend } from '../src/runtime/engine.js';
 import { AutogradError } from '../src/runtime/errors.js';
-import { setEngine } from '../src/runtime/global.js';
+import { BACKENDS, useEngine } from './engine_fixture.js';
 
-const engines = new Map<Backend, Engine>();
-beforeAll(async () => {
-  for (const b of ['webgpu', 'cpu'] as const) engines.set(b, await Engine.create(b));
-});
-afterAll(() => {
-  setEngine(null);
-  for (const e of engines.values()) e.destroy();
-});
-
-describe.each(['webgpu', 'cpu'] as const)('on %s', (backend) => {
-  let e: Engine;
-  beforeEach(() => {
-    e = engines.get(backend)!;
-    setEngine(e);
-  });
+describe.each(BACKENDS)('on %s', (backend) => {
+  const engine = useEngine(backend);
 
   it('a second backward through the same graph throws and leaves the gradients as they were', async () => {
-    const before = e.memoryStats().tensors;
-    await e.tidyAsync(async () => {
-      const x = e.fromArray([1, 2, 3], [3]);
+    const before = engine().memoryStats().tensors;
+    await engine().tidyAsync(async () => {
+      const x = engine().fromArray([1, 2, 3], [3]);
       x.requiresGrad = true;
       const y = sum(mul(x, x));
       backward(y);
@@ -39,12 +25,12 @@ describe.each(['webgpu', 'cpu'] as const)('on %s', (backend) => {
       expect(() => backward(mul(y, 2))).toThrow(AutogradError);
       expect(Array.from(await x.grad!.data())).toEqual([2, 4, 6]);
     });
-    expect(e.memoryStats().tensors).toBe(before);
+    expect(engine().memoryStats().tensors).toBe(before);
   });
 
   it('retainGraph: true allows another backward, which accumulates; the one without it consumes the graph', async () => {
-    await e.tidyAsync(async () => {
-      const x = e.fromArray([1, 2, 3], [3]);
+    await engine().tidyAsync(async () => {
+      const x = engine().fromArray([1, 2, 3], [3]);
       x.requiresGrad = true;
       const y = sum(mul(x, x));
       backward(y, { retainGraph: true });
@@ -56,8 +42,8 @@ describe.each(['webgpu', 'cpu'] as const)('on %s', (backend) => {
   });
 
   it('a leaf (no graph) may be back-propagated again, as in PyTorch', async () => {
-    await e.tidyAsync(async () => {
-      const x = e.fromArray([1, 2], [2]);
+    await engine().tidyAsync(async () => {
+      const x = engine().fromArray([1, 2], [2]);
       x.requiresGrad = true;
       backward(x);
       backward(x);
@@ -66,28 +52,28 @@ describe.each(['webgpu', 'cpu'] as const)('on %s', (backend) => {
   });
 
   it("dy must have y's exact shape and be float32", async () => {
-    const before = e.memoryStats().tensors;
-    await e.tidyAsync(async () => {
-      const x = e.fromArray([1, 2, 3, 4, 5, 6], [2, 3]);
+    const before = engine().memoryStats().tensors;
+    await engine().tidyAsync(async () => {
+      const x = engine().fromArray([1, 2, 3, 4, 5, 6], [2, 3]);
       x.requiresGrad = true;
       const y = mul(x, 2);
-      expect(() => backward(y, fill([3, 2], 1, e))).toThrow(
+      expect(() => backward(y, fill([3, 2], 1, engine()))).toThrow(
         "backward: dy (3, 2) float32 must be float32 of the output's shape (2, 3)",
       );
-      expect(() => backward(y, fill([6], 1, e))).toThrow(AutogradError);
-      expect(() => backward(y, e.fromArray([1, 1, 1, 1, 1, 1], [2, 3], 'int32'))).toThrow(
+      expect(() => backward(y, fill([6], 1, engine()))).toThrow(AutogradError);
+      expect(() => backward(y, engine().fromArray([1, 1, 1, 1, 1, 1], [2, 3], 'int32'))).toThrow(
         /int32 must be float32/,
       );
       // Nothing was accumulated and the graph is still usable.
       expect(x.grad).toBeNull();
-      backward(y, fill([2, 3], 1, e));
+      backward(y, fill([2, 3], 1, engine()));
       expect(Array.from(await x.grad!.data())).toEqual([2, 2, 2, 2, 2, 2]);
     });
-    expect(e.memoryStats().tensors).toBe(before);
+    expect(engine().memoryStats().tensors).toBe(before);
   });
 
   it('tidy given an async function throws a TypeError pointing to tidyAsync', () => {
-    expect(() => e.tidy(async () => fill([1], 0, e))).toThrow(TypeError);
-    expect(() => e.tidy(async () => fill([1], 0, e))).toThrow(/use `await engine.tidyAsync/i);
+    expect(() => engine().tidy(async () => fill([1], 0, engine()))).toThrow(TypeError);
+    expect(() => engine().tidy(async () => fill([1], 0, engine()))).toThrow(/use `await engine.tidyAsync/i);
   });
 });

@@ -3,24 +3,14 @@
  * use the BIASED variance (÷N) to normalise, while the running variance takes the unbiased one (÷(N − 1)), as
  * `torch.nn.BatchNorm1d` does. Awkward shapes and the gradient check are in the generic registry test.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { batchNorm, updateRunningStats } from '../src/ops/batch_norm.js';
 import { mul } from '../src/ops/elementwise.js';
 import { sum } from '../src/ops/reduce.js';
 import { backward } from '../src/ops/autograd.js';
-import { Engine, type Backend } from '../src/runtime/engine.js';
-import { setEngine } from '../src/runtime/global.js';
 import { OpError } from '../src/runtime/op.js';
+import { BACKENDS, useEngine } from './engine_fixture.js';
 import { expectClose } from './helpers.js';
-
-const engines = new Map<Backend, Engine>();
-beforeAll(async () => {
-  for (const b of ['webgpu', 'cpu'] as const) engines.set(b, await Engine.create(b));
-});
-afterAll(() => {
-  setEngine(null);
-  for (const e of engines.values()) e.destroy();
-});
 
 // x (N = 3, C = 2): channel 0 is 1, 3, 5 (mean 3, Σ(x − mean)² = 8); channel 1 is 2, 6, 10 (mean 6, Σ = 32).
 const X = [1, 2, 3, 6, 5, 10];
@@ -29,18 +19,14 @@ const UNBIASED_VAR = [4, 16];
 // (x − mean)/√(8/3) = (−2, 0, 2)·√(3/8) = (−√1.5, 0, √1.5) in both channels; then ·gamma + beta.
 const R = Math.sqrt(1.5);
 
-describe.each(['webgpu', 'cpu'] as const)('batchNorm on %s', (backend) => {
-  let e: Engine;
-  beforeEach(() => {
-    e = engines.get(backend)!;
-    setEngine(e);
-  });
+describe.each(BACKENDS)('batchNorm on %s', (backend) => {
+  const engine = useEngine(backend);
 
   it('normalises each channel with the batch mean and the biased variance', async () => {
-    await e.tidyAsync(async () => {
-      const x = e.fromArray(X, [3, 2]);
-      const gamma = e.fromArray([1, 2], [2]);
-      const beta = e.fromArray([0, 1], [2]);
+    await engine().tidyAsync(async () => {
+      const x = engine().fromArray(X, [3, 2]);
+      const gamma = engine().fromArray([1, 2], [2]);
+      const beta = engine().fromArray([0, 1], [2]);
       const [y, mean, variance] = batchNorm(x, gamma, beta, 0);
       expectClose(await y.data(), [-R, -2 * R + 1, 0, 1, R, 2 * R + 1], { atol: 1e-6, what: 'y' });
       expectClose(await mean.data(), [3, 6], { atol: 1e-6, what: 'mean' });
@@ -49,22 +35,22 @@ describe.each(['webgpu', 'cpu'] as const)('batchNorm on %s', (backend) => {
   });
 
   it('eps enters under the square root', async () => {
-    await e.tidyAsync(async () => {
-      const x = e.fromArray([0, 2], [2, 1]);
-      const [y] = batchNorm(x, e.fromArray([1], [1]), e.fromArray([0], [1]), 3);
+    await engine().tidyAsync(async () => {
+      const x = engine().fromArray([0, 2], [2, 1]);
+      const [y] = batchNorm(x, engine().fromArray([1], [1]), engine().fromArray([0], [1]), 3);
       // mean 1, biased var 1: (x − 1)/√(1 + 3) = ∓0.5
       expectClose(await y.data(), [-0.5, 0.5], { atol: 1e-6, what: 'y' });
     });
   });
 
   it('backward: dbeta = Σdy, dgamma = Σdy·x̂, and dx sums to zero per channel', async () => {
-    await e.tidyAsync(async () => {
-      const x = e.fromArray(X, [3, 2]);
-      const gamma = e.fromArray([1, 2], [2]);
-      const beta = e.fromArray([0, 1], [2]);
+    await engine().tidyAsync(async () => {
+      const x = engine().fromArray(X, [3, 2]);
+      const gamma = engine().fromArray([1, 2], [2]);
+      const beta = engine().fromArray([0, 1], [2]);
       for (const t of [x, gamma, beta]) t.requiresGrad = true;
       const [y] = batchNorm(x, gamma, beta, 0);
-      const w = e.fromArray([1, 0, 2, 0, 3, 1], [3, 2]);
+      const w = engine().fromArray([1, 0, 2, 0, 3, 1], [3, 2]);
       backward(sum(mul(y, w)));
       // x̂ = (−R, 0, R) in both channels; dy = w.
       expectClose(await beta.grad!.data(), [6, 1], { atol: 1e-5, what: 'dbeta' });
@@ -86,13 +72,13 @@ describe.each(['webgpu', 'cpu'] as const)('batchNorm on %s', (backend) => {
   });
 
   it('updateRunningStats blends with momentum and keeps the unbiased variance', async () => {
-    const runningMean = e.fromArray([0, 0], [2]);
-    const runningVar = e.fromArray([1, 1], [2]);
-    const mean = e.fromArray([3, 6], [2]);
-    const variance = e.fromArray(BIASED_VAR, [2]);
-    const before = e.memoryStats().tensors;
+    const runningMean = engine().fromArray([0, 0], [2]);
+    const runningVar = engine().fromArray([1, 1], [2]);
+    const mean = engine().fromArray([3, 6], [2]);
+    const variance = engine().fromArray(BIASED_VAR, [2]);
+    const before = engine().memoryStats().tensors;
     updateRunningStats(runningMean, runningVar, mean, variance, 3);
-    expect(e.memoryStats().tensors).toBe(before);
+    expect(engine().memoryStats().tensors).toBe(before);
     expect(runningMean.requiresGrad || runningVar.requiresGrad).toBe(false);
     expectClose(await runningMean.data(), [0.3, 0.6], { atol: 1e-6, what: 'running mean' });
     // 0.9·1 + 0.1·(4, 16): n/(n − 1) turns the biased 8/3, 32/3 into the unbiased 4, 16.
@@ -107,16 +93,16 @@ describe.each(['webgpu', 'cpu'] as const)('batchNorm on %s', (backend) => {
   });
 
   it('throws OpError for one row per channel and for shape mismatches', () => {
-    e.tidy(() => {
-      const g = e.fromArray([1, 1, 1], [3]);
-      expect(() => batchNorm(e.fromArray([1, 2, 3], [1, 3]), g, g)).toThrow(
+    engine().tidy(() => {
+      const g = engine().fromArray([1, 1, 1], [3]);
+      expect(() => batchNorm(engine().fromArray([1, 2, 3], [1, 3]), g, g)).toThrow(
         /batch_norm: expected more than 1 value per channel when training \(got \(1, 3\)/,
       );
-      expect(() => batchNorm(e.fromArray([1, 2, 3, 4], [2, 2]), g, g)).toThrow(OpError);
-      expect(() => batchNorm(e.fromArray([1, 2, 3], [3]), g, g)).toThrow(/expects x \(N, C\)/);
-      expect(() => batchNorm(e.fromArray([1, 2, 3, 4, 5, 6], [2, 3]), g, e.fromArray([1], [1]))).toThrow(
-        /\(2, 3\), \(3,\), \(1,\)/,
-      );
+      expect(() => batchNorm(engine().fromArray([1, 2, 3, 4], [2, 2]), g, g)).toThrow(OpError);
+      expect(() => batchNorm(engine().fromArray([1, 2, 3], [3]), g, g)).toThrow(/expects x \(N, C\)/);
+      expect(() =>
+        batchNorm(engine().fromArray([1, 2, 3, 4, 5, 6], [2, 3]), g, engine().fromArray([1], [1])),
+      ).toThrow(/\(2, 3\), \(3,\), \(1,\)/);
     });
   });
 });

@@ -3,7 +3,7 @@
  * D = 1 gives the bias), and d2l §11.7's checks of PositionWiseFFN and AddNorm. Awkward shapes and the gradient
  * check vs finite differences are in the generic registry test.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Random } from '../src/data/random.js';
 import { add, fill, mul } from '../src/ops/elementwise.js';
 import { layerNorm } from '../src/ops/layer_norm.js';
@@ -11,33 +11,22 @@ import { sum } from '../src/ops/reduce.js';
 import { LayerNorm } from '../src/nn/layer_norm.js';
 import { AddNorm, PositionWiseFFN } from '../src/nn/transformer_blocks.js';
 import { backward } from '../src/ops/autograd.js';
-import { Engine, type Backend } from '../src/runtime/engine.js';
-import { setEngine } from '../src/runtime/global.js';
 import { OpError } from '../src/runtime/op.js';
+import { BACKENDS, useEngine } from './engine_fixture.js';
 import { expectClose } from './helpers.js';
 
-const engines = new Map<Backend, Engine>();
-beforeAll(async () => {
-  for (const b of ['webgpu', 'cpu'] as const) engines.set(b, await Engine.create(b));
-});
-afterAll(() => {
-  setEngine(null);
-  for (const e of engines.values()) e.destroy();
-});
+// One WebGPU engine for the file: the blocks on both backends and the WebGPU-only ones share it.
+const gpu = useEngine();
 
 // Row (1, 2, 3): mean 2, biased variance 2/3, so x̂ = (−1, 0, 1)/√(2/3) = (−R, 0, R) and rstd = R.
 const R = Math.sqrt(1.5);
 
-describe.each(['webgpu', 'cpu'] as const)('layerNorm on %s', (backend) => {
-  let e: Engine;
-  beforeEach(() => {
-    e = engines.get(backend)!;
-    setEngine(e);
-  });
+describe.each(BACKENDS)('layerNorm on %s', (backend) => {
+  const engine = backend === 'webgpu' ? gpu : useEngine('cpu');
 
   it('normalises each row with its mean and biased variance, then scales and shifts per feature', async () => {
-    await e.tidyAsync(async () => {
-      const x = e.fromArray([1, 2, 3, 2, 2, 2], [2, 3]);
+    await engine().tidyAsync(async () => {
+      const x = engine().fromArray([1, 2, 3, 2, 2, 2], [2, 3]);
       const ln = new LayerNorm(3);
       ln.loadStateDict({ weight: [1, 2, 3], bias: [0, 1, 0] });
       const r = 1 / Math.sqrt(2 / 3 + 1e-5);
@@ -48,30 +37,30 @@ describe.each(['webgpu', 'cpu'] as const)('layerNorm on %s', (backend) => {
   });
 
   it('eps enters under the square root; D = 1 gives the bias (variance 0)', async () => {
-    await e.tidyAsync(async () => {
-      const w = e.fromArray([1, 1], [2]);
-      const b = e.fromArray([0, 0], [2]);
+    await engine().tidyAsync(async () => {
+      const w = engine().fromArray([1, 1], [2]);
+      const b = engine().fromArray([0, 0], [2]);
       // (0, 2): mean 1, biased variance 1, so (x − 1)/√(1 + 3) = ∓0.5.
-      expectClose(await layerNorm(e.fromArray([0, 2], [1, 2]), w, b, 3).data(), [-0.5, 0.5], {
+      expectClose(await layerNorm(engine().fromArray([0, 2], [1, 2]), w, b, 3).data(), [-0.5, 0.5], {
         atol: 1e-6,
         what: 'y',
       });
-      const x1 = e.fromArray([5, -3, 0.25], [3, 1]);
+      const x1 = engine().fromArray([5, -3, 0.25], [3, 1]);
       x1.requiresGrad = true;
-      const y1 = layerNorm(x1, e.fromArray([2], [1]), e.fromArray([0.5], [1]));
+      const y1 = layerNorm(x1, engine().fromArray([2], [1]), engine().fromArray([0.5], [1]));
       expect(Array.from(await y1.data())).toEqual([0.5, 0.5, 0.5]);
-      backward(sum(mul(y1, e.fromArray([1, 2, 3], [3, 1]))));
+      backward(sum(mul(y1, engine().fromArray([1, 2, 3], [3, 1]))));
       expect(Array.from(await x1.grad!.data())).toEqual([0, 0, 0]);
     });
   });
 
   it('backward: dbias = Σ dy, dweight = Σ dy·x̂, dx = rstd/D·(D·g − Σg − x̂·Σg·x̂) with g = dy·weight', async () => {
-    await e.tidyAsync(async () => {
-      const x = e.fromArray([1, 2, 3], [1, 3]);
-      const w = e.fromArray([1, 2, 3], [3]);
-      const b = e.fromArray([0, 1, 0], [3]);
+    await engine().tidyAsync(async () => {
+      const x = engine().fromArray([1, 2, 3], [1, 3]);
+      const w = engine().fromArray([1, 2, 3], [3]);
+      const b = engine().fromArray([0, 1, 0], [3]);
       for (const t of [x, w, b]) t.requiresGrad = true;
-      backward(sum(mul(layerNorm(x, w, b, 0), e.fromArray([1, 0, 2], [1, 3]))));
+      backward(sum(mul(layerNorm(x, w, b, 0), engine().fromArray([1, 0, 2], [1, 3]))));
       expectClose(await b.grad!.data(), [1, 0, 2], { atol: 1e-6, what: 'dbias' });
       expectClose(await w.grad!.data(), [-R, 0, 2 * R], { atol: 1e-5, what: 'dweight' });
       // g = (1, 0, 6): Σg = 7, Σg·x̂ = 5R; dx = R/3·(3g − 7 − 5R·x̂) = R/3·(3.5, −7, 3.5).
@@ -84,8 +73,8 @@ describe.each(['webgpu', 'cpu'] as const)('layerNorm on %s', (backend) => {
   });
 
   it('sums dweight and dbias over every row of a (B, L, D) input', async () => {
-    await e.tidyAsync(async () => {
-      const x = e.fromArray(new Random(1).normalArray(2 * 3 * 4), [2, 3, 4]);
+    await engine().tidyAsync(async () => {
+      const x = engine().fromArray(new Random(1).normalArray(2 * 3 * 4), [2, 3, 4]);
       const ln = new LayerNorm(4);
       backward(sum(ln.forward(x)));
       // y = x̂·w + b: Σ over rows of dy = 1 is 6 per feature; Σ_rows x̂ need not vanish per feature, but
@@ -98,9 +87,9 @@ describe.each(['webgpu', 'cpu'] as const)('layerNorm on %s', (backend) => {
   });
 
   it('throws OpError naming the op and the shapes', () => {
-    e.tidy(() => {
-      const x = e.fromArray([1, 2, 3, 4, 5, 6], [2, 3]);
-      expect(() => layerNorm(x, e.fromArray([1, 1], [2]), e.fromArray([0, 0], [2]))).toThrow(
+    engine().tidy(() => {
+      const x = engine().fromArray([1, 2, 3, 4, 5, 6], [2, 3]);
+      expect(() => layerNorm(x, engine().fromArray([1, 1], [2]), engine().fromArray([0, 0], [2]))).toThrow(
         'layer_norm: expects x (…, D), weight (D), bias (D) (got (2, 3), (2,), (2,))',
       );
       const ln = new LayerNorm(2);
@@ -111,10 +100,8 @@ describe.each(['webgpu', 'cpu'] as const)('layerNorm on %s', (backend) => {
 });
 
 describe('Transformer blocks (d2l §11.7)', () => {
-  beforeEach(() => setEngine(engines.get('webgpu')!));
-
   it('PositionWiseFFN(4, 4, 8) maps ones (2, 3, 4) to (2, 3, 8), the same MLP at every position', async () => {
-    const e = engines.get('webgpu')!;
+    const e = gpu();
     const ffn = new PositionWiseFFN(4, 4, 8, { rng: new Random(0) });
     expect(ffn.namedTensors().map(([n, t]) => [n, [...t.shape]])).toEqual([
       ['dense1.weight', [4, 4]],
@@ -144,7 +131,7 @@ describe('Transformer blocks (d2l §11.7)', () => {
   });
 
   it('AddNorm(4, 0.5) keeps the shape (2, 3, 4); in eval it is ln(Y + X)', async () => {
-    const e = engines.get('webgpu')!;
+    const e = gpu();
     const addNorm = new AddNorm(4, 0.5);
     expect(addNorm.namedTensors().map(([n]) => n)).toEqual(['ln.weight', 'ln.bias']);
     await e.tidyAsync(async () => {

@@ -1,27 +1,18 @@
 /** d2l's `MaskedSoftmaxCELoss` example and its gradient, on WebGPU and the CPU reference. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fill } from '../src/ops/elementwise.js';
 import { sum } from '../src/ops/reduce.js';
 import { backward } from '../src/ops/autograd.js';
-import { Engine } from '../src/runtime/engine.js';
-import { setEngine } from '../src/runtime/global.js';
 import { OpError } from '../src/runtime/op.js';
 import { maskedSoftmaxCELoss, sequenceMask } from '../src/train/loss.js';
 import { teacherForcingInput } from '../src/train/trainer.js';
+import { BACKENDS, useEngine } from './engine_fixture.js';
 
-const engines = new Map<string, Engine>();
-beforeAll(async () => {
-  for (const b of ['webgpu', 'cpu'] as const) engines.set(b, await Engine.create(b));
-});
-afterAll(() => {
-  setEngine(null);
-  for (const e of engines.values()) e.destroy();
-});
+describe.each(BACKENDS)('maskedSoftmaxCELoss on %s', (backend) => {
+  const engine = useEngine(backend);
 
-describe.each(['webgpu', 'cpu'] as const)('maskedSoftmaxCELoss on %s', (backend) => {
   it("gives d2l's example: ones (3, 4, 10), labels ones, valid lengths [4, 2, 0] → [2.3026, 1.1513, 0]", async () => {
-    const e = engines.get(backend)!;
-    setEngine(e);
+    const e = engine();
     await e.tidyAsync(async () => {
       const logits = fill([3, 4, 10], 1, e);
       const labels = e.fromArray(new Array(12).fill(1), [3, 4], 'int32');
@@ -33,8 +24,7 @@ describe.each(['webgpu', 'cpu'] as const)('maskedSoftmaxCELoss on %s', (backend)
   });
 
   it('sends gradient only to valid positions, scaled by 1/T', async () => {
-    const e = engines.get(backend)!;
-    setEngine(e);
+    const e = engine();
     await e.tidyAsync(async () => {
       const logits = fill([2, 3, 4], 0, e);
       logits.requiresGrad = true;
@@ -52,6 +42,8 @@ describe.each(['webgpu', 'cpu'] as const)('maskedSoftmaxCELoss on %s', (backend)
 });
 
 describe('helpers', () => {
+  const cpu = useEngine('cpu');
+
   it('builds the sequence mask and the teacher-forcing input', () => {
     expect(Array.from(sequenceMask([2, 0, 5], 3))).toEqual([1, 1, 0, 0, 0, 0, 1, 1, 1]);
     expect(Array.from(teacherForcingInput(Int32Array.from([5, 6, 7, 8, 9, 10]), 2, 3, 1))).toEqual([
@@ -60,8 +52,7 @@ describe('helpers', () => {
   });
 
   it('names the op and the shapes when they disagree', () => {
-    const e = engines.get('cpu')!;
-    setEngine(e);
+    const e = cpu();
     e.tidy(() => {
       const logits = fill([2, 3, 4], 0, e);
       const labels = e.fromArray([0, 1, 2, 3, 0, 1], [2, 3], 'int32');

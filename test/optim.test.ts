@@ -2,7 +2,7 @@
  * Optimizers on WebGPU and on the CPU reference: a few steps on a quadratic against independent float64
  * implementations of PyTorch's update rules, gradient clipping, and the memory they own.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mul, square, sub } from '../src/ops/elementwise.js';
 import { sum } from '../src/ops/reduce.js';
 import { Adam, AdamW } from '../src/optim/adam.js';
@@ -10,19 +10,9 @@ import { clipGradNorm } from '../src/optim/clip.js';
 import type { Optimizer } from '../src/optim/optimizer.js';
 import { SGD } from '../src/optim/sgd.js';
 import { backward } from '../src/ops/autograd.js';
-import { Engine, type Backend } from '../src/runtime/engine.js';
-import { setEngine } from '../src/runtime/global.js';
 import type { Tensor } from '../src/runtime/tensor.js';
+import { BACKENDS, useEngine } from './engine_fixture.js';
 import { expectClose } from './helpers.js';
-
-const engines = new Map<Backend, Engine>();
-beforeAll(async () => {
-  for (const b of ['webgpu', 'cpu'] as const) engines.set(b, await Engine.create(b));
-});
-afterAll(() => {
-  setEngine(null);
-  for (const e of engines.values()) e.destroy();
-});
 
 // f(p) = ½ Σ a·(p − c)², ∇f = a·(p − c): curvatures and optima far enough from p0 that no gradient is near 0.
 const P0 = [0.5, -1, 2, 0.25, -0.75];
@@ -74,22 +64,18 @@ function sgdRef(lr: number, wd: number, momentum: number): number[] {
   return p;
 }
 
-describe.each(['webgpu', 'cpu'] as const)('optimizers on %s', (backend) => {
-  let e: Engine;
-  beforeEach(() => {
-    e = engines.get(backend)!;
-    setEngine(e);
-  });
+describe.each(BACKENDS)('optimizers on %s', (backend) => {
+  const engine = useEngine(backend);
 
   /** Runs STEPS steps of `make`'s optimizer on the quadratic (autograd for ∇f) and returns p. */
   async function train(make: (params: Tensor[]) => Optimizer): Promise<Float32Array> {
-    const p = e.fromArray(P0, [P0.length]);
+    const p = engine().fromArray(P0, [P0.length]);
     p.requiresGrad = true;
-    const [a, c] = [e.fromArray(A, [A.length]), e.fromArray(C, [C.length])];
+    const [a, c] = [engine().fromArray(A, [A.length]), engine().fromArray(C, [C.length])];
     const opt = make([p]);
-    const start = e.memoryStats().tensors;
+    const start = engine().memoryStats().tensors;
     for (let t = 0; t < STEPS; t++)
-      e.tidy(() => {
+      engine().tidy(() => {
         opt.zeroGrad();
         backward(mul(sum(mul(a, square(sub(p, c)))), 0.5));
         opt.step();
@@ -97,7 +83,9 @@ describe.each(['webgpu', 'cpu'] as const)('optimizers on %s', (backend) => {
     const out = (await p.data()) as Float32Array;
     opt.zeroGrad();
     opt.dispose();
-    expect(e.memoryStats().tensors, 'steps leak nothing; dispose() frees the optimizer state').toBe(start);
+    expect(engine().memoryStats().tensors, 'steps leak nothing; dispose() frees the optimizer state').toBe(
+      start,
+    );
     for (const t of [p, a, c]) t.dispose();
     return out;
   }
@@ -140,14 +128,14 @@ describe.each(['webgpu', 'cpu'] as const)('optimizers on %s', (backend) => {
   });
 
   it('skips parameters without a gradient and allocates no state for them', async () => {
-    const used = e.fromArray([1, 2], [2]);
-    const unused = e.fromArray([3, 4], [2]);
+    const used = engine().fromArray([1, 2], [2]);
+    const unused = engine().fromArray([3, 4], [2]);
     used.requiresGrad = unused.requiresGrad = true;
     const opt = new Adam([used, unused], { lr: 0.1 });
-    e.tidy(() => backward(sum(used)));
-    const before = e.memoryStats().tensors;
+    engine().tidy(() => backward(sum(used)));
+    const before = engine().memoryStats().tensors;
     opt.step();
-    expect(e.memoryStats().tensors - before, 'm and v of `used` only').toBe(2);
+    expect(engine().memoryStats().tensors - before, 'm and v of `used` only').toBe(2);
     expect(Array.from(await unused.data())).toEqual([3, 4]);
     // First Adam step moves each coordinate by lr against the gradient's sign.
     expectClose(await used.data(), [0.9, 1.9], { atol: 1e-6, what: 'used' });
@@ -158,27 +146,27 @@ describe.each(['webgpu', 'cpu'] as const)('optimizers on %s', (backend) => {
   });
 
   it('zeroGrad frees the gradients', () => {
-    const p = e.fromArray([1, 2, 3], [3]);
-    const q = e.fromArray([4], [1]);
+    const p = engine().fromArray([1, 2, 3], [3]);
+    const q = engine().fromArray([4], [1]);
     p.requiresGrad = q.requiresGrad = true;
-    e.tidy(() => backward(sum(mul(sum(p), q))));
+    engine().tidy(() => backward(sum(mul(sum(p), q))));
     expect(p.grad && q.grad).toBeTruthy();
-    const before = e.memoryStats().tensors;
+    const before = engine().memoryStats().tensors;
     new SGD([p, q], { lr: 1 }).zeroGrad();
     expect(p.grad).toBeNull();
     expect(q.grad).toBeNull();
-    expect(e.memoryStats().tensors).toBe(before - 2);
+    expect(engine().memoryStats().tensors).toBe(before - 2);
     p.dispose();
     q.dispose();
   });
 
   it('clipGradNorm scales all gradients to the max norm, and leaves them alone below it', async () => {
-    const p = e.fromArray([0, 0], [2]);
-    const q = e.fromArray([0], [1, 1]);
-    const noGrad = e.fromArray([0], [1]);
-    p.grad = e.fromArray([3, 4], [2]).keep();
-    q.grad = e.fromArray([-12], [1, 1]).keep();
-    const before = e.memoryStats().tensors;
+    const p = engine().fromArray([0, 0], [2]);
+    const q = engine().fromArray([0], [1, 1]);
+    const noGrad = engine().fromArray([0], [1]);
+    p.grad = engine().fromArray([3, 4], [2]).keep();
+    q.grad = engine().fromArray([-12], [1, 1]).keep();
+    const before = engine().memoryStats().tensors;
     const big = clipGradNorm([p, q, noGrad], 100);
     expect(big.shape).toEqual([]);
     expect(await big.item()).toBeCloseTo(13, 5);
@@ -189,7 +177,7 @@ describe.each(['webgpu', 'cpu'] as const)('optimizers on %s', (backend) => {
     expectClose(await p.grad.data(), [3 / 13, 4 / 13], { atol: 1e-6, what: 'p.grad' });
     expectClose(await q.grad.data(), [-12 / 13], { atol: 1e-6, what: 'q.grad' });
     // Only the returned norms outlive the call.
-    expect(e.memoryStats().tensors).toBe(before + 2);
+    expect(engine().memoryStats().tensors).toBe(before + 2);
     const zero = clipGradNorm([noGrad], 1);
     expect(await zero.item()).toBe(0);
     for (const t of [big, total, zero, p, q, noGrad]) t.dispose();

@@ -4,7 +4,7 @@
  * the GPU does), PyTorch's ignoreIndex, plain-array valid lengths, int32 uploads, tensor sizes over the device's
  * limits, GPU errors surfacing with the GPU's own message, and tidy given an async function.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { scaledDotProductAttention } from '../src/ops/attention.js';
 import { crossEntropy } from '../src/ops/cross_entropy.js';
 import { add, fill, zeros } from '../src/ops/elementwise.js';
@@ -13,21 +13,15 @@ import { hardAttention } from '../src/ops/hard_attention.js';
 import { maskedSoftmax } from '../src/ops/masked_softmax.js';
 import { reshape } from '../src/ops/shape.js';
 import { backward } from '../src/ops/autograd.js';
-import { Engine, type Backend } from '../src/runtime/engine.js';
+import { Engine } from '../src/runtime/engine.js';
 import { GpuError, OpError } from '../src/runtime/errors.js';
-import { setEngine } from '../src/runtime/global.js';
 import { GpuErrorScopes } from '../src/runtime/gpu_errors.js';
 import type { Tensor } from '../src/runtime/tensor.js';
 import { maskedSoftmaxCELoss } from '../src/train/loss.js';
+import { BACKENDS, useEngine } from './engine_fixture.js';
 
-const engines = new Map<Backend, Engine>();
-beforeAll(async () => {
-  for (const b of ['webgpu', 'cpu'] as const) engines.set(b, await Engine.create(b));
-});
-afterAll(() => {
-  setEngine(null);
-  for (const e of engines.values()) e.destroy();
-});
+// One WebGPU engine for the file: the blocks on both backends and the WebGPU-only ones share it.
+const gpu = useEngine();
 
 const logits = [1, 2, 3, 1, 1, 1, 0, 10, -10, -1, 0.5, 2];
 /** log Σ exp(x) − x[label] per row of `logits` with labels [2, 0, 1, 0], in float64. */
@@ -49,82 +43,89 @@ async function throwsAndFrees(e: Engine, fn: () => unknown, pattern: RegExp | st
   expect(e.memoryStats().tensors).toBe(before);
 }
 
-describe.each(['webgpu', 'cpu'] as const)('on %s', (backend) => {
-  let e: Engine;
-  beforeEach(() => {
-    e = engines.get(backend)!;
-    setEngine(e);
-  });
+describe.each(BACKENDS)('on %s', (backend) => {
+  const engine = backend === 'webgpu' ? gpu : useEngine('cpu');
 
   describe('labels and indices out of range raise at the call', () => {
     it('crossEntropy: label 5 or −1 with 3 classes names the op, the value and its row', async () => {
-      const x = () => e.fromArray(logits, [4, 3]);
+      const x = () => engine().fromArray(logits, [4, 3]);
       await throwsAndFrees(
-        e,
-        () => crossEntropy(x(), e.fromArray([2, 0, 5, 0], [4], 'int32')),
+        engine(),
+        () => crossEntropy(x(), engine().fromArray([2, 0, 5, 0], [4], 'int32')),
         'cross_entropy: label 5 at [2] is outside [0, 3) and is not ignoreIndex (-100) (got (4, 3), (4,))',
       );
       await throwsAndFrees(
-        e,
-        () => crossEntropy(x(), e.fromArray([-1, 0, 1, 0], [4], 'int32')),
+        engine(),
+        () => crossEntropy(x(), engine().fromArray([-1, 0, 1, 0], [4], 'int32')),
         /label -1 at \[0\]/,
       );
       // Through the d2l loss too, with the position in the flattened (B·T) labels.
       await throwsAndFrees(
-        e,
-        () => maskedSoftmaxCELoss(fill([2, 2, 3], 0, e), e.fromArray([0, 1, 2, 3], [2, 2], 'int32'), [2, 2]),
+        engine(),
+        () =>
+          maskedSoftmaxCELoss(
+            fill([2, 2, 3], 0, engine()),
+            engine().fromArray([0, 1, 2, 3], [2, 2], 'int32'),
+            [2, 2],
+          ),
         /cross_entropy: label 3 at \[3\] is outside \[0, 3\)/,
       );
     });
 
     it('embedding: an index outside [0, V) names the op, the value and its position', async () => {
-      const w = () => e.fromArray([0, 1, 10, 11, 20, 21], [3, 2]);
+      const w = () => engine().fromArray([0, 1, 10, 11, 20, 21], [3, 2]);
       await throwsAndFrees(
-        e,
-        () => embedding(w(), e.fromArray([0, 2, 3, 1], [2, 2], 'int32')),
+        engine(),
+        () => embedding(w(), engine().fromArray([0, 2, 3, 1], [2, 2], 'int32')),
         'embedding: index 3 at [1, 0] is outside [0, 3) (got (3, 2), (2, 2))',
       );
-      await throwsAndFrees(e, () => embedding(w(), e.fromArray([-1], [1], 'int32')), /index -1 at \[0\]/);
+      await throwsAndFrees(
+        engine(),
+        () => embedding(w(), engine().fromArray([-1], [1], 'int32')),
+        /index -1 at \[0\]/,
+      );
     });
 
     it('labels computed by an op (no host copy on WebGPU) raise at the next readback there', async () => {
       // Hard attention picks key 3 of 4 for the first query: as a label of a 3-class loss it is out of range.
-      const scores = () => e.fromArray([0, 0, 0, 9, 9, 0, 0, 0], [1, 2, 4]);
-      const values = () => fill([1, 4, 1], 1, e);
+      const scores = () => engine().fromArray([0, 0, 0, 9, 9, 0, 0, 0], [1, 2, 4]);
+      const values = () => fill([1, 4, 1], 1, engine());
       const labels = () => reshape(hardAttention(scores(), values()).indices, [2]);
-      const loss = () => crossEntropy(e.fromArray(logits.slice(0, 6), [2, 3]), labels());
+      const loss = () => crossEntropy(engine().fromArray(logits.slice(0, 6), [2, 3]), labels());
       if (backend === 'cpu') {
         // Every CPU tensor is on the host: checked at the call.
-        await throwsAndFrees(e, loss, 'label 3 at [0] is outside [0, 3)');
+        await throwsAndFrees(engine(), loss, 'label 3 at [0] is outside [0, 3)');
         return;
       }
-      const before = e.memoryStats().tensors;
-      const l = e.tidy(loss); // no throw, and no wait for the GPU to validate
+      const before = engine().memoryStats().tensors;
+      const l = engine().tidy(loss); // no throw, and no wait for the GPU to validate
       await expect(l.data()).rejects.toThrow(
         /cross_entropy: label 3 at row 0 is outside \[0, 3\) and is not ignoreIndex \(-100\); found by the GPU kernel/,
       );
       l.dispose();
       // Reported once: the next readback is clean.
-      const ok = e.fromArray([7], [1]);
+      const ok = engine().fromArray([7], [1]);
       expect(Array.from(await ok.data())).toEqual([7]);
       ok.dispose();
       // The same for embedding, raised by sync().
-      const y = e.tidy(() =>
-        embedding(fill([3, 2], 1, e), reshape(hardAttention(scores(), values()).indices, [2])),
+      const y = engine().tidy(() =>
+        embedding(fill([3, 2], 1, engine()), reshape(hardAttention(scores(), values()).indices, [2])),
       );
-      await expect(e.sync()).rejects.toThrow(/embedding: index 3 at flat position 0 is outside \[0, 3\)/);
+      await expect(engine().sync()).rejects.toThrow(
+        /embedding: index 3 at flat position 0 is outside \[0, 3\)/,
+      );
       y.dispose();
-      await e.sync();
-      expect(e.memoryStats().tensors).toBe(before);
+      await engine().sync();
+      expect(engine().memoryStats().tensors).toBe(before);
     });
   });
 
   describe('ignoreIndex, as PyTorch', () => {
     it('rows labelled −100 add 0, are left out of the mean and get no gradient', async () => {
-      await e.tidyAsync(async () => {
-        const x = e.fromArray(logits, [4, 3]);
+      await engine().tidyAsync(async () => {
+        const x = engine().fromArray(logits, [4, 3]);
         x.requiresGrad = true;
-        const t = e.fromArray([2, -100, 1, -100], [4], 'int32');
+        const t = engine().fromArray([2, -100, 1, -100], [4], 'int32');
         const mean = crossEntropy(x, t);
         backward(mean);
         expect(await mean.item()).toBeCloseTo((losses[0] + losses[2]) / 2, 5);
@@ -141,19 +142,21 @@ describe.each(['webgpu', 'cpu'] as const)('on %s', (backend) => {
     });
 
     it('a custom ignoreIndex inside [0, C); every row ignored gives NaN', async () => {
-      await e.tidyAsync(async () => {
-        const x = e.fromArray(logits, [4, 3]);
-        const t = e.fromArray([2, 0, 1, 0], [4], 'int32');
+      await engine().tidyAsync(async () => {
+        const x = engine().fromArray(logits, [4, 3]);
+        const t = engine().fromArray([2, 0, 1, 0], [4], 'int32');
         const l = crossEntropy(x, t, { ignoreIndex: 0 });
         expect(await l.item()).toBeCloseTo((losses[0] + losses[2]) / 2, 5);
-        expect(await crossEntropy(x, e.fromArray([-100, -100, -100, -100], [4], 'int32')).item()).toBeNaN();
+        expect(
+          await crossEntropy(x, engine().fromArray([-100, -100, -100, -100], [4], 'int32')).item(),
+        ).toBeNaN();
       });
     });
 
     it('maskedSoftmaxCELoss takes ignoreIndex', async () => {
-      await e.tidyAsync(async () => {
-        const x = fill([1, 3, 4], 0, e);
-        const t = e.fromArray([1, 7, 2], [1, 3], 'int32');
+      await engine().tidyAsync(async () => {
+        const x = fill([1, 3, 4], 0, engine());
+        const t = engine().fromArray([1, 7, 2], [1, 3], 'int32');
         const l = maskedSoftmaxCELoss(x, t, [3], { ignoreIndex: 7 });
         expect(await l.item()).toBeCloseTo((2 * Math.log(4)) / 3, 5);
       });
@@ -167,57 +170,55 @@ describe.each(['webgpu', 'cpu'] as const)('on %s', (backend) => {
       [3e9, /validLens\[1\] = 3000000000/],
       [-1, /validLens\[1\] = -1/],
     ])('maskedSoftmax, attention and the d2l loss reject the length %s', async (bad, pattern) => {
-      const x = () => fill([2, 1, 3], 0, e);
-      await throwsAndFrees(e, () => maskedSoftmax(x(), [2, bad]), pattern);
+      const x = () => fill([2, 1, 3], 0, engine());
+      await throwsAndFrees(engine(), () => maskedSoftmax(x(), [2, bad]), pattern);
       await throwsAndFrees(
-        e,
+        engine(),
         () => scaledDotProductAttention(x(), x(), x(), { validLens: [2, bad] }),
         pattern,
       );
-      await throwsAndFrees(e, () => hardAttention(x(), x(), { validLens: [2, bad] }), pattern);
+      await throwsAndFrees(engine(), () => hardAttention(x(), x(), { validLens: [2, bad] }), pattern);
       await throwsAndFrees(
-        e,
-        () => maskedSoftmaxCELoss(x(), e.fromArray([0, 0], [2, 1], 'int32'), [2, bad]),
+        engine(),
+        () => maskedSoftmaxCELoss(x(), engine().fromArray([0, 0], [2, 1], 'int32'), [2, bad]),
         pattern,
       );
     });
 
     it('rows of unequal length are rejected', async () => {
       await throwsAndFrees(
-        e,
-        () => maskedSoftmax(fill([2, 2, 3], 0, e), [[1, 2], [1]]),
+        engine(),
+        () => maskedSoftmax(fill([2, 2, 3], 0, engine()), [[1, 2], [1]]),
         /rows have different/,
       );
     });
 
     it('an int32 upload rejects values it would truncate or wrap', async () => {
       for (const v of [1.5, NaN, Infinity, 2 ** 31])
-        await throwsAndFrees(e, () => e.fromArray([0, v], [2], 'int32'), /int32 value .* at flat index 1/);
+        await throwsAndFrees(
+          engine(),
+          () => engine().fromArray([0, v], [2], 'int32'),
+          /int32 value .* at flat index 1/,
+        );
     });
   });
 
   it('tidy given an async function throws, pointing to tidyAsync, and frees its tensors', () => {
-    const before = e.memoryStats().tensors;
+    const before = engine().memoryStats().tensors;
     expect(() =>
-      e.tidy(async () => {
-        fill([2], 1, e);
+      engine().tidy(async () => {
+        fill([2], 1, engine());
         await Promise.resolve();
       }),
     ).toThrow(/engine\.tidy: the function returned a Promise.*engine\.tidyAsync/s);
-    expect(e.memoryStats().tensors).toBe(before);
+    expect(engine().memoryStats().tensors).toBe(before);
   });
 });
 
 describe('GPU limits and errors (WebGPU)', () => {
-  let e: Engine;
-  beforeEach(() => {
-    e = engines.get('webgpu')!;
-    setEngine(e);
-  });
-
   it('a tensor over maxStorageBufferBindingSize or maxBufferSize throws at creation, naming shape, bytes, limit', () => {
-    const before = e.memoryStats().tensors;
-    const binding = e.profile.limits.maxStorageBufferBindingSize;
+    const before = gpu().memoryStats().tensors;
+    const binding = gpu().profile.limits.maxStorageBufferBindingSize;
     const tooBig = binding / 4 + 1;
     let err: unknown;
     try {
@@ -233,16 +234,18 @@ describe('GPU limits and errors (WebGPU)', () => {
       `maxStorageBufferBindingSize of ${binding.toLocaleString('en-US')}`,
     );
     // 2³¹ elements: refused before any allocation, instead of an empty OperationError at data().
-    expect(() => e.fromArray(new Int32Array(0), [2 ** 16, 2 ** 15], 'int32')).toThrow(/values do not fill/);
+    expect(() => gpu().fromArray(new Int32Array(0), [2 ** 16, 2 ** 15], 'int32')).toThrow(
+      /values do not fill/,
+    );
     expect(() => zeros([2 ** 16, 2 ** 15])).toThrow(GpuError);
-    expect(e.memoryStats().tensors).toBe(before);
+    expect(gpu().memoryStats().tensors).toBe(before);
   });
 
   it('a GPU validation error surfaces at the next readback as a GpuError with the GPU message, once', async () => {
-    const before = e.memoryStats().tensors;
-    const a = e.fromArray([1, 2], [2]);
+    const before = gpu().memoryStats().tensors;
+    const a = gpu().fromArray([1, 2], [2]);
     // Any device call the engine's error scopes cover, e.g. a buffer over the device limit.
-    e.device.createBuffer({ size: 2 ** 52, usage: GPUBufferUsage.STORAGE });
+    gpu().device.createBuffer({ size: 2 ** 52, usage: GPUBufferUsage.STORAGE });
     const err = await a.data().catch((x: unknown) => x);
     expect(err).toBeInstanceOf(GpuError);
     expect((err as GpuError).kind).toBe('validation');
@@ -250,7 +253,7 @@ describe('GPU limits and errors (WebGPU)', () => {
     expect((err as Error).message).toMatch(/^WebGPU validation error .*: Buffer size/s);
     expect(Array.from(await a.data())).toEqual([1, 2]);
     a.dispose();
-    expect(e.memoryStats().tensors).toBe(before);
+    expect(gpu().memoryStats().tensors).toBe(before);
   });
 
   it('a failed submit is reported with the first error and its kernels, not blamed on a later op', async () => {
@@ -275,9 +278,9 @@ describe('GPU limits and errors (WebGPU)', () => {
   });
 
   it('a captured step replayed with labels out of range raises at the next readback', async () => {
-    const labels = e.fromArray([0, 1], [2], 'int32');
-    const x = e.fromArray(logits.slice(0, 6), [2, 3]);
-    const graph = e.capture(() => crossEntropy(x, labels), { inputs: { labels } });
+    const labels = gpu().fromArray([0, 1], [2], 'int32');
+    const x = gpu().fromArray(logits.slice(0, 6), [2, 3]);
+    const graph = gpu().capture(() => crossEntropy(x, labels), { inputs: { labels } });
     expect(Number.isFinite(await graph.result.item())).toBe(true);
     graph.replay({ labels: [0, 4] });
     await expect((graph.result as Tensor).data()).rejects.toThrow(/cross_entropy: label 4 at row 1/);

@@ -4,7 +4,7 @@
  * a readback or an explicit `flush()`, so a training step goes to the GPU as one command buffer.
  */
 import { captureGraph, type CaptureOptions, type CaptureRecorder, type CapturedGraph } from './capture.js';
-import { FLAG_BYTES, flagError } from './device_checks.js';
+import { FLAG_BYTES } from './device_checks.js';
 import { requestGpu, type AdapterReport, type Gpu, type GpuOptions } from './device.js';
 import { DeviceLostError, GpuError } from './errors.js';
 import { GpuErrorScopes } from './gpu_errors.js';
@@ -13,6 +13,7 @@ import { pick, type AdapterProfile, type KernelSet, type PerSet } from './kernel
 import { BufferPool, type PoolStats } from './pool.js';
 import { checkInt32 } from './int32.js';
 import { Scopes } from './scopes.js';
+import { Readback } from './readback.js';
 import { shaderSources } from './shaders.js';
 import { Storage, Tensor, formatShape, numel, type DType, type TypedArray } from './tensor.js';
 
@@ -59,7 +60,6 @@ export interface MemoryStats extends PoolStats {
 
 const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST, without needing the GPUBufferUsage global
 const UNIFORM = 0x40 | 0x8;
-const READBACK = 0x1 | 0x8; // MAP_READ | COPY_DST
 /** Submit after this many recorded dispatches so a long graph does not hold every uniform buffer. */
 const MAX_PENDING = 4096;
 /** The binding name of the device-side check flags (src/runtime/device_checks.ts), bound by the engine. */
@@ -81,15 +81,13 @@ export class Engine {
   private readonly live = new Set<Tensor>();
   /** @internal the error scopes over the engine's device calls (null on the CPU backend). */
   readonly gpuErrors: GpuErrorScopes | null;
-  /** The device-side check flags, created with the first kernel that binds them. */
-  private flags: GPUBuffer | null = null;
+  /** Readbacks and the device-side check flags (null on the CPU backend). */
+  private readonly readback: Readback | null;
   /**
    * The buffers bound for `null` bindings: one shared by read-only bindings, one with a slot per writable binding
    * (a dispatch may neither alias writable bindings nor bind one buffer both read-only and writable).
    */
   private dummies: Partial<Record<'read-only-storage' | 'storage', GPUBuffer>> = {};
-  /** Whether a kernel that may raise a device-side check ran since the flags were last read. */
-  private flagsArmed = false;
   /** Set when the device is lost or the engine destroyed: every later op throws a {@link DeviceLostError}. */
   private lost: { reason: string; message: string } | null = null;
   private destroyed = false;
@@ -116,6 +114,18 @@ export class Engine {
       : new Promise<never>(() => {});
     // Only ever raced against a readback; never a rejection nobody handles.
     this.whenLost.catch(() => {});
+    this.readback = gpu
+      ? new Readback({
+          device: gpu.device,
+          pool: this.pool!,
+          gpuErrors: this.gpuErrors!,
+          whenLost: this.whenLost,
+          flush: () => this.flush(),
+          checkLost: () => this.checkLost(),
+          lostAfterFailure: () => this.lostAfterFailure(),
+          releaseBuffer: (buf) => this.releaseBuffer(buf),
+        })
+      : null;
   }
 
   /**
@@ -377,8 +387,10 @@ export class Engine {
     let unusedWritable = 0;
     for (const b of kernel.tensorBindings) {
       if (b.name === ERR_BINDING) {
-        entries.push({ binding: b.binding, resource: { buffer: this.flagBuffer(), size: FLAG_BYTES } });
-        this.flagsArmed = true;
+        entries.push({
+          binding: b.binding,
+          resource: { buffer: this.readback!.flagBinding(), size: FLAG_BYTES },
+        });
         continue;
       }
       const t = spec.bindings[b.name];
@@ -455,15 +467,9 @@ export class Engine {
     return this.dummies[kind];
   }
 
-  /** The device-side check flags (zeroed at creation, and after every read). */
-  private flagBuffer(): GPUBuffer {
-    this.flags ??= this.device.createBuffer({ label: 'device checks', size: FLAG_BYTES, usage: STORAGE });
-    return this.flags;
-  }
-
   /** @internal a captured graph whose kernels check values was replayed: read the flags at the next readback. */
   armFlags(): void {
-    if (this.flags) this.flagsArmed = true;
+    this.readback?.arm();
   }
 
   /** Encodes every recorded dispatch into one compute pass and submits it. Does not wait. */
@@ -505,76 +511,12 @@ export class Engine {
     if (!this.gpu) return t.dtype === 'int32' ? Int32Array.from(t.array) : Float32Array.from(t.array);
     this.checkLost();
     const Typed = t.dtype === 'int32' ? Int32Array : Float32Array;
-    const bytes = await this.readRaw(
+    const bytes = await this.readback!.read(
       t.numel() > 0 ? t.buffer : null,
       t.numel() * 4,
       `tensor #${t.id} ${formatShape(t.shape)}`,
     );
     return bytes ? new Typed(bytes) : new Typed(0);
-  }
-
-  /**
-   * Copies `bytes` of `src` back (with the device-check flags when a checking kernel ran) and raises, in this
-   * order, a GPU error caught since the last check, a failed mapping, then a device-side check. Returns a copy of
-   * the bytes (null when none were asked for). Waits only for the copy itself.
-   */
-  private async readRaw(src: GPUBuffer | null, bytes: number, what: string): Promise<ArrayBuffer | null> {
-    this.flush();
-    const flags = this.flagsArmed ? this.flags : null;
-    const total = (src ? bytes : 0) + (flags ? FLAG_BYTES : 0);
-    let staging: GPUBuffer | null = null;
-    if (total > 0) {
-      staging = this.gpuErrors!.around(`while reading ${what} back`, () => {
-        const buf = this.pool!.acquire(total, READBACK);
-        const encoder = this.device.createCommandEncoder();
-        if (src && bytes > 0) encoder.copyBufferToBuffer(src, 0, buf, 0, bytes);
-        if (flags) {
-          encoder.copyBufferToBuffer(flags, 0, buf, total - FLAG_BYTES, FLAG_BYTES);
-          encoder.clearBuffer(flags);
-        }
-        this.device.queue.submit([encoder.finish()]);
-        return buf;
-      });
-      this.flagsArmed = false;
-    } else {
-      this.gpuErrors!.close('in the device calls since the previous submit');
-      // A lost device may never settle its pending promises.
-      await Promise.race([this.device.queue.onSubmittedWorkDone(), this.whenLost]);
-    }
-    let data: ArrayBuffer | null = null;
-    let words: Uint32Array | null = null;
-    let mapFailure: unknown = null;
-    if (staging) {
-      try {
-        await Promise.race([staging.mapAsync(GPUMapMode.READ, 0, total), this.whenLost]);
-        const range = staging.getMappedRange(0, total);
-        data = src ? range.slice(0, bytes) : null;
-        if (flags) words = new Uint32Array(range.slice(total - FLAG_BYTES, total));
-        staging.unmap();
-        this.releaseBuffer(staging);
-      } catch (e) {
-        if (await this.lostAfterFailure()) this.checkLost();
-        mapFailure = e;
-        // Possibly an invalid buffer (out of memory): do not hand it out again.
-        this.pool!.discard(staging);
-      }
-    }
-    this.checkLost();
-    const gpuError = await this.gpuErrors!.take();
-    // A destroyed or lost device fails the calls made on it: report the loss, not its symptoms.
-    if (gpuError && (await this.lostAfterFailure())) this.checkLost();
-    if (gpuError) throw gpuError;
-    if (mapFailure) {
-      const e = mapFailure as Error;
-      throw new GpuError(
-        'internal',
-        `${e?.name ?? 'Error'} ${e?.message ?? String(e)}`,
-        `while reading ${what} back`,
-      );
-    }
-    const flagged = words && flagError(words);
-    if (flagged) throw flagged;
-    return data;
   }
 
   /** @internal the tensors created and not disposed. */
@@ -600,7 +542,7 @@ export class Engine {
     this.checkLost();
     if (!this.gpu) return;
     this.checkLost();
-    await this.readRaw(null, 0, 'the device-check flags');
+    await this.readback!.read(null, 0, 'the device-check flags');
   }
 
   /**
@@ -616,7 +558,7 @@ export class Engine {
     this.pending = [];
     this.uniformsInFlight = [];
     this.pool?.destroy();
-    this.flags?.destroy();
+    this.readback?.destroy();
     for (const d of Object.values(this.dummies)) d.destroy();
     this.gpu?.device.destroy();
   }

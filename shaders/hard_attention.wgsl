@@ -1,18 +1,20 @@
 // Hard attention, one value row per query (Xu et al. 2015 "Show, Attend and Tell"; d2l §11.3 has the soft kind).
 // MODE 0 (argmax): idx[b, i] = argmax_{j < n} x[b, i, j], the first on ties. MODE 1 (sample): idx[b, i] = the first
 // j < n with Σ_{j' ≤ j} x[b, i, j'] > u · Σ_{j' < n} x[b, i, j'], u = uniform(pcg(b·L + i + pcg(seed))) (the hash and
-// 24-bit uniform of dropout.wgsl), so j is drawn with probability ∝ x[b, i, j]. n = min(len, S), len = lens[b]
-// (lmode 1), lens[b, i] (lmode 2) or S (lmode 0: lens is an unread dummy); a row with n = 0, whose d2l masked
+// 24-bit uniform of dropout.wgsl), so j is drawn with probability ∝ x[b, i, j]. n = min(len, S),
+// len = valid_len(b·L + i) (lib/valid_lens.wgsl: S without lengths, lens unread); a row with n = 0, whose d2l masked
 // softmax is uniform over all S, takes j = 0 (MODE 0) or a uniform j < S (MODE 1). Then y[b, i, :] = v[b, j, :].
 // Shapes: x (B, L, S) scores or weights, v (B, S, D), lens (B) or (B, L) int32, y (B, L, D), idx (B, L) int32.
 // Dispatch: one workgroup of WG threads per query row (B·L workgroups, folded into y past 65535). Thread t owns the
 // chunk [t·C, (t + 1)·C) of the n valid keys; a tree reduction combines the chunks' (max, index), or for sampling
 // a scan of the chunk sums lets each thread search its own chunk and the smallest hit wins; then the threads
 // stride over D to copy the row. Backward: none (the index is a step function of x).
+// #import pcg, hash_uniform from "lib/hash.wgsl"
+// #import valid_len from "lib/valid_lens.wgsl"
 override MODE: u32 = 0u;
 override WG: u32 = 64u;
 
-struct Params { rows: u32, l: u32, s: u32, d: u32, lmode: u32, seed: u32 }
+struct Params { rows: u32, l: u32, s: u32, d: u32, lens_rows: u32, seed: u32 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> v: array<f32>;
@@ -26,12 +28,6 @@ const NONE: u32 = 0xffffffffu;
 var<workgroup> val: array<f32, WG>;
 var<workgroup> pos: array<u32, WG>;
 
-fn pcg(v: u32) -> u32 {
-  let state = v * 747796405u + 2891336453u;
-  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-  return (word >> 22u) ^ word;
-}
-
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u,
         @builtin(num_workgroups) nwg: vec3u) {
@@ -42,16 +38,14 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let b = row / max(params.l, 1u);
   var len = 0;
   if (valid) {
-    len = i32(s);
-    if (params.lmode == 1u) { len = lens[b]; }
-    if (params.lmode == 2u) { len = lens[row]; }
+    len = valid_len(row, params.lens_rows, s);
   }
   let n = u32(clamp(len, 0, i32(s)));
   let chunk = (n + WG - 1u) / WG;
   let c0 = min(lid.x * chunk, n);
   let c1 = min(c0 + chunk, n);
   let base = row * s;
-  let u = f32(pcg(row + pcg(params.seed)) >> 8u) / 16777216.0;
+  let u = hash_uniform(row, pcg(params.seed));
 
   var at = NONE;
   var best = 0.0;

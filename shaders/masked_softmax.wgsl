@@ -1,13 +1,14 @@
 // y[r, k] = exp(x̃[r, k] − m_r) / Σ_j exp(x̃[r, j] − m_r), m_r = max_j x̃[r, j], where x̃[r, k] = x[r, k] for
 // k < len_r and −1e6 otherwise (d2l §11.3 `masked_softmax`: masked scores are replaced, so a row with
-// len 0 is uniform 1/S). len_r = S when mode = 0 (no mask; lens is an unread 1-element dummy), else
-// lens[r / group] (mode 1: one length per batch item, group = rows per item; mode 2: one per query row).
+// len 0 is uniform 1/S). len_r = valid_len(r): S when lens_rows = 0 (no mask; lens is an unread stand-in), else
+// lens[r / lens_rows] (lib/valid_lens.wgsl).
 // Shapes: x, y (N, S) with N = rows (B·L for d2l's (B, L, S)); lens (B) or (B, L) int32.
 // Dispatch: one workgroup of WG threads per row (N workgroups, folded into a 2-D grid past 65535); threads
 // stride over S, max and sum are workgroup tree reductions. Backward: masked_softmax_backward.wgsl.
+// #import valid_len from "lib/valid_lens.wgsl"
 override WG: u32 = 64u;
 
-struct Params { rows: u32, s: u32, mode: u32, group: u32 }
+struct Params { rows: u32, s: u32, lens_rows: u32 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> lens: array<i32>;
@@ -31,7 +32,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let s = params.s;
   let base = row * s;
   var len = i32(s);
-  if (valid && params.mode != 0u) { len = lens[row / params.group]; }
+  if (valid) { len = valid_len(row, params.lens_rows, s); }
 
   var m = -3.402823e38;
   if (valid) {

@@ -3,9 +3,10 @@
 // len_r as in the forward. Shapes: y, dy, dx (N, S) with N = rows; lens (B) or (B, L) int32.
 // Dispatch: one thread per row, WG rows per workgroup (⌈N / WG⌉ workgroups, folded into a 2-D grid past 65535).
 // Forward: masked_softmax_rows.wgsl.
+// #import valid_len from "lib/valid_lens.wgsl"
 override WG: u32 = 64u;
 
-struct Params { rows: u32, s: u32, mode: u32, group: u32 }
+struct Params { rows: u32, s: u32, lens_rows: u32 }
 
 @group(0) @binding(0) var<storage, read> y: array<f32>;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
@@ -19,8 +20,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   if (row >= params.rows) { return; }
   let s = params.s;
   let base = row * s;
-  var len = s;
-  if (params.mode != 0u) { len = u32(max(lens[row / params.group], 0)); }
+  let len = u32(max(valid_len(row, params.lens_rows, s), 0));
   let valid = min(len, s);
   var dot = 0.0;
   for (var k = 0u; k < s; k++) { dot += dy[base + k] * y[base + k]; }

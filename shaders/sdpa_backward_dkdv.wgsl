@@ -6,11 +6,13 @@
 // ones (their score was a constant); keep hashed as in sdpa_forward.wgsl on (b·L + i)·S + j; lse and delta packed by
 // sdpa_backward_delta.wgsl.
 // Shapes: q (B, L, D), k, dk (B, S, D), v, dv (B, S, DV), dy (B, L, DV) as rows of D4 = D/4 or DV4 = DV/4 vec4, lens (B)
-// or (B, L) int32 (mode 1 / 2; mode 0: an unread dummy), stats (B, L, 2) = (lse, delta).
+// or (B, L) int32 (lens_rows = L / 1; 0: an unread stand-in), stats (B, L, 2) = (lse, delta).
 // Dispatch: (ceil(S / (WG·RM)), B folded into y·z): each thread owns RM key rows j0 + lid + r·WG and keeps their k, v,
 // dk and dv in private arrays, so every q or dy element it loads feeds RM keys (and each dy element both dv and dP);
 // KB query rows per step. Query rows that give no key of the workgroup a weight are skipped. Forward:
 // sdpa_forward.wgsl.
+// #import pcg, hash_uniform from "lib/hash.wgsl"
+// #import valid_len from "lib/valid_lens.wgsl"
 override WG: u32 = 64u;
 override CAUSAL: bool = false;
 override DROPOUT: bool = false;
@@ -19,7 +21,7 @@ const MAXD4 = 32u;
 const RM = 8u;
 const KB = 8u;
 
-struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, mode: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
+struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, lens_rows: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
 
 @group(0) @binding(0) var<storage, read> q: array<vec4f>;
 @group(0) @binding(1) var<storage, read> k: array<vec4f>;
@@ -31,16 +33,8 @@ struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, mode: u32, scale:
 @group(0) @binding(7) var<storage, read_write> dv: array<vec4f>;
 @group(0) @binding(8) var<uniform> params: Params;
 
-fn pcg(v: u32) -> u32 {
-  let state = v * 747796405u + 2891336453u;
-  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-  return (word >> 22u) ^ word;
-}
-
 fn rowLen(b: u32, i: u32) -> i32 {
-  if (params.mode == 1u) { return lens[b]; }
-  if (params.mode == 2u) { return lens[b * params.l + i]; }
-  return i32(params.s);
+  return valid_len(b * params.l + i, params.lens_rows, params.s);
 }
 
 // Whether row i gives any key ≥ j0 a weight: a row without valid keys weighs every key 1/S.
@@ -127,7 +121,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
         w = select(w, even, i < hi && tlen[t] <= 0);
         var f = 1.0;
         if (DROPOUT) {
-          let u = f32(pcg(((b * L + i) * S + j) + hseed) >> 8u) / 16777216.0;
+          let u = hash_uniform(((b * L + i) * S + j), hseed);
           f = select(0.0, params.drop_scale, u >= params.p);
         }
         pw[r][t] = select(0.0, w, valid);

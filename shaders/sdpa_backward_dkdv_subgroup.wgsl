@@ -5,6 +5,8 @@
 // loads query row i0 + t and subgroupBroadcast hands it to the others, as shaders/matmul_subgroup.wgsl shares a.
 // KB loads per lane per vec4 column become one.
 enable subgroups;
+// #import pcg, hash_uniform from "lib/hash.wgsl"
+// #import valid_len from "lib/valid_lens.wgsl"
 
 override WG: u32 = 64u;
 override CAUSAL: bool = false;
@@ -14,7 +16,7 @@ const MAXD4 = 32u;
 const RM = 8u;
 const KB = 8u;
 
-struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, mode: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
+struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, lens_rows: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
 
 @group(0) @binding(0) var<storage, read> q: array<vec4f>;
 @group(0) @binding(1) var<storage, read> k: array<vec4f>;
@@ -34,16 +36,8 @@ fn share(x: vec4f) -> array<vec4f, KB> {
                           subgroupBroadcast(x, 6u), subgroupBroadcast(x, 7u));
 }
 
-fn pcg(v: u32) -> u32 {
-  let state = v * 747796405u + 2891336453u;
-  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-  return (word >> 22u) ^ word;
-}
-
 fn rowLen(b: u32, i: u32) -> i32 {
-  if (params.mode == 1u) { return lens[b]; }
-  if (params.mode == 2u) { return lens[b * params.l + i]; }
-  return i32(params.s);
+  return valid_len(b * params.l + i, params.lens_rows, params.s);
 }
 
 // Whether row i gives any key ≥ j0 a weight: a row without valid keys weighs every key 1/S.
@@ -131,7 +125,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
         w = select(w, even, i < hi && tlen[t] <= 0);
         var f = 1.0;
         if (DROPOUT) {
-          let u = f32(pcg(((b * L + i) * S + j) + hseed) >> 8u) / 16777216.0;
+          let u = hash_uniform(((b * L + i) * S + j), hseed);
           f = select(0.0, params.drop_scale, u >= params.p);
         }
         pw[r][t] = select(0.0, w, valid);

@@ -6,7 +6,7 @@
 // d2l makes uniform: P = 1/S set directly. P̃ = keep·drop_scale·P; dS = P ⊙ (keep·drop_scale·(dy[b, i]·v[b, j]) −
 // delta_i) at valid keys and exactly 0 at masked ones; keep hashed as in sdpa_forward.wgsl on (b·L + i)·S + j.
 // Shapes: q (B, L, D), k, dk (B, S, D), v, dv (B, S, DV), dy (B, L, DV) as rows of D4 = D/4 or DV4 = DV/4 vec4
-// (D, DV ≤ 128), lens (B) or (B, L) int32 (mode 1 / 2; mode 0: an unread dummy), stats (B, L, 2) = (lse, delta)
+// (D, DV ≤ 128), lens (B) or (B, L) int32 (lens_rows = L / 1; 0: an unread stand-in), stats (B, L, 2) = (lse, delta)
 // from sdpa_backward_delta.wgsl.
 // Dispatch: (ceil(S / R), B folded into y·z); R·T = 128 threads. A workgroup owns R = 16 key rows; row r is split
 // over T = 8 threads (thread t holds vec4 columns t, t + T, … of its k, v, dk and dv: 4 × 4 vec4 = 64 scalars, not
@@ -19,6 +19,8 @@
 // conflict-free broadcast. Tiles that give no key of the workgroup a weight are skipped (uniformly: the test reads
 // only params and lens). Workgroup memory: q and dy tiles 2 × 8 × 32 × 16 + partials 16 × 8 × 8 × 8 = 16384 bytes,
 // WebGPU's default limit. Forward: sdpa_forward_tiled.wgsl; the software-set twin: sdpa_backward_dkdv.wgsl.
+// #import pcg, hash_uniform from "lib/hash.wgsl"
+// #import valid_len from "lib/valid_lens.wgsl"
 override CAUSAL: bool = false;
 override DROPOUT: bool = false;
 // Fixed because they size the workgroup and private arrays: head dims up to 4·MAXD4 = 128, T threads per key row
@@ -31,7 +33,7 @@ const R = 16u;
 const BT = T;
 const NT = R * T;
 
-struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, mode: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
+struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, lens_rows: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
 
 @group(0) @binding(0) var<storage, read> q: array<vec4f>;
 @group(0) @binding(1) var<storage, read> k: array<vec4f>;
@@ -50,16 +52,8 @@ var<workgroup> dyt: array<vec4f, BT * MAXD4>;
 // (x·R + r)·T with (P̃, dS).
 var<workgroup> red: array<vec2f, BT * R * T>;
 
-fn pcg(v: u32) -> u32 {
-  let state = v * 747796405u + 2891336453u;
-  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-  return (word >> 22u) ^ word;
-}
-
 fn rowLen(b: u32, i: u32) -> i32 {
-  if (params.mode == 1u) { return lens[b]; }
-  if (params.mode == 2u) { return lens[b * params.l + i]; }
-  return i32(params.s);
+  return valid_len(b * params.l + i, params.lens_rows, params.s);
 }
 
 // Whether row i gives any key ≥ j0 a weight: a row without valid keys weighs every key 1/S.
@@ -70,7 +64,7 @@ fn rowNeeded(len: i32, i: u32, j0: u32) -> bool {
 // Whether any row of the tile starting at i0 gives a key ≥ j0 a weight.
 fn tileNeeded(b: u32, i0: u32, j0: u32) -> bool {
   let i1 = min(i0 + BT, params.l);
-  if (params.mode != 2u) {
+  if (params.lens_rows != 1u) {
     // One length for all rows: only the causal bound depends on i, and the last row reaches furthest.
     return rowNeeded(rowLen(b, i0), i1 - 1u, j0);
   }
@@ -161,7 +155,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       w = select(w, even, i < L && len <= 0);
       var f = 1.0;
       if (DROPOUT) {
-        let u = f32(pcg(((b * L + i) * S + j) + hseed) >> 8u) / 16777216.0;
+        let u = hash_uniform(((b * L + i) * S + j), hseed);
         f = select(0.0, params.drop_scale, u >= params.p);
       }
       // Only this thread reads or writes this slot in phase 2.

@@ -4,11 +4,13 @@
 // valid key gets dq = 0. dP = keep·drop_scale·(dy[b, i]·v[b, j]) with keep hashed as in sdpa_forward.wgsl on
 // (b·L + i)·S + j; delta = rowsum(dy ∘ o) from sdpa_backward_delta.wgsl.
 // Shapes: q, dq (B, L, D), k (B, S, D), v (B, S, DV), dy (B, L, DV) as rows of D4 = D/4 or DV4 = DV/4 vec4, lens (B)
-// or (B, L) int32 (mode 1 / 2; mode 0: an unread dummy), stats (B, L, 2) = (lse, delta) from
+// or (B, L) int32 (lens_rows = L / 1; 0: an unread stand-in), stats (B, L, 2) = (lse, delta) from
 // sdpa_backward_delta.wgsl.
 // Dispatch: (ceil(L / (WG·RM)), B folded into y·z), laid out as sdpa_forward.wgsl: each thread owns RM query rows and
 // keeps their q, dy and dq in private arrays, KB keys per step; keys past the last valid one of every row of the
 // workgroup are skipped. Forward: sdpa_forward.wgsl.
+// #import pcg, hash_uniform from "lib/hash.wgsl"
+// #import valid_len from "lib/valid_lens.wgsl"
 override WG: u32 = 64u;
 override CAUSAL: bool = false;
 override DROPOUT: bool = false;
@@ -17,7 +19,7 @@ const MAXD4 = 32u;
 const RM = 8u;
 const KB = 8u;
 
-struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, mode: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
+struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, lens_rows: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
 
 @group(0) @binding(0) var<storage, read> q: array<vec4f>;
 @group(0) @binding(1) var<storage, read> k: array<vec4f>;
@@ -28,16 +30,8 @@ struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, mode: u32, scale:
 @group(0) @binding(6) var<storage, read_write> dq: array<vec4f>;
 @group(0) @binding(7) var<uniform> params: Params;
 
-fn pcg(v: u32) -> u32 {
-  let state = v * 747796405u + 2891336453u;
-  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-  return (word >> 22u) ^ word;
-}
-
 fn rowLen(b: u32, i: u32) -> i32 {
-  if (params.mode == 1u) { return lens[b]; }
-  if (params.mode == 2u) { return lens[b * params.l + i]; }
-  return i32(params.s);
+  return valid_len(b * params.l + i, params.lens_rows, params.s);
 }
 
 // Keys with a nonzero dS for row i: up to its last valid one; none when it has no valid key (the uniform row).
@@ -117,7 +111,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
         let valid = j < n && i32(j) < len[r] && (!CAUSAL || j <= ir[r]);
         var g = dp[r][t];
         if (DROPOUT) {
-          let u = f32(pcg(((b * L + ir[r]) * S + j) + hseed) >> 8u) / 16777216.0;
+          let u = hash_uniform(((b * L + ir[r]) * S + j), hseed);
           g = select(0.0, g * params.drop_scale, u >= params.p);
         }
         ds[r][t] = select(0.0, exp(s[r][t] * params.scale - rlse[r]) * (g - rdelta[r]), valid);

@@ -5,7 +5,7 @@
 // score was a constant), so a row without any valid key gets dq = 0; dP = keep·drop_scale·(dy[b, i]·v[b, j]) with
 // keep hashed as in sdpa_forward.wgsl on (b·L + i)·S + j; delta = rowsum(dy ∘ o) from sdpa_backward_delta.wgsl.
 // Shapes: q, dq (B, L, D), k (B, S, D), v (B, S, DV), dy (B, L, DV) as rows of D4 = D/4 or DV4 = DV/4 vec4
-// (D, DV ≤ 128), lens (B) or (B, L) int32 (mode 1 / 2; mode 0: an unread dummy), stats (B, L, 2) = (lse, delta).
+// (D, DV ≤ 128), lens (B) or (B, L) int32 (lens_rows = L / 1; 0: an unread stand-in), stats (B, L, 2) = (lse, delta).
 // Dispatch: (ceil(L / R), B folded into y·z); R·T = 128 threads. A workgroup owns R = 16 query rows; row r is split
 // over T = 8 threads (thread t holds vec4 columns t, t + T, … of its q, dy and dq: 3 × 4 vec4 = 48 scalars). It
 // walks the keys in tiles of BT = 8, each in four phases between barriers: (0) all threads copy the tile's k and v
@@ -16,6 +16,8 @@
 // (a uniform bound: it reads only params and lens). Workgroup memory: k and v tiles 2 × 8 × 32 × 16 + partials
 // 16 × 8 × 8 × 8 = 16384 bytes, WebGPU's default limit. Forward: sdpa_forward_tiled.wgsl; the software-set twin:
 // sdpa_backward_dq.wgsl.
+// #import pcg, hash_uniform from "lib/hash.wgsl"
+// #import valid_len from "lib/valid_lens.wgsl"
 override CAUSAL: bool = false;
 override DROPOUT: bool = false;
 // Fixed because they size the workgroup and private arrays: head dims up to 4·MAXD4 = 128, T threads per query
@@ -28,7 +30,7 @@ const R = 16u;
 const BT = T;
 const NT = R * T;
 
-struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, mode: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
+struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, lens_rows: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
 
 @group(0) @binding(0) var<storage, read> q: array<vec4f>;
 @group(0) @binding(1) var<storage, read> k: array<vec4f>;
@@ -46,16 +48,8 @@ var<workgroup> vt: array<vec4f, BT * MAXD4>;
 // (x·R + r)·T with dS.
 var<workgroup> red: array<vec2f, BT * R * T>;
 
-fn pcg(v: u32) -> u32 {
-  let state = v * 747796405u + 2891336453u;
-  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-  return (word >> 22u) ^ word;
-}
-
 fn rowLen(b: u32, i: u32) -> i32 {
-  if (params.mode == 1u) { return lens[b]; }
-  if (params.mode == 2u) { return lens[b * params.l + i]; }
-  return i32(params.s);
+  return valid_len(b * params.l + i, params.lens_rows, params.s);
 }
 
 // Keys with a nonzero dS for row i: up to its last valid one; none when it has no valid key (the uniform row).
@@ -144,7 +138,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       let valid = i < L && j < S && i32(j) < len && (!CAUSAL || j <= i);
       var g = sd.y;
       if (DROPOUT) {
-        let u = f32(pcg(((b * L + i) * S + j) + hseed) >> 8u) / 16777216.0;
+        let u = hash_uniform(((b * L + i) * S + j), hseed);
         g = select(0.0, g * params.drop_scale, u >= params.p);
       }
       // Only this thread reads or writes this slot in phase 2.

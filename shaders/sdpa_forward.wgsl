@@ -5,13 +5,15 @@
 // shaders/dropout.wgsl hashes on the (B, L, S) weights, so the unfused path draws the same mask.
 // Online softmax (FlashAttention-2): a running max m and sum l of the un-dropped P rescale the accumulator.
 // Shapes: q (B, L, D), k (B, S, D), v (B, S, DV) and o (B, L, DV) as rows of D4 = D/4 or DV4 = DV/4 vec4 (the op pads
-// other head dims), lens (B) or (B, L) int32 (mode 1 / 2; mode 0: an unread dummy), lse (B, L).
+// other head dims), lens (B) or (B, L) int32 (lens_rows = L / 1; 0: an unread stand-in), lse (B, L).
 // Dispatch: (ceil(L / (WG·RM)), B folded into y·z): each thread owns RM query rows i0 + lid + r·WG of one batch item and
 // keeps their q, o, m and l in private arrays, so each k or v element it loads feeds RM rows, and KB keys are scored
 // per step. On lavapipe every storage load costs a bounds-checked per-lane access, so the kernel is built around few
 // loads (vec4, each feeding RM·KB multiply-adds) and scalar score accumulators; no workgroup memory, no barriers.
 // Keys past the last valid one of every row of the workgroup only add exp(−1e6 − m) = 0, so the key loop stops
 // there, except when a row has no valid key at all. Backward: sdpa_backward_delta, _dq, _dkdv.wgsl.
+// #import pcg, hash_uniform from "lib/hash.wgsl"
+// #import valid_len from "lib/valid_lens.wgsl"
 override WG: u32 = 64u;
 override CAUSAL: bool = false;
 override DROPOUT: bool = false;
@@ -22,7 +24,7 @@ const KB = 8u;
 const MASKED = -1e6;
 const NEG = -3.402823e38;
 
-struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, mode: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
+struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, lens_rows: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
 
 @group(0) @binding(0) var<storage, read> q: array<vec4f>;
 @group(0) @binding(1) var<storage, read> k: array<vec4f>;
@@ -32,16 +34,8 @@ struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, mode: u32, scale:
 @group(0) @binding(5) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(6) var<uniform> params: Params;
 
-fn pcg(v: u32) -> u32 {
-  let state = v * 747796405u + 2891336453u;
-  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-  return (word >> 22u) ^ word;
-}
-
 fn rowLen(b: u32, i: u32) -> i32 {
-  if (params.mode == 1u) { return lens[b]; }
-  if (params.mode == 2u) { return lens[b * params.l + i]; }
-  return i32(params.s);
+  return valid_len(b * params.l + i, params.lens_rows, params.s);
 }
 
 // Keys row i must visit: up to its last valid one, or all S when it has none (the uniform row).
@@ -114,7 +108,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
         var pt = select(0.0, exp(s[r][t] - mt), j < n);
         sum += pt;
         if (DROPOUT) {
-          let u = f32(pcg(((b * L + ir[r]) * S + j) + hseed) >> 8u) / 16777216.0;
+          let u = hash_uniform(((b * L + ir[r]) * S + j), hseed);
           pt = select(0.0, pt * params.drop_scale, u >= params.p);
         }
         p[r][t] = pt;

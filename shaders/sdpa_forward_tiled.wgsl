@@ -4,7 +4,7 @@
 // s̃ = scale·q·k at valid keys (j < len, j ≤ i when CAUSAL), −1e6 elsewhere (d2l: a row without valid keys is
 // uniform over all S keys).
 // Shapes: q (B, L, D), k (B, S, D), v (B, S, DV), o (B, L, DV) as rows of D4 = D/4 or DV4 = DV/4 vec4, D and DV up
-// to 4·MAXD4 = 128; lens (B) or (B, L) int32 (mode 1 / 2; mode 0: an unread dummy); lse (B, L).
+// to 4·MAXD4 = 128; lens (B) or (B, L) int32 (lens_rows = L / 1; 0: an unread stand-in); lse (B, L).
 // Dispatch: (ceil(L / BR), B folded into y·z), WG = 4·BR ≤ 256 threads. A workgroup owns BR query rows of one batch
 // item; TPR = 4 threads share a row, thread t holding the vec4 columns c ≡ t (mod 4) of its q row and of its o
 // accumulator (8 + 8 vec4 at D = DV = 128, and 2·BC scores: 80 private scalars, not the 272 of one thread per row),
@@ -19,6 +19,8 @@
 // exp(−1e6 − m) = 0, so the key loop stops there (a bound every thread computes alike, keeping the barriers in
 // uniform control flow).
 // Backward: shaders/sdpa_backward_delta, _dq and _dkdv.wgsl, or their hardware-set kernels (src/ops/sdpa_plans.ts).
+// #import pcg, hash_uniform from "lib/hash.wgsl"
+// #import valid_len from "lib/valid_lens.wgsl"
 override WG: u32 = 256u;
 override CAUSAL: bool = false;
 override DROPOUT: bool = false;
@@ -31,7 +33,7 @@ const CPT = 8u;
 const MASKED = -1e6;
 const NEG = -3.402823e38;
 
-struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, mode: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
+struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, lens_rows: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
 
 @group(0) @binding(0) var<storage, read> q: array<vec4f>;
 @group(0) @binding(1) var<storage, read> k: array<vec4f>;
@@ -47,16 +49,8 @@ var<workgroup> kt: array<vec4f, BC * MAXD4>;
 var<workgroup> vt: array<vec4f, BC * MAXD4>;
 var<workgroup> part: array<vec4f, BC * (WG / TPR)>;
 
-fn pcg(v: u32) -> u32 {
-  let state = v * 747796405u + 2891336453u;
-  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-  return (word >> 22u) ^ word;
-}
-
 fn rowLen(b: u32, i: u32) -> i32 {
-  if (params.mode == 1u) { return lens[b]; }
-  if (params.mode == 2u) { return lens[b * params.l + i]; }
-  return i32(params.s);
+  return valid_len(b * params.l + i, params.lens_rows, params.s);
 }
 
 // Keys row i must visit: up to its last valid one, or all S when it has none (the uniform row).
@@ -151,7 +145,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
       var pt = select(0.0, exp(s[jj] - mt), j < n);
       sum += pt;
       if (DROPOUT) {
-        let u = f32(pcg(((b * L + ir) * S + j) + hseed) >> 8u) / 16777216.0;
+        let u = hash_uniform(((b * L + ir) * S + j), hseed);
         pt = select(0.0, pt * params.drop_scale, u >= params.p);
       }
       p[jj] = pt;

@@ -2,13 +2,14 @@
 // that sdpa_forward.wgsl saved (so returnWeights does not fall back to the unfused path): s̃ = scale·q[b, i]·k[b, j]
 // where key j is valid for row i (j < len_{b,i}, and j ≤ i when CAUSAL), P = 0 at masked keys, and 1/S in a row
 // without any valid key (d2l's uniform row, computed directly: exp(s̃ − lse) would lose it to the float32 rounding
-// of lse ≈ −1e6 + log S). Shapes: q (B, L, D), k (B, S, D), lens (B) or (B, L) int32 (mode 1 / 2; mode 0: unread
-// dummy), lse (B, L), w (B, L, S). Dispatch: one thread per weight, ceil(B·L·S / WG) workgroups folded into y past
+// of lse ≈ −1e6 + log S). Shapes: q (B, L, D), k (B, S, D), lens (B) or (B, L) int32 (lens_rows = L / 1; 0:
+// unread), lse (B, L), w (B, L, S). Dispatch: one thread per weight, ceil(B·L·S / WG) workgroups folded into y past
 // 65535. Backward: none (the weights are returned for inspection; differentiate them with the unfused path).
+// #import valid_len from "lib/valid_lens.wgsl"
 override WG: u32 = 64u;
 override CAUSAL: bool = false;
 
-struct Params { n: u32, l: u32, s: u32, d: u32, mode: u32, scale: f32 }
+struct Params { n: u32, l: u32, s: u32, d: u32, lens_rows: u32, scale: f32 }
 
 @group(0) @binding(0) var<storage, read> q: array<f32>;
 @group(0) @binding(1) var<storage, read> k: array<f32>;
@@ -26,9 +27,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let j = x % S;
   let i = row % params.l;
   let b = row / params.l;
-  var len = i32(S);
-  if (params.mode == 1u) { len = lens[b]; }
-  if (params.mode == 2u) { len = lens[row]; }
+  let len = valid_len(row, params.lens_rows, S);
   if (len <= 0) {
     w[x] = 1.0 / f32(S);
     return;

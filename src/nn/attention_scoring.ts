@@ -9,21 +9,21 @@
  * It is a reference to a tensor created by `forward`, so it lives exactly as long as the caller's `tidy` scope
  * around that call: read it inside the scope, or `keep()` it (and dispose it yourself) to use it afterwards.
  */
-import { type Random, defaultGenerator } from '../runtime/random.js';
+import type { Random } from '../data/random.js';
 import { additiveScore, additiveScoreComposed } from '../ops/additive_score.js';
 import { dropout as dropoutOp } from '../ops/dropout.js';
 import { mul } from '../ops/elementwise.js';
 import { maskedSoftmax } from '../ops/masked_softmax.js';
 import { matmul } from '../ops/matmul.js';
 import { reshape } from '../ops/shape.js';
+import type { ValidLens } from '../ops/valid_lens.js';
 import { OpError } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { uniformValues } from './init.js';
+import { defaultGenerator, uniformValues } from './init.js';
 import { Linear } from './linear.js';
 import { Module, fromValues } from './module.js';
 
-/** Valid key lengths as `maskedSoftmax` takes them: int32 (B) or (B, L), plain arrays, or none. */
-export type ValidLens = Tensor | number[] | number[][] | null;
+export type { ValidLens } from '../ops/valid_lens.js';
 
 /** Throws unless queries (B, L, Dq), keys (B, S, Dk), values (B, S, Dv) agree, and Dq / Dk match when given. */
 function checkShapes(name: string, q: Tensor, k: Tensor, v: Tensor, dq?: number, dk?: number): void {

@@ -3,12 +3,13 @@
  * heads that attend in one batched scaled dot-product attention (src/ops/attention.ts), join the heads and
  * project with W_o.
  */
-import { type Random, defaultGenerator } from '../runtime/random.js';
+import type { Random } from '../data/random.js';
 import { scaledDotProductAttention } from '../ops/attention.js';
 import { mergeHeads, splitHeads } from '../ops/heads.js';
-import { repeatInterleave } from '../ops/repeat_interleave.js';
+import { repeatLens, type ValidLens } from '../ops/valid_lens.js';
 import { OpError } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
+import { defaultGenerator } from './init.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
 
@@ -37,19 +38,6 @@ export interface MultiHeadAttentionOptions {
    * materialised, and capturing them costs an extra kernel and an L×S buffer per batch item and head.
    */
   captureWeights?: boolean;
-  /**
-   * Causal self-attention, a decoder's: query i of L sees keys 0 … S − L + i only, the L queries being the last L
-   * of the S key positions (the earlier ones a cache of previous inputs). L = S is `scaledDotProductAttention`'s
-   * `causal` (combined with validLens); L = 1, one new token, sees every key. Default false.
-   */
-  causal?: boolean;
-}
-
-/** validLens (B) or (B, L) as plain arrays, each batch item's entry repeated H times in a row. */
-function repeatRows(validLens: number[] | number[][], h: number): number[] | number[][] {
-  if (validLens.length > 0 && Array.isArray(validLens[0]))
-    return (validLens as number[][]).flatMap((row) => Array.from({ length: h }, () => [...row]));
-  return (validLens as number[]).flatMap((len) => new Array<number>(h).fill(len));
 }
 
 export class MultiHeadAttention extends Module {
@@ -62,8 +50,6 @@ export class MultiHeadAttention extends Module {
   readonly W_o: Linear;
   fused: boolean | undefined;
   captureWeights: boolean;
-  /** Whether the attention is causal (see {@link MultiHeadAttentionOptions.causal}). */
-  readonly causal: boolean;
   /**
    * (B·H, L, S) weights (before dropout) of the last forward when `captureWeights` is set, else null; row
    * b·H + h is head h of batch item b. Owned by the module: replaced by the next forward, freed by dispose().
@@ -87,7 +73,6 @@ export class MultiHeadAttention extends Module {
     rng = defaultGenerator(),
     fused,
     captureWeights = false,
-    causal = false,
   }: MultiHeadAttentionOptions) {
     super();
     if (!Number.isInteger(numHeads) || numHeads < 1 || numHiddens % numHeads !== 0)
@@ -101,7 +86,6 @@ export class MultiHeadAttention extends Module {
     this.dropout = dropout;
     this.fused = fused;
     this.captureWeights = captureWeights;
-    this.causal = causal;
     // d2l's creation order, so one seed gives one initialisation in both.
     this.W_q = this.addModule('W_q', new Linear(querySize, numHiddens, { bias, rng }));
     this.W_k = this.addModule('W_k', new Linear(keySize, numHiddens, { bias, rng }));
@@ -120,15 +104,10 @@ export class MultiHeadAttention extends Module {
    *   gradient.
    * @returns (B, L, numHiddens).
    * @throws OpError naming `MultiHeadAttention` and the shapes when the inputs are not rank 3 or their batch or
-   *   key lengths differ, or with `causal` when L > S or validLens come with 1 < L < S; OpError from Linear when a feature size is wrong, from the attention op when validLens
+   *   key lengths differ; OpError from Linear when a feature size is wrong, from the attention op when validLens
    *   has the wrong shape or dtype.
    */
-  forward(
-    queries: Tensor,
-    keys: Tensor,
-    values: Tensor,
-    validLens?: Tensor | number[] | number[][] | null,
-  ): Tensor {
+  forward(queries: Tensor, keys: Tensor, values: Tensor, validLens?: ValidLens): Tensor {
     const shapes = [queries.shape, keys.shape, values.shape];
     if (shapes.some((s) => s.length !== 3))
       throw new OpError(
@@ -144,15 +123,9 @@ export class MultiHeadAttention extends Module {
     const q = splitHeads(this.W_q.forward(queries), h);
     const k = splitHeads(this.W_k.forward(keys), h);
     const v = splitHeads(this.W_v.forward(values), h);
-    const lens = !validLens
-      ? null
-      : Array.isArray(validLens)
-        ? repeatRows(validLens, h)
-        : repeatInterleave(validLens, h);
-    const mask = this.causalMask(queries.shape[0] * h, validLens, shapes);
+    const lens = repeatLens(validLens, h);
     const { output, weights } = scaledDotProductAttention(q, k, v, {
-      validLens: mask.lens ?? lens,
-      causal: mask.causal,
+      validLens: lens,
       dropout: this.training ? this.dropout : 0,
       fused: this.fused,
       returnWeights: this.captureWeights,
@@ -162,28 +135,6 @@ export class MultiHeadAttention extends Module {
     // read it in backward) independently of this module keeping the values.
     this.attentionWeights = weights ? weights.share(weights.shape).keep() : null;
     return this.W_o.forward(mergeHeads(output, h));
-  }
-
-  /**
-   * The causal mask for (B·H) rows of L queries over S keys: none for L = 1 (the one new query sees every key),
-   * the attention op's `causal` for L = S, and per-query lengths S − L + 1 … S, each row (B·H, L), for a cache.
-   */
-  private causalMask(
-    rows: number,
-    validLens: unknown,
-    shapes: readonly (readonly number[])[],
-  ): { causal: boolean; lens: number[][] | null } {
-    const [l, s] = [shapes[0][1], shapes[1][1]];
-    if (!this.causal || l === 1) return { causal: false, lens: null };
-    if (l === s) return { causal: true, lens: null };
-    if (l > s || validLens)
-      throw new OpError(
-        'MultiHeadAttention',
-        'causal attention takes L ≤ S queries, and no validLens when keys hold a cache (1 < L < S)',
-        shapes,
-      );
-    const row = Array.from({ length: l }, (_, i) => s - l + i + 1);
-    return { causal: false, lens: Array.from({ length: rows }, () => row) };
   }
 
   override dispose(): void {

@@ -8,13 +8,13 @@ import { apply } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { concat, slice } from './concat.js';
 import { dropout, nextSeed } from './dropout.js';
-import { checkLens } from './int_checks.js';
 import { add, fill, mul } from './elementwise.js';
 import { maskedSoftmax } from './masked_softmax.js';
 import { matmul } from './matmul.js';
 import { SDPA_MAX_HEAD_DIM, sdpaForward, sdpaWeights } from './sdpa_fused.js';
 import { preferFused } from './sdpa_path.js';
 import { MASKED, dims, type SdpaAttrs } from './sdpa_reference.js';
+import { withValidLens, type ValidLens } from './valid_lens.js';
 
 export type { SdpaAttrs } from './sdpa_reference.js';
 export {
@@ -31,7 +31,7 @@ export interface SdpaOptions {
    * d2l's `valid_lens`: (B) (one per batch item) or (B, L) (one per query row) int32; a number[] / number[][] is
    * uploaded as int32. Keys at positions ≥ the length get the score −1e6 (so a length of 0 averages all S keys).
    */
-  validLens?: Tensor | number[] | number[][] | null;
+  validLens?: ValidLens;
   /** Also mask key j > query i (the same −1e6 replacement), combined with validLens. Default false. */
   causal?: boolean;
   /** Multiplies q·k; default 1/√D, pass 1 for the unscaled dot product. */
@@ -83,20 +83,26 @@ export function scaledDotProductAttention(
   v: Tensor,
   options: SdpaOptions = {},
 ): SdpaResult {
+  return withValidLens(
+    q.engine,
+    'scaled_dot_product_attention',
+    options.validLens,
+    (lens) => attend(q, k, v, lens, options),
+    (result) => result.output.creator !== null,
+  );
+}
+
+/** scaledDotProductAttention with its lengths uploaded: picks the path and runs it. */
+function attend(q: Tensor, k: Tensor, v: Tensor, lens: Tensor | undefined, options: SdpaOptions): SdpaResult {
   const { causal = false, dropout: p = 0, returnWeights = false } = options;
   const engine = q.engine;
-  const lensGiven = options.validLens ?? undefined;
-  const lensArray = Array.isArray(lensGiven) ? checkLens('scaled_dot_product_attention', lensGiven) : null;
-  const lensTensor = Array.isArray(lensGiven) ? undefined : (lensGiven as Tensor | undefined);
-  const lensMeta = lensArray ? { shape: lensArray.shape, dtype: 'int32' as const } : lensTensor;
-  const dm = dims('scaled_dot_product_attention', q, k, v, lensMeta, p);
+  const dm = dims('scaled_dot_product_attention', q, k, v, lens, p);
   const attrs: SdpaAttrs = {
     causal,
     scale: options.scale ?? 1 / Math.sqrt(dm.d),
     p,
     seed: options.seed ?? nextSeed(),
   };
-  const lens = lensArray ? engine.fromArray(lensArray.flat, lensArray.shape, 'int32') : lensTensor;
   const tape = engine.gradEnabled && [q, k, v].some((t) => t.requiresGrad);
   const fused = options.fused ?? preferFused(engine, dm, tape);
   const rest = lens ? [lens] : [];
@@ -122,8 +128,6 @@ export function scaledDotProductAttention(
   } else {
     result = unfused(q, k, v, lens, attrs, returnWeights);
   }
-  // A lens uploaded here is read by backward when a tape was recorded (the scope frees it), else free it now.
-  if (lens && lensArray && !result.output.creator) lens.dispose();
   return result;
 }
 

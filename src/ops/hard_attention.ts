@@ -7,7 +7,8 @@
 import { OpError, apply, type CpuTensor, type OpCase, type OpDef, type TensorMeta } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { dropoutUniform, nextSeed } from './dropout.js';
-import { uploadLens } from './int_checks.js';
+import { grid } from './grid.js';
+import { lensRows, validLength, withValidLens, type ValidLens } from './valid_lens.js';
 
 export type HardAttentionMode = 'argmax' | 'sample';
 
@@ -22,8 +23,8 @@ interface Layout {
   l: number;
   s: number;
   d: number;
-  /** 0 no lengths, 1 one per batch item (B), 2 one per query row (B, L). */
-  lmode: 0 | 1 | 2;
+  /** Query rows sharing one valid length, 0 without lengths (valid_lens.ts). */
+  lensRows: number;
 }
 
 function layout(x: TensorMeta, v: TensorMeta, lens: TensorMeta | undefined): Layout {
@@ -37,11 +38,8 @@ function layout(x: TensorMeta, v: TensorMeta, lens: TensorMeta | undefined): Lay
   if (s === 0) throw new OpError(op, 'there must be at least one key (S ≥ 1) to select', shapes);
   if (x.dtype !== 'float32' || v.dtype !== 'float32')
     throw new OpError(op, 'scores and values must be float32', shapes);
-  if (!lens) return { b, l, s, d: v.shape[2], lmode: 0 };
-  const r = lens.shape.length;
-  if (lens.dtype !== 'int32' || (r !== 1 && r !== 2) || lens.shape.some((n, i) => n !== x.shape[i]))
-    throw new OpError(op, 'validLens must be int32 (B) or (B, L), the leading dims of (B, L, S)', shapes);
-  return { b, l, s, d: v.shape[2], lmode: r === 1 ? 1 : 2 };
+  const rows = lensRows(op, [b, l], lens, shapes, ', the leading dims of (B, L, S)');
+  return { b, l, s, d: v.shape[2], lensRows: rows };
 }
 
 /** The float64 twin of the kernel: selected key per row, then the copied value rows. */
@@ -50,11 +48,12 @@ function hardAttentionCpu(
   { mode, seed }: HardAttentionAttrs,
 ): ArrayLike<number>[] {
   const meta = (t: CpuTensor, dtype: 'float32' | 'int32'): TensorMeta => ({ shape: t.shape, dtype });
-  const { b, l, s, d, lmode } = layout(meta(x, 'float32'), meta(v, 'float32'), lens && meta(lens, 'int32'));
+  const lay = layout(meta(x, 'float32'), meta(v, 'float32'), lens && meta(lens, 'int32'));
+  const { b, l, s, d } = lay;
   const y = new Float64Array(b * l * d);
   const idx = new Int32Array(b * l);
   for (let r = 0; r < b * l; r++) {
-    const len = lmode === 0 ? s : lens!.data[lmode === 1 ? Math.floor(r / l) : r];
+    const len = validLength(lay.lensRows, lens, r, s);
     const n = Math.min(Math.max(len, 0), s);
     const row = (j: number) => x.data[r * s + j];
     let j = -1;
@@ -130,13 +129,16 @@ export const hardAttentionOp: OpDef<HardAttentionAttrs> = {
     return [{ shape: [b, l, d] }, { shape: [b, l], dtype: 'int32' }];
   },
   gpu(engine, [x, v, lens], [y, idx], { mode, seed }) {
-    const { b, l, s, d, lmode } = layout(x, v, lens);
+    const { b, l, s, d, lensRows: rowsPerLen } = layout(x, v, lens);
+    // WebGPU needs every binding bound: an unread 1-element stand-in when there are no lengths.
+    const dummy = lens ? null : engine.empty([1], 'int32');
     engine.dispatch('hard_attention', {
-      bindings: { x, v, lens: lens ?? null, y, idx },
-      params: { rows: b * l, l, s, d, lmode, seed: seed >>> 0 },
+      bindings: { x, v, lens: lens ?? dummy!, y, idx },
+      params: { rows: b * l, l, s, d, lens_rows: rowsPerLen, seed: seed >>> 0 },
       constants: { MODE: mode === 'argmax' ? 0 : 1 },
-      groups: b * l,
+      workgroups: grid(b * l, 1),
     });
+    dummy?.dispose();
   },
   cpu: hardAttentionCpu,
   // Recorded on the tape only so that asking for a gradient through it fails loudly instead of giving zeros.
@@ -157,7 +159,7 @@ export interface HardAttentionOptions {
   /** u32 seed for 'sample'; defaults to a fresh one from the default generator. Same seed, same draws. */
   seed?: number;
   /** Valid key lengths, int32 (B) or (B, L), or plain arrays (uploaded as int32), with maskedSoftmax's meaning. */
-  validLens?: Tensor | number[] | number[][] | null;
+  validLens?: ValidLens;
 }
 
 export interface HardAttentionResult {
@@ -188,16 +190,12 @@ export function hardAttention(
   { mode = 'argmax', seed, validLens }: HardAttentionOptions = {},
 ): HardAttentionResult {
   const attrs = { mode, seed: mode === 'sample' ? (seed ?? nextSeed()) : (seed ?? 0) };
-  const owned = Array.isArray(validLens) ? uploadLens(x.engine, 'hard_attention', validLens) : null;
-  const lens = Array.isArray(validLens) ? owned : (validLens ?? null);
-  let outs: Tensor[];
-  try {
-    outs = apply(hardAttentionOp, lens ? [x, values, lens] : [x, values], attrs);
-  } catch (e) {
-    owned?.dispose();
-    throw e;
-  }
-  // With a tape entry the lengths stay referenced by it and go with the enclosing tidy scope.
-  if (owned && !outs[0].creator) owned.dispose();
-  return { output: outs[0], indices: outs[1] };
+  const [output, indices] = withValidLens(
+    x.engine,
+    'hard_attention',
+    validLens,
+    (lens) => apply(hardAttentionOp, lens ? [x, values, lens] : [x, values], attrs),
+    (outs) => outs[0].creator !== null,
+  );
+  return { output, indices };
 }

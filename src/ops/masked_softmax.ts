@@ -8,7 +8,8 @@
  */
 import { OpError, apply, type CpuTensor, type OpDef, type TensorMeta } from '../runtime/op.js';
 import { numel, type Tensor } from '../runtime/tensor.js';
-import { uploadLens } from './int_checks.js';
+import { lensRows, validLength, withValidLens, type ValidLens } from './valid_lens.js';
+import { grid } from './grid.js';
 
 /** No attributes: the mask mode follows from the shape of `lens`. */
 export type MaskedSoftmaxAttrs = Record<string, never>;
@@ -16,13 +17,12 @@ export type MaskedSoftmaxAttrs = Record<string, never>;
 /** The value d2l's `_sequence_mask(X, valid_len, value=-1e6)` writes over masked scores. */
 const MASKED = -1e6;
 
-/** Row geometry of kernels and references; `mode`: 0 none, 1 one length per batch item, 2 per query row. */
+/** Row geometry of kernels and references. */
 interface Layout {
   rows: number;
   s: number;
-  mode: 0 | 1 | 2;
-  /** Consecutive rows sharing one valid length (rows per batch item in mode 1; 1 for (B, L, S) in mode 2). */
-  group: number;
+  /** Consecutive rows sharing one valid length, 0 without lengths (valid_lens.ts). */
+  lensRows: number;
 }
 
 function layout(op: string, x: TensorMeta, lens: TensorMeta | undefined): Layout {
@@ -31,32 +31,16 @@ function layout(op: string, x: TensorMeta, lens: TensorMeta | undefined): Layout
     throw new OpError(op, 'x needs rank >= 1 (softmax runs over the last axis)', shapes);
   const s = x.shape[x.shape.length - 1];
   const rows = numel(x.shape) / Math.max(s, 1);
-  if (!lens) return { rows, s, mode: 0, group: 1 };
-  if (lens.dtype !== 'int32')
-    throw new OpError(
-      op,
-      `validLens must be an int32 tensor, got ${lens.dtype} (upload it with dtype 'int32')`,
-      shapes,
-    );
-  const lead = x.shape.slice(0, -1);
-  const r = lens.shape.length;
-  // (B) lengths need a batch axis before the keys; (B, L) lengths need a query axis too.
-  if ((r !== 1 && r !== 2) || lead.length < r || lens.shape.some((d, i) => d !== lead[i]))
-    throw new OpError(op, 'validLens must be (B) or (B, L), the leading dims of x (B, L, S)', shapes);
-  return {
-    rows,
-    s,
-    mode: r === 1 ? 1 : 2,
-    group: Math.max(1, rows / Math.max(1, numel(lens.shape))),
-  };
+  const what = ', the leading dims of x (B, L, S)';
+  return { rows, s, lensRows: lensRows(op, x.shape.slice(0, -1), lens, shapes, what) };
 }
 
 /** Valid length of each row (S when unmasked), as the CPU references need them. */
 function rowLengths(l: Layout, lens: CpuTensor | undefined): number[] {
-  return Array.from({ length: l.rows }, (_, r) => (l.mode === 0 ? l.s : lens!.data[Math.floor(r / l.group)]));
+  return Array.from({ length: l.rows }, (_, r) => validLength(l.lensRows, lens, r, l.s));
 }
 
-/** One thread or one workgroup per row; unmasked, `lens` is unbound (the engine binds a dummy, never read). */
+/** Binds `lens`, or when unmasked a 1-element dummy (never read): WebGPU needs every binding bound. */
 function dispatchRows(
   op: 'masked_softmax' | 'masked_softmax_backward',
   bindings: Record<string, Tensor>,
@@ -67,11 +51,13 @@ function dispatchRows(
   const l = layout(op, x, lens);
   // Software adapters: one row per thread without barriers; GPUs: one workgroup per row with tree reductions.
   const rows = engine.pick({ software: true, hardware: false });
+  const dummy = lens ? null : engine.empty([1], 'int32');
   engine.dispatch(rows ? op.replace('masked_softmax', 'masked_softmax_rows') : op, {
-    bindings: { ...bindings, lens: lens ?? null },
-    params: { rows: l.rows, s: l.s, mode: l.mode, group: l.group },
-    ...(rows ? { threads: l.rows } : { groups: l.rows }),
+    bindings: { ...bindings, lens: lens ?? dummy! },
+    params: { rows: l.rows, s: l.s, lens_rows: l.lensRows },
+    workgroups: grid(l.rows, rows ? 64 : 1),
   });
+  dummy?.dispose();
 }
 
 export const maskedSoftmaxOp: OpDef<MaskedSoftmaxAttrs> = {
@@ -180,18 +166,12 @@ export const maskedSoftmaxBackward: OpDef<MaskedSoftmaxAttrs> = {
  *   leading dims, or when a validLens tensor is not int32; OpError naming the entry when a plain-array length is
  *   not a finite non-negative integer below 2³¹ (1.5, NaN, −1, 3e9) or its rows differ in length.
  */
-export function maskedSoftmax(x: Tensor, validLens?: Tensor | number[] | number[][] | null): Tensor {
-  if (!validLens) return apply(maskedSoftmaxOp, [x], {})[0];
-  if (!Array.isArray(validLens)) return apply(maskedSoftmaxOp, [x, validLens], {})[0];
-  const lens = uploadLens(x.engine, 'masked_softmax', validLens);
-  let y: Tensor;
-  try {
-    y = apply(maskedSoftmaxOp, [x, lens], {})[0];
-  } catch (e) {
-    lens.dispose();
-    throw e;
-  }
-  // Without a tape entry nothing refers to lens any more; with one, backward reads it and the scope frees it.
-  if (!y.creator) lens.dispose();
-  return y;
+export function maskedSoftmax(x: Tensor, validLens?: ValidLens): Tensor {
+  return withValidLens(
+    x.engine,
+    'masked_softmax',
+    validLens,
+    (lens) => apply(maskedSoftmaxOp, lens ? [x, lens] : [x], {})[0],
+    (y) => y.creator !== null,
+  );
 }

@@ -5,6 +5,7 @@
  */
 import { OpError, type CpuTensor, type TensorMeta } from '../runtime/op.js';
 import { dropoutUniform } from './dropout.js';
+import { lensRows, validLength } from './valid_lens.js';
 
 export interface SdpaAttrs {
   /** Mask key j > query i (on top of the valid lengths). */
@@ -25,8 +26,8 @@ export interface Dims {
   s: number;
   d: number;
   dv: number;
-  /** 0: no valid lengths (lens is an unread dummy), 1: one per batch item (B), 2: one per query row (B, L). */
-  mode: 0 | 1 | 2;
+  /** Query rows sharing one valid length: L for (B) lens, 1 for (B, L), 0 without (valid_lens.ts). */
+  lensRows: number;
 }
 
 /** Checks q (B, L, D), k (B, S, D), v (B, S, Dv), lens (B) / (B, L) int32 and p; throws naming every shape. */
@@ -50,13 +51,7 @@ export function dims(
   if (s < 1) throw fail('needs at least one key (S >= 1)');
   if ([q, k, v].some((t) => t.dtype !== 'float32')) throw fail('q, k and v must be float32');
   if (!(p >= 0 && p < 1)) throw fail(`dropout must be in [0, 1), got ${p}`);
-  if (!lens) return { batch, l, s, d, dv, mode: 0 };
-  if (lens.dtype !== 'int32')
-    throw fail(`validLens must be an int32 tensor, got ${lens.dtype} (upload it with dtype 'int32')`);
-  const [lb, ll] = lens.shape;
-  if (lb !== batch || lens.shape.length > 2 || (lens.shape.length === 2 && ll !== l))
-    throw fail('validLens must be (B) or (B, L)');
-  return { batch, l, s, d, dv, mode: lens.shape.length === 1 ? 1 : 2 };
+  return { batch, l, s, d, dv, lensRows: lensRows(op, [batch, l], lens, shapes) };
 }
 
 const F32 = 'float32' as const;
@@ -77,7 +72,7 @@ function weightsRow(
   b: number,
   i: number,
 ) {
-  const len = dm.mode === 0 ? dm.s : dm.mode === 1 ? lens!.data[b] : lens!.data[b * dm.l + i];
+  const len = validLength(dm.lensRows, lens, b * dm.l + i, dm.s);
   const valid = Array.from({ length: dm.s }, (_, j) => j < len && (!a.causal || j <= i));
   const s = valid.map((ok, j) => {
     if (!ok) return MASKED;

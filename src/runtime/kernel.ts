@@ -3,7 +3,8 @@
  * the source, never written twice by hand. Pipelines are cached per (kernel, override constants).
  */
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
-import { shaderSource } from './shaders.js';
+import { composedShader } from './shaders.js';
+import type { ComposedShader } from './wgsl_compose.js';
 
 type ScalarKind = 'u32' | 'i32' | 'f32';
 
@@ -35,9 +36,9 @@ export class Kernel {
   readonly paramsSize: number;
   readonly paramsBinding: number | null;
   readonly overrides: ReadonlySet<string>;
-  /** `@workgroup_size` as reflected with the overrides' defaults, and the override named by each dimension. */
-  private readonly wgDefault: [number, number, number];
-  private readonly wgNames: (string | null)[];
+  /** The WGSL the device compiles: the kernel's file with the lib files it imports appended. */
+  readonly source: string;
+  private readonly locate: ComposedShader['locate'];
   readonly layout: GPUBindGroupLayout;
   readonly module: GPUShaderModule;
   private readonly members = new Map<string, ParamMember>();
@@ -48,9 +49,19 @@ export class Kernel {
   constructor(
     readonly name: string,
     readonly device: GPUDevice,
-    /** Defaults to shaders/<name>.wgsl; given explicitly only by tests of the loader itself. */
-    readonly source: string = shaderSource(name),
+    /**
+     * Defaults to shaders/<name>.wgsl composed with its imports; given explicitly (a composed shader, or one
+     * file's text) only by tests of the loader itself.
+     */
+    shader: ComposedShader | string = composedShader(name),
   ) {
+    const composed =
+      typeof shader === 'string'
+        ? { code: shader, locate: (line: number) => ({ file: `shaders/${name}.wgsl`, line }) }
+        : shader;
+    this.source = composed.code;
+    this.locate = composed.locate;
+    const source = this.source;
     const reflect = new WgslReflect(source);
     if (reflect.entry.compute.length !== 1 || reflect.entry.compute[0].name !== 'main')
       throw new Error(`kernel "${name}": shaders/${name}.wgsl must have exactly one @compute fn main`);
@@ -85,12 +96,6 @@ export class Kernel {
     this.paramsSize = paramsSize;
     this.paramsBinding = paramsBinding;
     this.overrides = new Set(reflect.overrides.map((o) => o.name));
-    const entry = reflect.entry.compute[0];
-    const [x = 1, y = 1, z = 1] = entry.workgroupSize ?? [];
-    this.wgDefault = [x, y, z];
-    const attr = entry.attributes?.find((a) => a.name === 'workgroup_size')?.value;
-    const args = attr == null ? [] : Array.isArray(attr) ? attr : [attr];
-    this.wgNames = [0, 1, 2].map((i) => (this.overrides.has(String(args[i])) ? String(args[i]) : null));
     this.bindings.sort((a, b) => a.binding - b.binding);
     this.layout = device.createBindGroupLayout({
       label: name,
@@ -107,17 +112,6 @@ export class Kernel {
   /** The names the caller must bind (tensors), in binding order; `params` excluded. */
   get tensorBindings(): BindingInfo[] {
     return this.bindings.filter((b) => b.type !== 'uniform');
-  }
-
-  /**
-   * The workgroup size a dispatch with `constants` runs: the reflected `@workgroup_size`, with a dimension named
-   * by an override (`@workgroup_size(WG)`) taken from `constants` where they set it.
-   */
-  workgroupSize(constants?: Constants): [number, number, number] {
-    return this.wgDefault.map((d, i) => {
-      const name = this.wgNames[i];
-      return name !== null && constants?.[name] !== undefined ? constants[name] : d;
-    }) as [number, number, number];
   }
 
   private key(constants: Constants | undefined): string {
@@ -168,11 +162,15 @@ export class Kernel {
     const lines = this.source.split('\n');
     return info.messages
       .filter((m) => m.type === 'error')
-      .map(
-        (m) =>
-          `shaders/${this.name}.wgsl:${m.lineNum}:${m.linePos}: ${m.type}: ${m.message}\n` +
-          `  ${m.lineNum} | ${lines[m.lineNum - 1] ?? ''}`,
-      )
+      .map((m) => {
+        // Lines past the kernel's own come from the lib files it imports: name the file and line there.
+        const at = this.locate(m.lineNum);
+        const via = at.file === `shaders/${this.name}.wgsl` ? '' : ` (imported by shaders/${this.name}.wgsl)`;
+        return (
+          `${at.file}:${at.line}:${m.linePos}: ${m.type}: ${m.message}${via}\n` +
+          `  ${at.line} | ${lines[m.lineNum - 1] ?? ''}`
+        );
+      })
       .join('\n');
   }
 

@@ -4,7 +4,7 @@
  */
 import { IGNORE_INDEX, crossEntropy } from '../ops/cross_entropy.js';
 import { mul } from '../ops/elementwise.js';
-import { checkLens } from '../ops/int_checks.js';
+import { checkLens } from '../ops/valid_lens.js';
 import { mean } from '../ops/reduce.js';
 import { reshape } from '../ops/shape.js';
 import { OpError } from '../runtime/op.js';

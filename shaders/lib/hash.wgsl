@@ -1,0 +1,13 @@
+// The PCG hash (Jarzynski & Olano 2020, "Hash Functions for GPU Rendering", pcg_hash) that every random draw of the
+// kernels uses, and its uniform float. The CPU references use the same hash: dropoutUniform in src/ops/dropout.ts.
+
+fn pcg(v: u32) -> u32 {
+  let state = v * 747796405u + 2891336453u;
+  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
+  return (word >> 22u) ^ word;
+}
+
+// u ∈ [0, 1) from the top 24 bits of pcg(idx + hseed), hseed = pcg(seed): dropout's draw for flat index idx.
+fn hash_uniform(idx: u32, hseed: u32) -> f32 {
+  return f32(pcg(idx + hseed) >> 8u) / 16777216.0;
+}

@@ -7,7 +7,6 @@
 import { OpError, apply, type CpuTensor, type OpCase, type OpDef, type TensorMeta } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { dropoutUniform, nextSeed } from './dropout.js';
-import { grid } from './grid.js';
 import { lensRows, validLength, withValidLens, type ValidLens } from './valid_lens.js';
 
 export type HardAttentionMode = 'argmax' | 'sample';
@@ -130,15 +129,12 @@ export const hardAttentionOp: OpDef<HardAttentionAttrs> = {
   },
   gpu(engine, [x, v, lens], [y, idx], { mode, seed }) {
     const { b, l, s, d, lensRows: rowsPerLen } = layout(x, v, lens);
-    // WebGPU needs every binding bound: an unread 1-element stand-in when there are no lengths.
-    const dummy = lens ? null : engine.empty([1], 'int32');
     engine.dispatch('hard_attention', {
-      bindings: { x, v, lens: lens ?? dummy!, y, idx },
+      bindings: { x, v, lens: lens ?? null, y, idx },
       params: { rows: b * l, l, s, d, lens_rows: rowsPerLen, seed: seed >>> 0 },
       constants: { MODE: mode === 'argmax' ? 0 : 1 },
-      workgroups: grid(b * l, 1),
+      groups: b * l,
     });
-    dummy?.dispose();
   },
   cpu: hardAttentionCpu,
   // Recorded on the tape only so that asking for a gradient through it fails loudly instead of giving zeros.

@@ -9,7 +9,6 @@
 import { OpError, apply, type CpuTensor, type OpDef, type TensorMeta } from '../runtime/op.js';
 import { numel, type Tensor } from '../runtime/tensor.js';
 import { lensRows, validLength, withValidLens, type ValidLens } from './valid_lens.js';
-import { grid } from './grid.js';
 
 /** No attributes: the mask mode follows from the shape of `lens`. */
 export type MaskedSoftmaxAttrs = Record<string, never>;
@@ -40,7 +39,7 @@ function rowLengths(l: Layout, lens: CpuTensor | undefined): number[] {
   return Array.from({ length: l.rows }, (_, r) => validLength(l.lensRows, lens, r, l.s));
 }
 
-/** Binds `lens`, or when unmasked a 1-element dummy (never read): WebGPU needs every binding bound. */
+/** One thread or one workgroup per row; unmasked, `lens` is unbound (the engine binds a dummy, never read). */
 function dispatchRows(
   op: 'masked_softmax' | 'masked_softmax_backward',
   bindings: Record<string, Tensor>,
@@ -51,13 +50,11 @@ function dispatchRows(
   const l = layout(op, x, lens);
   // Software adapters: one row per thread without barriers; GPUs: one workgroup per row with tree reductions.
   const rows = engine.pick({ software: true, hardware: false });
-  const dummy = lens ? null : engine.empty([1], 'int32');
   engine.dispatch(rows ? op.replace('masked_softmax', 'masked_softmax_rows') : op, {
-    bindings: { ...bindings, lens: lens ?? dummy! },
+    bindings: { ...bindings, lens: lens ?? null },
     params: { rows: l.rows, s: l.s, lens_rows: l.lensRows },
-    workgroups: grid(l.rows, rows ? 64 : 1),
+    ...(rows ? { threads: l.rows } : { groups: l.rows }),
   });
-  dummy?.dispose();
 }
 
 export const maskedSoftmaxOp: OpDef<MaskedSoftmaxAttrs> = {

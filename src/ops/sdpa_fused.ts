@@ -4,10 +4,8 @@
  * Kernels per kernel set in sdpa_plans.ts; float64 references in sdpa_reference.ts; the public function and the
  * unfused path in attention.ts.
  */
-import type { Engine } from '../runtime/engine.js';
 import { OpError, apply, type OpCase, type OpDef, type TensorMeta } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { grid } from './grid.js';
 import { sdpaPlans } from './sdpa_plans.js';
 import {
   backwardCpu,
@@ -22,16 +20,10 @@ import {
 /** Head dims the kernels hold (MAXD4 = 32 vec4 in the software WGSL). */
 export const SDPA_MAX_HEAD_DIM = 128;
 
-/** Binds lens, or when unmasked a 1-element dummy (never read): WebGPU needs every binding bound. */
-function lensBinding(engine: Engine, lens: Tensor | undefined): [Tensor, () => void] {
-  if (lens) return [lens, () => {}];
-  const dummy = engine.empty([1], 'int32');
-  return [dummy, () => dummy.dispose()];
-}
-
 /**
  * One dispatch of a row-tiled attention kernel, as its kernel set's plan says: ceil(rows / rowsPerGroup) tiles of
- * one batch item, B folded into y·z, so that every workgroup reads the k / v (or q / dy) rows of a single item.
+ * one batch item, B in y (folded into z past the limit), so that every workgroup reads the k / v (or q / dy) rows
+ * of a single item.
  */
 function dispatchTiles(
   which: keyof typeof sdpaPlans,
@@ -43,10 +35,8 @@ function dispatchTiles(
   const engine = bindings.q.engine;
   const plan = engine.pick(sdpaPlans[which])(dm, engine);
   const rows = which === 'dkdv' ? dm.s : dm.l;
-  const [lensT, release] = lensBinding(engine, lens);
-  const [y, z] = grid(dm.batch, 1);
   engine.dispatch(plan.kernel, {
-    bindings: { ...bindings, lens: lensT },
+    bindings: { ...bindings, lens: lens ?? null },
     params: {
       batch: dm.batch,
       l: dm.l,
@@ -60,9 +50,8 @@ function dispatchTiles(
       seed: a.seed >>> 0,
     },
     constants: { ...plan.constants, CAUSAL: Number(a.causal), DROPOUT: Number(a.p > 0) },
-    workgroups: [Math.ceil(rows / plan.rowsPerGroup), y, z],
+    groups: [Math.ceil(rows / plan.rowsPerGroup), dm.batch],
   });
-  release();
 }
 
 /** dims() plus the fused kernels' own limits: head dims that are multiples of 4 (vec4 rows), at most 128. */
@@ -98,7 +87,7 @@ export const sdpaBackwardDelta: OpDef<Record<string, never>> = {
     engine.dispatch('sdpa_backward_delta', {
       bindings: { o, dy, lse, stats },
       params: { n: lse.numel(), dv: o.shape[2] },
-      workgroups: grid(lse.numel()),
+      threads: lse.numel(),
     });
   },
   cpu([o, dy, lse]) {
@@ -250,14 +239,12 @@ export const sdpaWeights: OpDef<SdpaAttrs> = {
   },
   gpu(engine, [q, k, lse, lens], [w], a) {
     const dm = dims('sdpa_weights', q, k, k, lens);
-    const [lensT, release] = lensBinding(engine, lens);
     engine.dispatch('sdpa_weights', {
-      bindings: { q, k, lens: lensT, lse, w },
+      bindings: { q, k, lens: lens ?? null, lse, w },
       params: { n: w.numel(), l: dm.l, s: dm.s, d: dm.d, lens_rows: dm.lensRows, scale: a.scale },
       constants: { CAUSAL: Number(a.causal) },
-      workgroups: grid(w.numel()),
+      threads: w.numel(),
     });
-    release();
   },
   cpu([q, k, lse, lens], a) {
     const dm = cpuDims(q, k, k, lens);

@@ -39,6 +39,9 @@ export class Kernel {
   /** The WGSL the device compiles: the kernel's file with the lib files it imports appended. */
   readonly source: string;
   private readonly locate: ComposedShader['locate'];
+  /** `@workgroup_size` as reflected with the overrides' defaults, and the override named by each dimension. */
+  private readonly wgDefault: [number, number, number];
+  private readonly wgNames: (string | null)[];
   readonly layout: GPUBindGroupLayout;
   readonly module: GPUShaderModule;
   private readonly members = new Map<string, ParamMember>();
@@ -96,6 +99,12 @@ export class Kernel {
     this.paramsSize = paramsSize;
     this.paramsBinding = paramsBinding;
     this.overrides = new Set(reflect.overrides.map((o) => o.name));
+    const entry = reflect.entry.compute[0];
+    const [x = 1, y = 1, z = 1] = entry.workgroupSize ?? [];
+    this.wgDefault = [x, y, z];
+    const attr = entry.attributes?.find((a) => a.name === 'workgroup_size')?.value;
+    const args = attr == null ? [] : Array.isArray(attr) ? attr : [attr];
+    this.wgNames = [0, 1, 2].map((i) => (this.overrides.has(String(args[i])) ? String(args[i]) : null));
     this.bindings.sort((a, b) => a.binding - b.binding);
     this.layout = device.createBindGroupLayout({
       label: name,
@@ -112,6 +121,17 @@ export class Kernel {
   /** The names the caller must bind (tensors), in binding order; `params` excluded. */
   get tensorBindings(): BindingInfo[] {
     return this.bindings.filter((b) => b.type !== 'uniform');
+  }
+
+  /**
+   * The workgroup size a dispatch with `constants` runs: the reflected `@workgroup_size`, with a dimension named
+   * by an override (`@workgroup_size(WG)`) taken from `constants` where they set it.
+   */
+  workgroupSize(constants?: Constants): [number, number, number] {
+    return this.wgDefault.map((d, i) => {
+      const name = this.wgNames[i];
+      return name !== null && constants?.[name] !== undefined ? constants[name] : d;
+    }) as [number, number, number];
   }
 
   private key(constants: Constants | undefined): string {

@@ -9,7 +9,7 @@ import { Random } from '../src/data/random.js';
 import { scaledDotProductAttention, type SdpaOptions } from '../src/ops/attention.js';
 import { fill } from '../src/ops/elementwise.js';
 import { SDPA_UNFUSED_MAX_BYTES, preferFused } from '../src/ops/sdpa_path.js';
-import { backward } from '../src/runtime/autograd.js';
+import { backward } from '../src/ops/autograd.js';
 import type { Engine } from '../src/runtime/engine.js';
 import { init } from '../src/runtime/global.js';
 import type { KernelSet } from '../src/runtime/kernel_set.js';

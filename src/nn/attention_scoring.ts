@@ -9,7 +9,7 @@
  * It is a reference to a tensor created by `forward`, so it lives exactly as long as the caller's `tidy` scope
  * around that call: read it inside the scope, or `keep()` it (and dispose it yourself) to use it afterwards.
  */
-import type { Random } from '../data/random.js';
+import { type Random, defaultGenerator } from '../runtime/random.js';
 import { additiveScore, additiveScoreComposed } from '../ops/additive_score.js';
 import { dropout as dropoutOp } from '../ops/dropout.js';
 import { mul } from '../ops/elementwise.js';
@@ -19,7 +19,7 @@ import { reshape } from '../ops/shape.js';
 import type { ValidLens } from '../ops/valid_lens.js';
 import { OpError } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { defaultGenerator, uniformValues } from './init.js';
+import { uniformValues } from './init.js';
 import { Linear } from './linear.js';
 import { Module, fromValues } from './module.js';
 

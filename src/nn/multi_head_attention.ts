@@ -3,13 +3,12 @@
  * heads that attend in one batched scaled dot-product attention (src/ops/attention.ts), join the heads and
  * project with W_o.
  */
-import type { Random } from '../data/random.js';
+import { type Random, defaultGenerator } from '../runtime/random.js';
 import { scaledDotProductAttention } from '../ops/attention.js';
 import { mergeHeads, splitHeads } from '../ops/heads.js';
 import { repeatLens, type ValidLens } from '../ops/valid_lens.js';
 import { OpError } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { defaultGenerator } from './init.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
 
@@ -38,6 +37,12 @@ export interface MultiHeadAttentionOptions {
    * materialised, and capturing them costs an extra kernel and an L×S buffer per batch item and head.
    */
   captureWeights?: boolean;
+  /**
+   * Causal self-attention, a decoder's: query i of L sees keys 0 … S − L + i only, the L queries being the last L
+   * of the S key positions (the earlier ones a cache of previous inputs). L = S is `scaledDotProductAttention`'s
+   * `causal` (combined with validLens); L = 1, one new token, sees every key. Default false.
+   */
+  causal?: boolean;
 }
 
 export class MultiHeadAttention extends Module {
@@ -50,6 +55,8 @@ export class MultiHeadAttention extends Module {
   readonly W_o: Linear;
   fused: boolean | undefined;
   captureWeights: boolean;
+  /** Whether the attention is causal (see {@link MultiHeadAttentionOptions.causal}). */
+  readonly causal: boolean;
   /**
    * (B·H, L, S) weights (before dropout) of the last forward when `captureWeights` is set, else null; row
    * b·H + h is head h of batch item b. Owned by the module: replaced by the next forward, freed by dispose().
@@ -73,6 +80,7 @@ export class MultiHeadAttention extends Module {
     rng = defaultGenerator(),
     fused,
     captureWeights = false,
+    causal = false,
   }: MultiHeadAttentionOptions) {
     super();
     if (!Number.isInteger(numHeads) || numHeads < 1 || numHiddens % numHeads !== 0)
@@ -86,6 +94,7 @@ export class MultiHeadAttention extends Module {
     this.dropout = dropout;
     this.fused = fused;
     this.captureWeights = captureWeights;
+    this.causal = causal;
     // d2l's creation order, so one seed gives one initialisation in both.
     this.W_q = this.addModule('W_q', new Linear(querySize, numHiddens, { bias, rng }));
     this.W_k = this.addModule('W_k', new Linear(keySize, numHiddens, { bias, rng }));
@@ -104,8 +113,8 @@ export class MultiHeadAttention extends Module {
    *   gradient.
    * @returns (B, L, numHiddens).
    * @throws OpError naming `MultiHeadAttention` and the shapes when the inputs are not rank 3 or their batch or
-   *   key lengths differ; OpError from Linear when a feature size is wrong, from the attention op when validLens
-   *   has the wrong shape or dtype.
+   *   key lengths differ, or with `causal` when L > S or validLens come with 1 < L < S; OpError from Linear when
+   *   a feature size is wrong, from the attention op when validLens has the wrong shape or dtype.
    */
   forward(queries: Tensor, keys: Tensor, values: Tensor, validLens?: ValidLens): Tensor {
     const shapes = [queries.shape, keys.shape, values.shape];
@@ -124,8 +133,10 @@ export class MultiHeadAttention extends Module {
     const k = splitHeads(this.W_k.forward(keys), h);
     const v = splitHeads(this.W_v.forward(values), h);
     const lens = repeatLens(validLens, h);
+    const mask = this.causalMask(queries.shape[0] * h, validLens, shapes);
     const { output, weights } = scaledDotProductAttention(q, k, v, {
-      validLens: lens,
+      validLens: mask.lens ?? lens,
+      causal: mask.causal,
       dropout: this.training ? this.dropout : 0,
       fused: this.fused,
       returnWeights: this.captureWeights,
@@ -135,6 +146,28 @@ export class MultiHeadAttention extends Module {
     // read it in backward) independently of this module keeping the values.
     this.attentionWeights = weights ? weights.share(weights.shape).keep() : null;
     return this.W_o.forward(mergeHeads(output, h));
+  }
+
+  /**
+   * The causal mask for (B·H) rows of L queries over S keys: none for L = 1 (the one new query sees every key),
+   * the attention op's `causal` for L = S, and per-query lengths S − L + 1 … S, each row (B·H, L), for a cache.
+   */
+  private causalMask(
+    rows: number,
+    validLens: unknown,
+    shapes: readonly (readonly number[])[],
+  ): { causal: boolean; lens: number[][] | null } {
+    const [l, s] = [shapes[0][1], shapes[1][1]];
+    if (!this.causal || l === 1) return { causal: false, lens: null };
+    if (l === s) return { causal: true, lens: null };
+    if (l > s || validLens)
+      throw new OpError(
+        'MultiHeadAttention',
+        'causal attention takes L ≤ S queries, and no validLens when keys hold a cache (1 < L < S)',
+        shapes,
+      );
+    const row = Array.from({ length: l }, (_, i) => s - l + i + 1);
+    return { causal: false, lens: Array.from({ length: rows }, () => row) };
   }
 
   override dispose(): void {

@@ -6,12 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Random } from '../src/data/random.js';
-import {
-  scaledDotProductAttention,
-  sdpaBackwardDkdv,
-  sdpaBackwardDq,
-  type SdpaOptions,
-} from '../src/ops/attention.js';
+import { scaledDotProductAttention, type SdpaOptions } from '../src/ops/attention.js';
+import { sdpaBackwardDkdv, sdpaBackwardDq } from '../src/ops/sdpa_fused.js';
 import { mul } from '../src/ops/elementwise.js';
 import { sum } from '../src/ops/reduce.js';
 import { backward } from '../src/ops/autograd.js';

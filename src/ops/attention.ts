@@ -16,16 +16,6 @@ import { preferFused } from './sdpa_path.js';
 import { MASKED, dims, type SdpaAttrs } from './sdpa_reference.js';
 import { withValidLens, type ValidLens } from './valid_lens.js';
 
-export type { SdpaAttrs } from './sdpa_reference.js';
-export {
-  SDPA_MAX_HEAD_DIM,
-  sdpaBackwardDelta,
-  sdpaBackwardDkdv,
-  sdpaBackwardDq,
-  sdpaForward,
-  sdpaWeights,
-} from './sdpa_fused.js';
-
 export interface SdpaOptions {
   /**
    * d2l's `valid_lens`: (B) (one per batch item) or (B, L) (one per query row) int32; a number[] / number[][] is

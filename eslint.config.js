@@ -32,7 +32,7 @@ const layerZones = Object.entries(layers).map(([layer, below]) => ({
   ...(layer === 'data' ? { except: ['**/src/runtime/random.ts'] } : {}),
   message: `src/${layer}/ imports only ${['itself', ...below].join(', ')} (eslint.config.js, README Layout).`,
 }));
-/** The demo and the bench see the library as a user does, through an entry point (`except` globs match absolute paths). */
+/** The demo and the bench see the library as a user does, through an entry (`except` globs match absolute paths). */
 const entryZones = [
   {
     target: 'demo/**',

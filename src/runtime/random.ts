@@ -182,7 +182,7 @@ export class Random {
  */
 let generator = new Random(0);
 
-/** Reseeds the default generator that layers use for their initialisation and dropout its masks (`torch.manual_seed`). */
+/** Reseeds the default generator (`torch.manual_seed`): layers' initialisation, dropout's masks. */
 export function manualSeed(seed: number): void {
   generator = new Random(seed);
 }

@@ -4,13 +4,12 @@
  * 0–2). PyTorch parity of the first 20 steps is in parity.test.ts.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CLS_ID, heldOutSplit, maskedTokenData } from '../src/data/masked_tokens.js';
 import { Random } from '../src/data/random.js';
 import { trainClsMlp } from '../src/experiments/cls_mlp.js';
 import { ClsTransformer } from '../src/models/cls_transformer.js';
-import { Engine } from '../src/runtime/engine.js';
-import { setEngine } from '../src/runtime/global.js';
+import { useEngine } from './engine_fixture.js';
 
 const data = maskedTokenData();
 const key = (i: number) => data.inputs.subarray(i * 10, (i + 1) * 10).join(',');
@@ -41,34 +40,28 @@ describe('held-out split of the masked-token inputs', () => {
 });
 
 describe('ClsTransformer on WebGPU', () => {
-  let gpu: Engine;
-  beforeAll(async () => {
-    gpu = await Engine.create('webgpu');
-  });
-  afterAll(() => gpu?.destroy());
+  const gpu = useEngine();
 
   it("has the PyTorch script's state-dict names and shapes, and maps (B, 10) windows to (B, 26) logits", async () => {
-    setEngine(gpu);
     const ref = JSON.parse(readFileSync(new URL('./fixtures/cls_transformer.json', import.meta.url), 'utf8'));
     const net = new ClsTransformer();
     const names = net.namedTensors().map(([n, t]) => [n, t.numel()]);
     expect(names).toEqual(Object.entries(ref.initial).map(([n, v]) => [n, (v as number[]).length]));
     const ids = Array.from(data.inputs.subarray(0, 30));
-    const tokens = gpu.fromArray(ids, [3, 10], 'int32');
-    const clsMask = gpu.fromArray(
+    const tokens = gpu().fromArray(ids, [3, 10], 'int32');
+    const clsMask = gpu().fromArray(
       ids.map((t) => (t === CLS_ID ? 1 : 0)),
       [3, 10],
     );
-    const logits = gpu.tidy(() => gpu.noGrad(() => net.forward(tokens, clsMask)));
+    const logits = gpu().tidy(() => gpu().noGrad(() => net.forward(tokens, clsMask)));
     expect(logits.shape).toEqual([3, 26]);
     expect((await logits.data()).every(Number.isFinite)).toBe(true);
     for (const t of [tokens, clsMask, logits]) t.dispose();
     net.dispose();
-    expect(gpu.memoryStats().tensors).toBe(0);
+    expect(gpu().memoryStats().tensors).toBe(0);
   });
 
   it('reaches training accuracy >= 0.99 within 200 epochs (seed 0), then the cls row sums to 1 per block and head', async () => {
-    setEngine(gpu);
     let weights: number[][][] = [];
     const r = await trainClsMlp({
       model: 'transformer',
@@ -88,6 +81,6 @@ describe('ClsTransformer on WebGPU', () => {
         expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
       }
     }
-    expect(gpu.memoryStats().tensors).toBe(0);
+    expect(gpu().memoryStats().tensors).toBe(0);
   });
 });

@@ -14,25 +14,27 @@ export const BACKENDS = ['webgpu', 'cpu'] as const satisfies readonly Backend[];
 export interface EngineFixtureOptions extends GpuOptions {
   /** Kernels to compile in `beforeAll` (`true`: every kernel the device supports), so no test pays for them. */
   compile?: boolean | string[];
+  /** Default true. false: a second engine of the block that tests switch to themselves (e.g. the CPU reference). */
+  current?: boolean;
 }
 
 /**
  * Registers the hooks of the calling scope (file or describe block) and returns an accessor for its engine, valid
  * inside tests and hooks. The engine is current at the start of every test in the scope (a nested block's
  * `useEngine` wins inside that block), so a test may switch with `setEngine` without affecting the next one.
- * @param backend default `'webgpu'`; `options` as {@link Engine.create}'s plus `compile`.
+ * @param backend default `'webgpu'`; `options` as {@link Engine.create}'s plus `compile` and `current`.
  */
 export function useEngine(backend: Backend = 'webgpu', options: EngineFixtureOptions = {}): () => Engine {
-  const { compile, ...gpu } = options;
+  const { compile, current = true, ...gpu } = options;
   let engine: Engine | null = null;
   beforeAll(async () => {
     engine = await Engine.create(backend, gpu);
-    setEngine(engine);
+    if (current) setEngine(engine);
     if (compile) await engine.compileAll(compile === true ? undefined : compile);
   });
-  beforeEach(() => setEngine(engine));
+  if (current) beforeEach(() => setEngine(engine));
   afterAll(() => {
-    setEngine(null);
+    if (current) setEngine(null);
     engine?.destroy();
     engine = null;
   });

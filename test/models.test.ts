@@ -10,21 +10,17 @@
  *   Exact per-step parity with PyTorch is in parity.test.ts.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { trainClsMlp } from '../src/experiments/cls_mlp.js';
 import { trainNadarayaWatson } from '../src/experiments/nadaraya_watson.js';
-import { Engine } from '../src/runtime/engine.js';
 import { setEngine } from '../src/runtime/global.js';
+import { useEngine } from './engine_fixture.js';
 
-let gpu: Engine;
-beforeAll(async () => {
-  gpu = await Engine.create('webgpu');
-});
-afterAll(() => gpu?.destroy());
+const gpu = useEngine();
+const cpu = useEngine('cpu', { current: false });
 
 describe('Nadaraya-Watson', () => {
   it('over 20 seeds ends where PyTorch does: >= 5 runs <= 16, median <= 22', async () => {
-    setEngine(gpu);
     const finals: number[] = [];
     for (let seed = 0; seed < 20; seed++) {
       const r = await trainNadarayaWatson({ seed });
@@ -38,15 +34,13 @@ describe('Nadaraya-Watson', () => {
   });
 
   it('the trained model gives normalised attention, and the CPU reference agrees to 1e-3', async () => {
-    setEngine(gpu);
     const onGpu = await trainNadarayaWatson({ seed: 1 });
     expect(onGpu.finalLoss).toBeLessThanOrEqual(16);
     expect(onGpu.losses[4]).toBeLessThan(onGpu.losses[0]);
     expect(onGpu.attention).toHaveLength(50);
     for (const row of onGpu.attention) expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
 
-    const cpu = await Engine.create('cpu');
-    setEngine(cpu);
+    setEngine(cpu());
     const onCpu = await trainNadarayaWatson({ seed: 1 });
     expect(Math.abs(onGpu.finalLoss - onCpu.finalLoss) / onCpu.finalLoss).toBeLessThan(1e-3);
     expect(Math.abs(onGpu.w - onCpu.w) / Math.abs(onCpu.w)).toBeLessThan(1e-3);
@@ -58,7 +52,7 @@ describe('masked-token MLP', () => {
     const torch: number[] = JSON.parse(
       readFileSync(new URL('./fixtures/cls_mlp.json', import.meta.url), 'utf8'),
     ).accuracy_200_epochs;
-    setEngine(gpu);
+    setEngine(gpu());
     const r = await trainClsMlp({ seed: 0 });
     expect(r.epochs).toBe(200);
     expect(r.losses.at(-1)!).toBeLessThan(0.6 * r.losses[0]);
@@ -66,18 +60,17 @@ describe('masked-token MLP', () => {
     const hi = Math.max(...torch) + 0.1;
     expect(r.accuracy).toBeGreaterThanOrEqual(lo);
     expect(r.accuracy).toBeLessThanOrEqual(hi);
-    expect(gpu.memoryStats().tensors).toBe(0);
+    expect(gpu().memoryStats().tensors).toBe(0);
   });
 });
 
 describe('masked-token self-attention model (embedding + positional encoding + MultiHeadAttention + dense)', () => {
   it('learns on WebGPU: 30 epochs cut the loss and lift accuracy above chance', async () => {
-    setEngine(gpu);
     const r = await trainClsMlp({ model: 'attention', seed: 0, lr: 3e-3, epochs: 30 });
     expect(r.epochs).toBe(30);
     expect(r.losses.at(-1)!).toBeLessThan(0.7 * r.losses[0]);
     // 25 classes occur; chance is 1/25.
     expect(r.accuracy).toBeGreaterThan(0.25);
-    expect(gpu.memoryStats().tensors).toBe(0);
+    expect(gpu().memoryStats().tensors).toBe(0);
   });
 });

@@ -4,16 +4,17 @@
  * autograd against the CPU engine's (with dropout), on the fused and the unfused attention path.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Random } from '../src/data/random.js';
 import { fill } from '../src/ops/elementwise.js';
 import { manualSeed } from '../src/runtime/random.js';
 import { MultiHeadAttention, type MultiHeadAttentionOptions } from '../src/nn/multi_head_attention.js';
 import { backward } from '../src/ops/autograd.js';
-import { Engine, type Backend } from '../src/runtime/engine.js';
+import type { Engine } from '../src/runtime/engine.js';
 import { setEngine } from '../src/runtime/global.js';
 import { OpError } from '../src/runtime/op.js';
 import type { Tensor } from '../src/runtime/tensor.js';
+import { useEngine } from './engine_fixture.js';
 import { expectClose } from './helpers.js';
 
 interface Fixture {
@@ -31,19 +32,8 @@ const fixtures = JSON.parse(
   readFileSync(new URL('./fixtures/attention.json', import.meta.url), 'utf8'),
 ) as Record<string, Fixture>;
 
-const engines = new Map<Backend, Engine>();
-let gpu: Engine;
-let cpu: Engine;
-beforeAll(async () => {
-  for (const b of ['webgpu', 'cpu'] as const) engines.set(b, await Engine.create(b));
-  gpu = engines.get('webgpu')!;
-  cpu = engines.get('cpu')!;
-});
-afterAll(() => {
-  setEngine(null);
-  for (const e of engines.values()) e.destroy();
-});
-beforeEach(() => setEngine(gpu));
+const gpu = useEngine();
+const cpu = useEngine('cpu', { current: false });
 
 const INPUTS = ['queries', 'keys', 'values'] as const;
 
@@ -54,13 +44,13 @@ describe.each([true, false])('PyTorch parity, fused = %s', (fused) => {
     expect(mha.namedTensors().map(([n]) => n)).toEqual(Object.keys(f.state_dict));
     mha.loadStateDict(f.state_dict);
     mha.eval();
-    await gpu.tidyAsync(async () => {
-      const x = INPUTS.map((k) => gpu.fromArray(f.inputs[k].data, f.inputs[k].shape));
+    await gpu().tidyAsync(async () => {
+      const x = INPUTS.map((k) => gpu().fromArray(f.inputs[k].data, f.inputs[k].shape));
       x.forEach((t) => (t.requiresGrad = true));
       // Lengths as an int32 tensor (repeated per head by the kernel) or as an array (repeated on the host).
       const lens =
         f.valid_lens &&
-        (fused ? gpu.fromArray(f.valid_lens.data, f.valid_lens.shape, 'int32') : f.valid_lens.data);
+        (fused ? gpu().fromArray(f.valid_lens.data, f.valid_lens.shape, 'int32') : f.valid_lens.data);
       const y = mha.forward(x[0], x[1], x[2], lens);
       expect(y.shape).toEqual(f.output.shape);
       expectClose(await y.data(), f.output.data, { atol: 1e-5, what: 'output' });
@@ -69,7 +59,7 @@ describe.each([true, false])('PyTorch parity, fused = %s', (fused) => {
         atol: 1e-5,
         what: 'weights',
       });
-      backward(y, gpu.fromArray(f.dy, y.shape));
+      backward(y, gpu().fromArray(f.dy, y.shape));
       for (const [i, k] of INPUTS.entries())
         expectClose(await x[i].grad!.data(), f.grads[k], { atol: 1e-5, what: `d${k}` });
       for (const [n, t] of mha.namedTensors())
@@ -89,12 +79,12 @@ describe("d2l's printed examples (§11.5)", () => {
       numHeads: 5,
       dropout: 0.5,
     }).eval();
-    await gpu.tidyAsync(async () => {
+    await gpu().tidyAsync(async () => {
       const x = fill([2, 4, 100], 1);
       const y = fill([2, 6, 100], 1);
       const self = mha.forward(x, x, x, [3, 2]);
       expect(self.shape).toEqual([2, 4, 100]);
-      const cross = mha.forward(x, y, y, gpu.fromArray([3, 2], [2], 'int32'));
+      const cross = mha.forward(x, y, y, gpu().fromArray([3, 2], [2], 'int32'));
       expect(cross.shape).toEqual([2, 4, 100]);
       // Equal keys give uniform weights over the valid ones, so every query row of a batch item is the same.
       const out = Array.from(await cross.data());
@@ -153,14 +143,14 @@ function release({ mha, x, dy }: ReturnType<typeof build>): void {
 
 describe.each([true, false])('gradients, fused = %s', (fused) => {
   it('match central finite differences of the forward pass on the CPU engine', async () => {
-    const model = build(cpu, { fused });
+    const model = build(cpu(), { fused });
     model.mha.eval();
     const lens = [2, 4];
-    const analytic = await gradients(cpu, model, lens, 0);
+    const analytic = await gradients(cpu(), model, lens, 0);
     const dy = model.dy.array;
     const objective = () =>
-      cpu.noGrad(() =>
-        cpu.tidy(() => {
+      cpu().noGrad(() =>
+        cpu().tidy(() => {
           const y = model.mha.forward(model.x[0], model.x[1], model.x[2], lens).array;
           let s = 0;
           for (let i = 0; i < y.length; i++) s += y[i] * dy[i];
@@ -190,7 +180,7 @@ describe.each([true, false])('gradients, fused = %s', (fused) => {
       [3, 2, 9],
     ];
     const results: Float32Array[][] = [];
-    for (const e of [gpu, cpu]) {
+    for (const e of [gpu(), cpu()]) {
       const model = build(e, { fused, dropout: 0.3 });
       results.push(await gradients(e, model, lens, 11));
       release(model);
@@ -199,8 +189,8 @@ describe.each([true, false])('gradients, fused = %s', (fused) => {
   });
 
   it('give masked keys and values exactly zero gradient', async () => {
-    const model = build(gpu, { fused });
-    const [, dk, dv] = await gradients(gpu, model, [2, 3], 0);
+    const model = build(gpu(), { fused });
+    const [, dk, dv] = await gradients(gpu(), model, [2, 3], 0);
     // Item 0 sees keys 0–1, item 1 keys 0–2; S = 4.
     const masked = (g: Float32Array, width: number) =>
       [
@@ -229,11 +219,11 @@ describe.each([true, false])('causal self-attention, fused = %s', (fused) => {
     const x = rng.normalArray(2 * 5 * 4);
     /** Rows from … 4 of both batch items, (2, 5 − from, 4). */
     const rows = (from: number) =>
-      gpu.fromArray(
+      gpu().fromArray(
         [0, 1].flatMap((b) => Array.from(x.subarray((b * 5 + from) * 4, (b + 1) * 5 * 4))),
         [2, 5 - from, 4],
       );
-    await gpu.tidyAsync(async () => {
+    await gpu().tidyAsync(async () => {
       const all = rows(0);
       const full = Array.from(await causal.forward(all, all, all).data());
       const lens = [0, 1].map(() => [1, 2, 3, 4, 5]);
@@ -254,9 +244,9 @@ describe.each([true, false])('causal self-attention, fused = %s', (fused) => {
 
 describe('attention weights and errors', () => {
   it('captures (B·H, L, S) weights only when asked, replacing them on every forward', async () => {
-    const model = build(gpu, { captureWeights: true });
+    const model = build(gpu(), { captureWeights: true });
     const { mha, x } = model;
-    await gpu.tidyAsync(async () => {
+    await gpu().tidyAsync(async () => {
       mha.forward(x[0], x[1], x[2], [2, 3]);
     });
     const w = mha.attentionWeights!;
@@ -269,14 +259,14 @@ describe('attention weights and errors', () => {
       expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
       expect(row.slice(len).every((v) => v === 0)).toBe(true);
     }
-    const live = gpu.memoryStats().tensors;
-    gpu.tidy(() => {
+    const live = gpu().memoryStats().tensors;
+    gpu().tidy(() => {
       mha.forward(x[0], x[1], x[2]);
     });
     expect(w.disposed).toBe(true);
-    expect(gpu.memoryStats().tensors).toBe(live);
+    expect(gpu().memoryStats().tensors).toBe(live);
     mha.captureWeights = false;
-    gpu.tidy(() => {
+    gpu().tidy(() => {
       mha.forward(x[0], x[1], x[2]);
     });
     expect(mha.attentionWeights).toBeNull();
@@ -287,9 +277,9 @@ describe('attention weights and errors', () => {
     expect(() => new MultiHeadAttention({ ...TINY, numHeads: 4, dropout: 0 })).toThrow(
       'MultiHeadAttention: numHeads must be a positive integer dividing numHiddens = 6, got 4',
     );
-    const model = build(gpu);
+    const model = build(gpu());
     const { mha, x } = model;
-    gpu.tidy(() => {
+    gpu().tidy(() => {
       expect(() => mha.forward(x[0], x[1], x[1])).toThrow(OpError);
       expect(() => mha.forward(x[0], x[0], x[2])).toThrow(
         'MultiHeadAttention: keys and values must have one length S (got (2, 3, 4), (2, 3, 4), (2, 4, 3))',

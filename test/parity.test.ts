@@ -4,7 +4,7 @@
  * d2l's code as the book does.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CLS_ID, maskedTokenData } from '../src/data/masked_tokens.js';
 import { trainNadarayaWatson } from '../src/experiments/nadaraya_watson.js';
 import { clsMlp } from '../src/models/cls_mlp.js';
@@ -12,8 +12,8 @@ import { ClsTransformer } from '../src/models/cls_transformer.js';
 import { crossEntropy } from '../src/ops/cross_entropy.js';
 import { Adam } from '../src/optim/adam.js';
 import { backward } from '../src/ops/autograd.js';
-import { Engine, type Backend } from '../src/runtime/engine.js';
-import { setEngine } from '../src/runtime/global.js';
+import type { Backend } from '../src/runtime/engine.js';
+import { useEngine } from './engine_fixture.js';
 import { expectClose } from './helpers.js';
 
 const fixture = (name: string) =>
@@ -21,14 +21,9 @@ const fixture = (name: string) =>
 
 // The CPU reference backend must match PyTorch as closely as the WebGPU one.
 describe.each<Backend>(['webgpu', 'cpu'])('PyTorch parity on %s', (backend) => {
-  let engine: Engine;
-  beforeAll(async () => {
-    engine = await Engine.create(backend);
-  });
-  afterAll(() => engine?.destroy());
+  const engine = useEngine(backend);
 
   it('Nadaraya-Watson: d2l §10.2.4 losses per epoch and the learned w', async () => {
-    setEngine(engine);
     const ref = fixture('nadaraya_watson');
     const r = await trainNadarayaWatson({
       data: { xTrain: Float32Array.from(ref.x_train), yTrain: Float32Array.from(ref.y_train) },
@@ -39,7 +34,6 @@ describe.each<Backend>(['webgpu', 'cpu'])('PyTorch parity on %s', (backend) => {
   });
 
   it('masked-token MLP: 75 Adam steps give PyTorch losses and final weights', async () => {
-    setEngine(engine);
     const ref = fixture('cls_mlp');
     const data = maskedTokenData();
     const net = clsMlp();
@@ -47,16 +41,16 @@ describe.each<Backend>(['webgpu', 'cpu'])('PyTorch parity on %s', (backend) => {
     const opt = new Adam(net.parameters(), { lr: 1e-3, weightDecay: 1e-4 });
     const losses = [];
     for (const idx of ref.batches as number[][]) {
-      const x = engine.fromArray(
+      const x = engine().fromArray(
         idx.flatMap((i) => Array.from(data.inputs.subarray(i * 10, i * 10 + 10))),
         [idx.length, 10],
       );
-      const y = engine.fromArray(
+      const y = engine().fromArray(
         idx.map((i) => data.labels[i]),
         [idx.length],
         'int32',
       );
-      const loss = engine.tidy(() => {
+      const loss = engine().tidy(() => {
         opt.zeroGrad();
         const l = crossEntropy(net.forward(x), y);
         backward(l);
@@ -82,7 +76,6 @@ describe.each<Backend>(['webgpu', 'cpu'])('PyTorch parity on %s', (backend) => {
     net.dispose();
   });
   it('ClsTransformer: the first 20 Adam steps give PyTorch losses to 1e-4 relative', async () => {
-    setEngine(engine);
     const ref = fixture('cls_transformer');
     const data = maskedTokenData();
     const net = new ClsTransformer();
@@ -91,17 +84,17 @@ describe.each<Backend>(['webgpu', 'cpu'])('PyTorch parity on %s', (backend) => {
     const losses = [];
     for (const idx of ref.batches as number[][]) {
       const ids = idx.flatMap((i) => Array.from(data.inputs.subarray(i * 10, i * 10 + 10)));
-      const tokens = engine.fromArray(ids, [idx.length, 10], 'int32');
-      const clsMask = engine.fromArray(
+      const tokens = engine().fromArray(ids, [idx.length, 10], 'int32');
+      const clsMask = engine().fromArray(
         ids.map((t) => (t === CLS_ID ? 1 : 0)),
         [idx.length, 10],
       );
-      const y = engine.fromArray(
+      const y = engine().fromArray(
         idx.map((i) => data.labels[i]),
         [idx.length],
         'int32',
       );
-      const loss = engine.tidy(() => {
+      const loss = engine().tidy(() => {
         opt.zeroGrad();
         const l = crossEntropy(net.forward(tokens, clsMask), y);
         backward(l);

@@ -4,30 +4,22 @@
  * of a whole sequence vs central finite differences of that reference and vs the CPU engine's autograd. The cell
  * ops themselves (awkward sizes, kernel vs reference, backward vs finite differences) are in the registry test.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Random } from '../src/data/random.js';
 import { DIRECT_UNBIND, concat, slice, stack, unbind } from '../src/ops/concat.js';
 import { add, mul } from '../src/ops/elementwise.js';
 import { sum } from '../src/ops/reduce.js';
 import { GRU, LSTM } from '../src/nn/rnn.js';
 import { backward } from '../src/ops/autograd.js';
-import { Engine } from '../src/runtime/engine.js';
+import type { Engine } from '../src/runtime/engine.js';
 import { setEngine } from '../src/runtime/global.js';
 import { OpError } from '../src/runtime/op.js';
 import type { Tensor } from '../src/runtime/tensor.js';
+import { useEngine } from './engine_fixture.js';
 import { expectClose } from './helpers.js';
 
-let gpu: Engine;
-let cpu: Engine;
-beforeAll(async () => {
-  gpu = await Engine.create('webgpu');
-  cpu = await Engine.create('cpu');
-});
-afterAll(() => {
-  setEngine(null);
-  gpu?.destroy();
-  cpu?.destroy();
-});
+const gpu = useEngine();
+const cpu = useEngine('cpu', { current: false });
 
 type Kind = 'gru' | 'lstm';
 interface Dims {
@@ -149,7 +141,6 @@ describe.each(['gru', 'lstm'] as const)('%s', (kind) => {
   const G = kind === 'gru' ? 3 : 4;
 
   it('registers PyTorch state_dict names and shapes, and bounds the initial values', () => {
-    setEngine(gpu);
     const d = { t: 1, b: 1, i: 4, h: 5, layers: 3 };
     const Net = kind === 'gru' ? GRU : LSTM;
     const net = new Net(d.i, d.h, { numLayers: 3, rng: new Random(1) });
@@ -161,7 +152,6 @@ describe.each(['gru', 'lstm'] as const)('%s', (kind) => {
   });
 
   it('initialises like PyTorch, or with Xavier-uniform weight matrices (d2l init_seq2seq)', async () => {
-    setEngine(gpu);
     const Net = kind === 'gru' ? GRU : LSTM;
     const h = 16;
     const net = new Net(3, h, { rng: new Random(2) });
@@ -193,14 +183,14 @@ describe.each(['gru', 'lstm'] as const)('%s', (kind) => {
     const h0 = rng.normalArray(d.layers * d.b * d.h, 0, 0.5);
     const c0 = rng.normalArray(d.layers * d.b * d.h);
     const ref = reference(kind, p, d, x, h0, c0);
-    const net = build(kind, d, gpu, p);
-    await gpu.tidyAsync(async () => {
+    const net = build(kind, d, gpu(), p);
+    await gpu().tidyAsync(async () => {
       const state = [d.layers, d.b, d.h];
       const outs = run(
         net,
-        gpu.fromArray(x, [d.t, d.b, d.i]),
-        gpu.fromArray(h0, state),
-        gpu.fromArray(c0, state),
+        gpu().fromArray(x, [d.t, d.b, d.i]),
+        gpu().fromArray(h0, state),
+        gpu().fromArray(c0, state),
       );
       expect(outs.map((o) => [...o.shape])).toEqual([
         [d.t, d.b, d.h],
@@ -221,9 +211,9 @@ describe.each(['gru', 'lstm'] as const)('%s', (kind) => {
     const x = rng.normalArray(d.t * d.b * d.i);
     const zeros = new Float64Array(d.layers * d.b * d.h);
     const ref = reference(kind, p, d, x, zeros, zeros);
-    const net = build(kind, d, gpu, p);
-    await gpu.tidyAsync(async () => {
-      const xt = gpu.fromArray(x, [d.t, d.b, d.i]);
+    const net = build(kind, d, gpu(), p);
+    await gpu().tidyAsync(async () => {
+      const xt = gpu().fromArray(x, [d.t, d.b, d.i]);
       const [out, h] = run(net, xt);
       expectClose(await out.data(), ref.out, { atol: 2e-5, what: 'output' });
       const last = (await out.data()).slice((d.t - 1) * d.b * d.h);
@@ -272,8 +262,8 @@ describe.each(['gru', 'lstm'] as const)('%s', (kind) => {
       net.dispose();
       return grads;
     };
-    const onGpu = await autograd(gpu);
-    const onCpu = await autograd(cpu);
+    const onGpu = await autograd(gpu());
+    const onCpu = await autograd(cpu());
 
     // Central differences of the float64 reference, one coordinate at a time.
     const values: Record<string, Float64Array> = {
@@ -310,11 +300,10 @@ describe.each(['gru', 'lstm'] as const)('%s', (kind) => {
   });
 
   it('drops out between layers only, and only in training', async () => {
-    setEngine(gpu);
     const Net = kind === 'gru' ? GRU : LSTM;
     const outputOf = (net: GRU | LSTM, x: Tensor) => run(net, x)[0];
-    await gpu.tidyAsync(async () => {
-      const x = gpu.fromArray(new Random(3).normalArray(4 * 3 * 2), [4, 3, 2]);
+    await gpu().tidyAsync(async () => {
+      const x = gpu().fromArray(new Random(3).normalArray(4 * 3 * 2), [4, 3, 2]);
       const one = new Net(2, 6, { dropout: 0.5, rng: new Random(4) });
       const two = new Net(2, 6, { numLayers: 2, dropout: 0.5, rng: new Random(4) });
       const oneTrain = await outputOf(one, x).data();
@@ -329,20 +318,21 @@ describe.each(['gru', 'lstm'] as const)('%s', (kind) => {
   });
 
   it('throws OpError naming the module and the shapes on bad input or state', () => {
-    setEngine(gpu);
     const Net = kind === 'gru' ? GRU : LSTM;
     const name = kind.toUpperCase();
     const net = new Net(3, 4, { numLayers: 2 });
-    gpu.tidy(() => {
-      const x = gpu.fromArray(new Float32Array(2 * 5 * 3), [2, 5, 3]);
+    gpu().tidy(() => {
+      const x = gpu().fromArray(new Float32Array(2 * 5 * 3), [2, 5, 3]);
       const call = (xt: Tensor, s?: Tensor) =>
         net instanceof GRU ? net.forward(xt, s) : net.forward(xt, s ? [s, s] : undefined);
-      expect(() => call(gpu.fromArray(new Float32Array(10), [2, 5]))).toThrow(OpError);
-      expect(() => call(gpu.fromArray(new Float32Array(20), [2, 5, 2]))).toThrow(
+      expect(() => call(gpu().fromArray(new Float32Array(10), [2, 5]))).toThrow(OpError);
+      expect(() => call(gpu().fromArray(new Float32Array(20), [2, 5, 2]))).toThrow(
         new RegExp(`^${name}: expects input \\(T, B, 3\\) \\(got \\(2, 5, 2\\)\\)`),
       );
-      expect(() => call(x, gpu.fromArray(new Float32Array(20), [1, 5, 4]))).toThrow(/expects .*\(2, 5, 4\)/);
-      expect(() => call(gpu.fromArray([], [0, 5, 3]))).toThrow(/at least one time step/);
+      expect(() => call(x, gpu().fromArray(new Float32Array(20), [1, 5, 4]))).toThrow(
+        /expects .*\(2, 5, 4\)/,
+      );
+      expect(() => call(gpu().fromArray([], [0, 5, 3]))).toThrow(/at least one time step/);
     });
     expect(() => new Net(3, 4, { dropout: 1 })).toThrow(/dropout must be in \[0, 1\)/);
     net.dispose();
@@ -353,10 +343,9 @@ describe('concat, slice, stack, unbind', () => {
   // 7 steps are sliced one by one; 37 (past DIRECT_UNBIND) go through the halving split.
   it.each([7, 37])('stack and unbind are inverses over %i steps, and gradients flow back', async (steps) => {
     expect(steps <= DIRECT_UNBIND).toBe(steps === 7);
-    setEngine(gpu);
-    await gpu.tidyAsync(async () => {
+    await gpu().tidyAsync(async () => {
       const values = Array.from({ length: steps * 2 * 3 }, (_, k) => k);
-      const x = gpu.fromArray(values, [steps, 2, 3]);
+      const x = gpu().fromArray(values, [steps, 2, 3]);
       x.requiresGrad = true;
       const parts = unbind(x, 0);
       expect(parts).toHaveLength(steps);
@@ -379,10 +368,9 @@ describe('concat, slice, stack, unbind', () => {
   });
 
   it('concat and slice: values, the identity shortcuts and errors', async () => {
-    setEngine(gpu);
-    await gpu.tidyAsync(async () => {
-      const a = gpu.fromArray([1, 2, 3, 4], [2, 2]);
-      const b = gpu.fromArray([5, 6], [2, 1]);
+    await gpu().tidyAsync(async () => {
+      const a = gpu().fromArray([1, 2, 3, 4], [2, 2]);
+      const b = gpu().fromArray([5, 6], [2, 1]);
       expect(await concat([a, b], 1).toArray()).toEqual([
         [1, 2, 5],
         [3, 4, 6],
@@ -399,7 +387,7 @@ describe('concat, slice, stack, unbind', () => {
       expect(() => slice(a, 1, 1, 3)).toThrow('slice: range [1, 3) out of bounds along axis 1 (got (2, 2))');
       expect(() => slice(a, 2, 0, 1)).toThrow(OpError);
       expect(() => stack([a, b])).toThrow(/stack: all tensors must have one shape/);
-      expect(() => concat([gpu.fromArray([1], [1], 'int32'), a])).toThrow(/float32 tensors only/);
+      expect(() => concat([gpu().fromArray([1], [1], 'int32'), a])).toThrow(/float32 tensors only/);
     });
   });
 });

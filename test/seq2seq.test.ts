@@ -3,7 +3,7 @@
  * logits against a float64 reference, gradients of a whole tiny model on WebGPU against the CPU engine's autograd,
  * flat memory over training steps, a few epochs on the real corpus slice lowering the loss, and the validation loss.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Random } from '../src/data/random.js';
 import { loadDataNmt } from '../src/data/fra_eng_file.js';
 import { nmtData } from '../src/data/translation_arrays.js';
@@ -18,25 +18,17 @@ import {
 import { manualSeed } from '../src/runtime/random.js';
 import { sum } from '../src/ops/reduce.js';
 import { backward } from '../src/ops/autograd.js';
-import { Engine } from '../src/runtime/engine.js';
+import type { Engine } from '../src/runtime/engine.js';
 import { setEngine } from '../src/runtime/global.js';
 import { maskedSoftmaxCELoss } from '../src/train/loss.js';
 import { predictSeq2Seq } from '../src/train/predict.js';
 import { evaluateLoss, teacherForcingInput, trainSeq2Seq } from '../src/train/trainer.js';
+import { useEngine } from './engine_fixture.js';
 import { expectClose } from './helpers.js';
 import { referenceLogits } from './seq2seq_reference.js';
 
-let gpu: Engine;
-let cpu: Engine;
-beforeAll(async () => {
-  gpu = await Engine.create('webgpu');
-  cpu = await Engine.create('cpu');
-});
-afterAll(() => {
-  setEngine(null);
-  gpu?.destroy();
-  cpu?.destroy();
-});
+const gpu = useEngine();
+const cpu = useEngine('cpu', { current: false });
 
 /** A handful of short pairs, enough for a vocabulary and two batches. */
 const TINY = {
@@ -52,15 +44,14 @@ const stateShapes = (s: RNNState) => (Array.isArray(s) ? s : [s]).map((t) => t.s
 
 describe('Seq2SeqEncoder and Seq2SeqAttentionDecoder', () => {
   it.each(CELLS)("give d2l's shapes: X (4, 7), vocab 10, embed 8, hidden 16, 2 layers (%s)", async (cell) => {
-    setEngine(gpu);
-    await gpu.tidyAsync(async () => {
+    await gpu().tidyAsync(async () => {
       const opts = { vocabSize: 10, embedSize: 8, numHiddens: 16, numLayers: 2, cell, rng: new Random(0) };
       const encoder = new Seq2SeqEncoder(opts);
       const decoder = new Seq2SeqAttentionDecoder(opts);
       encoder.eval();
       decoder.eval();
-      const X = gpu.fromArray(new Array(28).fill(0), [4, 7], 'int32');
-      const lens = gpu.fromArray([7, 7, 7, 7], [4], 'int32');
+      const X = gpu().fromArray(new Array(28).fill(0), [4, 7], 'int32');
+      const lens = gpu().fromArray([7, 7, 7, 7], [4], 'int32');
       const [outputs, state] = encoder.forward(X, lens);
       expect(outputs.shape).toEqual([7, 4, 16]);
       const stateShape = new Array(cell === 'lstm' ? 2 : 1).fill([2, 4, 16]);
@@ -80,7 +71,7 @@ describe('Seq2SeqEncoder and Seq2SeqAttentionDecoder', () => {
   });
 
   it('uses the state_dict names of d2l 0.17 (nn.GRU or nn.LSTM inside, AdditiveAttention, dense)', () => {
-    setEngine(cpu);
+    setEngine(cpu());
     const m = seq2seqAttention({
       srcVocabSize: 11,
       tgtVocabSize: 13,
@@ -129,9 +120,8 @@ describe('Seq2SeqEncoder and Seq2SeqAttentionDecoder', () => {
   });
 
   it('swaps the leading axes as permute(1, 0, 2)', async () => {
-    setEngine(gpu);
-    await gpu.tidyAsync(async () => {
-      const x = gpu.fromArray([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], [2, 3, 2]);
+    await gpu().tidyAsync(async () => {
+      const x = gpu().fromArray([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], [2, 3, 2]);
       const y = swapLeadingAxes(x);
       expect(y.shape).toEqual([3, 2, 2]);
       expect(Array.from(await y.data())).toEqual([0, 1, 6, 7, 2, 3, 8, 9, 4, 5, 10, 11]);
@@ -180,7 +170,6 @@ describe('against a float64 reference written from d2l', () => {
   it.each(CELLS)(
     "gives the logits of d2l's encoder-decoder with masked additive attention (%s)",
     async (cell) => {
-      setEngine(gpu);
       const dims = { e: 3, h: 5, layers: 2, v: 7 };
       const model = seq2seqAttention({
         srcVocabSize: 6,
@@ -203,20 +192,20 @@ describe('against a float64 reference written from d2l', () => {
         [4, 4, 4],
       ];
       const validLens = [4, 1, 3];
-      await gpu.tidyAsync(async () => {
+      await gpu().tidyAsync(async () => {
         // Weights × 3 take tanh out of its linear range, where w_v·W_q·q is the same for every key and the query
         // would all but cancel out of the softmax; then using the wrong state as the query shows in the logits.
         for (const t of model.parameters())
           t.assign(
-            gpu.fromArray(
+            gpu().fromArray(
               Array.from(await t.data(), (v) => 3 * v),
               t.shape,
             ),
           );
         const logits = model.forward(
-          gpu.fromArray(src.flat(), [3, 4], 'int32'),
-          gpu.fromArray(tgt.flat(), [3, 3], 'int32'),
-          gpu.fromArray(validLens, [3], 'int32'),
+          gpu().fromArray(src.flat(), [3, 4], 'int32'),
+          gpu().fromArray(tgt.flat(), [3, 3], 'int32'),
+          gpu().fromArray(validLens, [3], 'int32'),
         );
         const p: Record<string, ArrayLike<number>> = {};
         for (const [name, t] of model.namedTensors()) p[name] = await t.data();
@@ -232,8 +221,8 @@ describe('training', () => {
   it.each(CELLS)(
     "computes the same loss and gradients on WebGPU as the CPU engine's autograd (%s)",
     async (cell) => {
-      const g = await lossAndGrads(gpu, cell);
-      const c = await lossAndGrads(cpu, cell);
+      const g = await lossAndGrads(gpu(), cell);
+      const c = await lossAndGrads(cpu(), cell);
       expect(g.loss).toBeGreaterThan(0);
       expectClose([g.loss], [c.loss], { atol: 1e-5, rtol: 1e-4, what: 'loss' });
       expect(Object.keys(g.grads)).toEqual(Object.keys(c.grads));
@@ -248,7 +237,6 @@ describe('training', () => {
   );
 
   it('keeps memory flat over epochs and predicts without leaking', async () => {
-    setEngine(gpu);
     const data = nmtData(TINY, { batchSize: 4, numSteps: 5 });
     const model = seq2seqAttention({
       srcVocabSize: data.srcVocab.size,
@@ -258,17 +246,17 @@ describe('training', () => {
       rng: new Random(0),
     });
     const snapshots: number[][] = [];
-    const before = gpu.memoryStats().tensors;
+    const before = gpu().memoryStats().tensors;
     await trainSeq2Seq(model, data, {
       epochs: 4,
       onEpoch: () => {
-        const s = gpu.memoryStats();
+        const s = gpu().memoryStats();
         snapshots.push([s.tensors, s.inUse, s.inUseBytes]);
       },
     });
     expect(snapshots[3]).toEqual(snapshots[1]);
     // Only the parameters remain once the optimizer is gone.
-    expect(gpu.memoryStats().tensors).toBe(before);
+    expect(gpu().memoryStats().tensors).toBe(before);
     const p = await predictSeq2Seq(model, 'go .', data.srcVocab, data.tgtVocab, 5, {
       saveAttentionWeights: true,
     });
@@ -279,12 +267,11 @@ describe('training', () => {
       expectClose([row.reduce((a, b) => a + b)], [1], { what: 'weights sum' });
       expect(row.slice(3)).toEqual([0, 0]);
     }
-    expect(gpu.memoryStats().tensors).toBe(before);
+    expect(gpu().memoryStats().tensors).toBe(before);
     model.dispose();
   });
 
   it.each(CELLS)('lowers the loss over a few epochs on the real corpus slice (%s)', async (cell) => {
-    setEngine(gpu);
     const data = await loadDataNmt({ numExamples: 150, batchSize: 64, numSteps: 10 });
     const model = seq2seqAttention({
       srcVocabSize: data.srcVocab.size,
@@ -302,7 +289,6 @@ describe('training', () => {
 
 describe('validation', () => {
   it('reports a finite validation loss per epoch, computed without touching the weights', async () => {
-    setEngine(gpu);
     const data = await loadDataNmt({
       numExamples: 300,
       validationFraction: 0.2,
@@ -328,14 +314,14 @@ describe('validation', () => {
     for (const l of r.validationLosses!) expect(Number.isFinite(l) && l > 0).toBe(true);
     expect(model.training).toBe(true);
     const before = await Promise.all(model.parameters().map((p) => p.data()));
-    const tensors = gpu.memoryStats().tensors;
+    const tensors = gpu().memoryStats().tensors;
     const a = await evaluateLoss(model, validation, data.tgtVocab.index('<bos>'), data.numSteps);
     const b = await evaluateLoss(model, validation, data.tgtVocab.index('<bos>'), data.numSteps);
     // Eval mode: no dropout mask, so the same number twice; and it is the last epoch's reported loss.
     expect(b).toBe(a);
     expect(a).toBeCloseTo(r.validationLosses!.at(-1)!, 5);
     expect(model.training).toBe(true);
-    expect(gpu.memoryStats().tensors).toBe(tensors);
+    expect(gpu().memoryStats().tensors).toBe(tensors);
     const after = await Promise.all(model.parameters().map((p) => p.data()));
     after.forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(before[i])));
     expect(model.parameters().every((p) => !p.grad)).toBe(true);

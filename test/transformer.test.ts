@@ -3,7 +3,7 @@
  * inputs equal to the causal forward of the whole prefix (logits and attention weights), WebGPU gradients equal to
  * the CPU engine's (with dropout), and a few epochs of training lowering the loss on the fra-eng corpus.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Random } from '../src/data/random.js';
 import { loadDataNmt } from '../src/data/fra_eng_file.js';
 import { transformerAttentionHeatmaps } from '../src/experiments/transformer_heatmaps.js';
@@ -20,28 +20,18 @@ import { manualSeed } from '../src/runtime/random.js';
 import { fill } from '../src/ops/elementwise.js';
 import { sum } from '../src/ops/reduce.js';
 import { backward } from '../src/ops/autograd.js';
-import { Engine } from '../src/runtime/engine.js';
 import { setEngine } from '../src/runtime/global.js';
 import { maskedSoftmaxCELoss } from '../src/train/loss.js';
 import { trainSeq2Seq } from '../src/train/trainer.js';
+import { useEngine } from './engine_fixture.js';
 import { expectClose } from './helpers.js';
 
-let gpu: Engine;
-let cpu: Engine;
-beforeAll(async () => {
-  gpu = await Engine.create('webgpu');
-  cpu = await Engine.create('cpu');
-});
-afterAll(() => {
-  setEngine(null);
-  gpu?.destroy();
-  cpu?.destroy();
-});
-beforeEach(() => setEngine(gpu));
+const gpu = useEngine();
+const cpu = useEngine('cpu', { current: false });
 
 describe("d2l's printed examples (§11.7)", () => {
   it('encoder block, encoder and decoder block keep (B, T, d)', async () => {
-    const valid = gpu.fromArray([3, 2], [2], 'int32').keep();
+    const valid = gpu().fromArray([3, 2], [2], 'int32').keep();
     const encoderBlk = new TransformerEncoderBlock({
       numHiddens: 24,
       ffnNumHiddens: 48,
@@ -63,11 +53,11 @@ describe("d2l's printed examples (§11.7)", () => {
       dropout: 0.5,
       i: 0,
     });
-    await gpu.tidyAsync(async () => {
+    await gpu().tidyAsync(async () => {
       const x = fill([2, 100, 24], 1);
       const enc = encoderBlk.eval().forward(x, valid);
       expect(enc.shape).toEqual([2, 100, 24]);
-      const ids = gpu.fromArray(new Array<number>(200).fill(1), [2, 100], 'int32');
+      const ids = gpu().fromArray(new Array<number>(200).fill(1), [2, 100], 'int32');
       expect(encoder.forward(ids, valid).shape).toEqual([2, 100, 24]);
       // d2l runs the decoder block in training mode here: state = [encoder_blk(X, valid_lens), valid_lens, [None]].
       const [y, state] = decoderBlk.forward(x, { encOutputs: enc, encValidLens: valid, keyValues: [null] });
@@ -113,16 +103,16 @@ function batch(seed: number) {
 
 describe('decoding with cached block inputs', () => {
   it('gives the logits and attention weights of the causal forward over the whole prefix', async () => {
-    const live = gpu.memoryStats().tensors;
+    const live = gpu().memoryStats().tensors;
     manualSeed(5);
     const model = buildTransformer(TINY, SRC_V, TGT_V).eval();
     const { encoder, decoder } = model;
     decoder.captureWeights = true;
     const data = batch(1);
-    await gpu.tidyAsync(async () => {
-      const src = gpu.fromArray(data.src, [B, S], 'int32');
-      const lens = gpu.fromArray(data.srcLens, [B], 'int32');
-      const full = await model.forward(src, gpu.fromArray(data.dec, [B, T], 'int32'), lens).data();
+    await gpu().tidyAsync(async () => {
+      const src = gpu().fromArray(data.src, [B, S], 'int32');
+      const lens = gpu().fromArray(data.srcLens, [B], 'int32');
+      const full = await model.forward(src, gpu().fromArray(data.dec, [B, T], 'int32'), lens).data();
       const [fullW] = decoder.recorded;
       expect(fullW.self[1].shape).toEqual([B * 2, T, T]);
       const fullSelf = await fullW.self[1].data();
@@ -131,7 +121,7 @@ describe('decoding with cached block inputs', () => {
       let state = decoder.initState(encoder.forward(src, lens), lens);
       for (let t = 0; t < T; t++) {
         const column = [data.dec[t], data.dec[T + t]];
-        const [logits, next] = decoder.forward(gpu.fromArray(column, [B, 1], 'int32'), state);
+        const [logits, next] = decoder.forward(gpu().fromArray(column, [B, 1], 'int32'), state);
         state = next;
         expect(state.keyValues.map((kv) => kv!.shape)).toEqual([
           [B, t + 1, 8],
@@ -171,10 +161,10 @@ describe('decoding with cached block inputs', () => {
     expect(decoder.recorded.length).toBe(T);
     // d2l's heatmap arrays over the decoded steps: (numBlks, numHeads, steps, S), self-attention lower-triangular.
     model.encoder.captureWeights = true;
-    await gpu.tidyAsync(async () => {
+    await gpu().tidyAsync(async () => {
       model.encoder.forward(
-        gpu.fromArray(data.src, [B, S], 'int32'),
-        gpu.fromArray(data.srcLens, [B], 'int32'),
+        gpu().fromArray(data.src, [B, S], 'int32'),
+        gpu().fromArray(data.srcLens, [B], 'int32'),
       );
     });
     const maps = await transformerAttentionHeatmaps(model, 1);
@@ -198,7 +188,7 @@ describe('decoding with cached block inputs', () => {
     });
     // Model-owned: P and its prefixes, causal masks, the MHAs' kept weights, the recorded weights.
     model.dispose();
-    expect(gpu.memoryStats().tensors).toBe(live);
+    expect(gpu().memoryStats().tensors).toBe(live);
   });
 });
 
@@ -206,7 +196,7 @@ describe('gradients', () => {
   it('on WebGPU match the CPU engine, in training mode with dropout', async () => {
     const data = batch(2);
     const results: Float32Array[][] = [];
-    for (const e of [gpu, cpu]) {
+    for (const e of [gpu(), cpu()]) {
       setEngine(e);
       manualSeed(3);
       const model = buildTransformer(TINY, SRC_V, TGT_V);
@@ -249,12 +239,12 @@ describe('training on fra-eng', () => {
   it("lowers the loss within a few epochs with d2l's hyperparameters", async () => {
     const { batchSize, numSteps, lr } = D2L_TRANSFORMER_TRAINING;
     const data = await loadDataNmt({ batchSize, numSteps, numExamples: 200 });
-    const live = gpu.memoryStats().tensors;
+    const live = gpu().memoryStats().tensors;
     manualSeed(0);
     const model = buildTransformer(D2L_TRANSFORMER_CONFIG, data.srcVocab.size, data.tgtVocab.size);
     const { losses } = await trainSeq2Seq(model, data, { lr, epochs: 5, seed: 0, name: 'transformer' });
     expect(losses[4]).toBeLessThan(0.6 * losses[0]);
     model.dispose();
-    expect(gpu.memoryStats().tensors).toBe(live);
+    expect(gpu().memoryStats().tensors).toBe(live);
   }, 60_000);
 });

@@ -5,7 +5,14 @@
  * sizes: finite differences cost one reference evaluation per input element.
  */
 import { backward, type Engine, Random } from '../src/browser.js';
-import { type AnyOpDef, apply, type CpuTensor, finiteDifference, formatShape } from '../src/internal.js';
+import {
+  type AnyOpDef,
+  apply,
+  type CpuTensor,
+  finiteDifference,
+  formatShape,
+  runReference,
+} from '../src/internal.js';
 import { caseLabel, compareOutputs, values, type CaseResult } from './kernel_check.js';
 
 const TOL = 2e-3;
@@ -29,11 +36,12 @@ export async function checkGradient(
   const vals = c.inputs.map((s) => values(s, rng));
   const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({
     shape: s.shape,
+    dtype: s.dtype,
     data: Float64Array.from(Float32Array.from(vals[k])),
   }));
   const differentiable = c.inputs.map((s) => (s.dtype ?? 'float32') === 'float32' && s.grad !== false);
   try {
-    const out0 = def.cpu(cpuIn, c.attrs)[0];
+    const out0 = runReference(def, cpuIn, c.attrs)[0];
     const dy = Array.from({ length: out0.length }, () => rng.normal());
     const t0 = performance.now();
     const grads = await engine.tidyAsync(async () => {

@@ -12,6 +12,7 @@ import {
   type InputSpec,
   numel,
   type OpCase,
+  runReference,
   registry,
 } from '../src/internal.js';
 
@@ -138,11 +139,12 @@ async function runCase(
   const vals = c.inputs.map((s) => values(s, rng));
   const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({
     shape: s.shape,
+    dtype: s.dtype,
     data: Float64Array.from(Float32Array.from(vals[k])),
   }));
   try {
     const t0 = performance.now();
-    const expected = def.cpu(cpuIn, c.attrs);
+    const expected = runReference(def, cpuIn, c.attrs);
     const cpuMs = performance.now() - t0;
     const t1 = performance.now();
     const actual = await engine.tidyAsync(async () => {

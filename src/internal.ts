@@ -4,7 +4,14 @@
  * reference ops, data constants. Not part of the package (no `exports` entry points here). eslint.config.js lets
  * demo/ and bench/ reach src/ only through the package entries and this file.
  */
-export { apply, type AnyOpDef, type CpuTensor, type InputSpec, type OpCase } from './runtime/op.js';
+export {
+  apply,
+  runReference,
+  type AnyOpDef,
+  type CpuTensor,
+  type InputSpec,
+  type OpCase,
+} from './runtime/op.js';
 export { formatShape, numel } from './runtime/tensor.js';
 export { finiteDifference } from './runtime/gradcheck.js';
 export { registry } from './ops/registry.js';

@@ -19,6 +19,7 @@ import { mul } from '../src/ops/elementwise.js';
 import { hardAttention } from '../src/ops/hard_attention.js';
 import { maskedSoftmaxOp } from '../src/ops/masked_softmax.js';
 import { sum } from '../src/ops/reduce.js';
+import { runReference } from '../src/runtime/op.js';
 import { backward } from '../src/ops/autograd.js';
 import type { Backend } from '../src/runtime/engine.js';
 import { setEngine } from '../src/runtime/global.js';
@@ -186,7 +187,8 @@ describe('fused additive scoring kernel', () => {
       const rng = new Random(5);
       const vals = [b * l * h, b * s * h, h, b * l * s].map((n) => normals(n, rng));
       const shapes = [[b, l, h], [b, s, h], [h], [b, l, s]];
-      const cpu = additiveScoreBackward.cpu(
+      const cpu = runReference(
+        additiveScoreBackward,
         vals.map((v, i) => ({ shape: shapes[i], data: v })),
         {},
       );
@@ -321,10 +323,11 @@ function scoringCpu(
           }
         scores[(z * l + i) * s + j] = acc * scale;
       }
-  const weights = maskedSoftmaxOp.cpu(
+  const weights = runReference(
+    maskedSoftmaxOp,
     [
       { shape: [b, l, s], data: scores },
-      { shape: [b, l], data: lens },
+      { shape: [b, l], dtype: 'int32' as const, data: lens },
     ],
     {},
   )[0];

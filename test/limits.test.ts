@@ -13,7 +13,7 @@ import { backward } from '../src/ops/autograd.js';
 import { Engine } from '../src/runtime/engine.js';
 import { setEngine } from '../src/runtime/global.js';
 import type { KernelSet } from '../src/runtime/kernel_set.js';
-import { apply, type AnyOpDef, type CpuTensor } from '../src/runtime/op.js';
+import { apply, runReference, type AnyOpDef, type CpuTensor } from '../src/runtime/op.js';
 import { numel } from '../src/runtime/tensor.js';
 import type { StepSpec } from '../bench/cases/train.js';
 import { clsStep, nwStep, seq2seqStep, transformerStep } from '../bench/cases/train_models.js';
@@ -83,8 +83,12 @@ describe.each(['software', 'hardware'] as KernelSet[])('the %s kernel set', (set
       it(`forward and backward, case ${c.name ?? i}`, async () => {
         const rng = new Random(3000 + i);
         const values = c.inputs.map((s) => makeValues(s, rng));
-        const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({ shape: s.shape, data: f32(values[k]) }));
-        const expected = def.cpu(cpuIn, c.attrs);
+        const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({
+          shape: s.shape,
+          dtype: s.dtype,
+          data: f32(values[k]),
+        }));
+        const expected = runReference(def, cpuIn, c.attrs);
         await gpu.tidyAsync(async () => {
           const inputs = c.inputs.map((s, k) => upload(gpu, s, values[k]));
           c.inputs.forEach((s, k) => {

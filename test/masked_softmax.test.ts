@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Random } from '../src/data/random.js';
 import { maskedSoftmax, maskedSoftmaxBackward, maskedSoftmaxOp } from '../src/ops/masked_softmax.js';
 import { backward } from '../src/ops/autograd.js';
-import type { CpuTensor } from '../src/runtime/op.js';
+import { runReference, type CpuTensor } from '../src/runtime/op.js';
 import { useEngine } from './engine_fixture.js';
 import { expectClose, f32, makeValues, upload } from './helpers.js';
 
@@ -18,7 +18,9 @@ function rand(shape: number[], seed: number): number[] {
 
 /** The float64 reference: y for x and (optionally) int lens given as flat values with their shape. */
 function reference(x: CpuTensor, lens?: CpuTensor): Float64Array {
-  return Float64Array.from(maskedSoftmaxOp.cpu(lens ? [x, lens] : [x], {})[0]);
+  return Float64Array.from(
+    runReference(maskedSoftmaxOp, lens ? [x, { ...lens, dtype: 'int32' }] : [x], {})[0],
+  );
 }
 
 function rowsOf(values: ArrayLike<number>, s: number): number[][] {
@@ -127,11 +129,12 @@ describe('backward', () => {
     lens.forEach((len, r) => expect(rows[r].slice(len).every((v) => v === 0)).toBe(true));
     expect(rows[0]).toEqual([0, 0, 0, 0]);
     expect(rows[3].every((v) => v !== 0)).toBe(true);
-    const expected = maskedSoftmaxBackward.cpu(
+    const expected = runReference(
+      maskedSoftmaxBackward,
       [
         { shape, data: f32(Array.from(y)) },
         { shape, data: f32(dyv) },
-        { shape: [2, 2], data: lens },
+        { shape: [2, 2], dtype: 'int32' as const, data: lens },
       ],
       {},
     )[0];
@@ -152,10 +155,11 @@ describe('backward', () => {
       backward(out, engine().fromArray(dyv, [rows, s]));
       return Promise.all([out.data(), x.grad!.data()]);
     });
-    const cpuLens = { shape: [rows], data: lens };
+    const cpuLens = { shape: [rows], dtype: 'int32' as const, data: lens };
     const yRef = reference({ shape: [rows, s], data: xv }, cpuLens);
     expectClose(y, yRef, { atol: 1e-6 });
-    const dxRef = maskedSoftmaxBackward.cpu(
+    const dxRef = runReference(
+      maskedSoftmaxBackward,
       [{ shape: [rows, s], data: f32(Array.from(y)) }, { shape: [rows, s], data: dyv }, cpuLens],
       {},
     )[0];
@@ -232,10 +236,11 @@ describe.each(['software', 'hardware'] as const)('the %s kernels', (variant) => 
           x.grad!.dispose();
           return result;
         });
-        const lens = lensSpec ? [{ shape: lensSpec.shape, data: lensv! }] : [];
-        const want = maskedSoftmaxOp.cpu([{ shape: xSpec.shape, data: f32(xv) }, ...lens], {})[0];
+        const lens = lensSpec ? [{ shape: lensSpec.shape, dtype: 'int32' as const, data: lensv! }] : [];
+        const want = runReference(maskedSoftmaxOp, [{ shape: xSpec.shape, data: f32(xv) }, ...lens], {})[0];
         expectClose(y, want, { atol: 1e-6, what: 'y' });
-        const wantDx = maskedSoftmaxBackward.cpu(
+        const wantDx = runReference(
+          maskedSoftmaxBackward,
           [{ shape: xSpec.shape, data: want }, { shape: xSpec.shape, data: f32(dyv) }, ...lens],
           {},
         )[0];

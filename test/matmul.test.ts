@@ -7,17 +7,13 @@ import { Random } from '../src/data/random.js';
 import { matmul, matmulOp, type MatmulAttrs } from '../src/ops/matmul.js';
 import { backward } from '../src/ops/autograd.js';
 import { Engine } from '../src/runtime/engine.js';
-import { init } from '../src/runtime/global.js';
 import type { KernelSet } from '../src/runtime/kernel_set.js';
-import { apply, type CpuTensor, type OpCase } from '../src/runtime/op.js';
+import { apply, runReference, type CpuTensor, type OpCase } from '../src/runtime/op.js';
 import { formatShape } from '../src/runtime/tensor.js';
+import { useEngine } from './engine_fixture.js';
 import { expectClose, f32, finiteDifference, makeValues, upload } from './helpers.js';
 
-let engine: Engine;
-beforeAll(async () => {
-  engine = await init('webgpu');
-});
-afterAll(() => engine?.destroy());
+const engine = useEngine();
 
 function randn(n: number, rng: Random): number[] {
   return Array.from({ length: n }, () => rng.normal());
@@ -34,18 +30,18 @@ function transposeCpu(x: number[], batch: number, rows: number, cols: number): n
 
 describe('matmul', () => {
   it('computes a 2×3 · 3×2 product by hand', async () => {
-    const a = engine.fromArray([1, 2, 3, 4, 5, 6], [2, 3]);
-    const b = engine.fromArray([7, 8, 9, 10, 11, 12], [3, 2]);
+    const a = engine().fromArray([1, 2, 3, 4, 5, 6], [2, 3]);
+    const b = engine().fromArray([7, 8, 9, 10, 11, 12], [3, 2]);
     const y = matmul(a, b);
     expect(y.shape).toEqual([2, 2]);
     // [1·7 + 2·9 + 3·11, 1·8 + 2·10 + 3·12; 4·7 + 5·9 + 6·11, 4·8 + 5·10 + 6·12]
     expect(Array.from(await y.data())).toEqual([58, 64, 139, 154]);
-    engine.tidy(() => [a, b, y].forEach((t) => t.dispose()));
+    engine().tidy(() => [a, b, y].forEach((t) => t.dispose()));
   });
 
   it('names the op and both shapes on bad input', () => {
-    engine.tidy(() => {
-      const t = (shape: number[]) => engine.empty(shape);
+    engine().tidy(() => {
+      const t = (shape: number[]) => engine().empty(shape);
       expect(() => matmul(t([2, 3]), t([4, 2]))).toThrow(
         'matmul: inner dimensions differ (K = 3 vs 4, transA false, transB false) (got (2, 3), (4, 2))',
       );
@@ -66,15 +62,15 @@ describe('matmul', () => {
     const [batch, m, k, n] = [2, 37, 45, 34];
     const av = randn(batch * m * k, rng);
     const bv = randn(batch * k * n, rng);
-    await engine.tidyAsync(async () => {
+    await engine().tidyAsync(async () => {
       const expected = await matmul(
-        engine.fromArray(av, [batch, m, k]),
-        engine.fromArray(bv, [batch, k, n]),
+        engine().fromArray(av, [batch, m, k]),
+        engine().fromArray(bv, [batch, k, n]),
       ).data();
-      const aT = engine.fromArray(transposeCpu(av, batch, m, k), [batch, k, m]);
-      const bT = engine.fromArray(transposeCpu(bv, batch, k, n), [batch, n, k]);
-      const a = engine.fromArray(av, [batch, m, k]);
-      const b = engine.fromArray(bv, [batch, k, n]);
+      const aT = engine().fromArray(transposeCpu(av, batch, m, k), [batch, k, m]);
+      const bT = engine().fromArray(transposeCpu(bv, batch, k, n), [batch, n, k]);
+      const a = engine().fromArray(av, [batch, m, k]);
+      const b = engine().fromArray(bv, [batch, k, n]);
       for (const [x, w, transA, transB] of [
         [aT, b, true, false],
         [a, bT, false, true],
@@ -94,22 +90,23 @@ describe('matmul', () => {
     const bv = randn(k * n, rng);
     const dyv = randn(batch * m * n, rng);
     const cpu = (x: number[], xs: number[], w: number[], ws: number[], transA: boolean, transB: boolean) =>
-      matmulOp.cpu(
+      runReference(
+        matmulOp,
         [
           { shape: xs, data: Float64Array.from(Float32Array.from(x)) },
           { shape: ws, data: Float64Array.from(Float32Array.from(w)) },
         ],
         { transA, transB },
       )[0];
-    await engine.tidyAsync(async () => {
-      const a = engine.fromArray(av, [batch, m, k]);
-      const b = engine.fromArray(bv, [k, n]);
+    await engine().tidyAsync(async () => {
+      const a = engine().fromArray(av, [batch, m, k]);
+      const b = engine().fromArray(bv, [k, n]);
       a.requiresGrad = true;
       b.requiresGrad = true;
       const y = matmul(a, b);
       expect(y.shape).toEqual([batch, m, n]);
       expectClose(await y.data(), cpu(av, [batch, m, k], bv, [k, n], false, false), { what: 'y' });
-      backward(y, engine.fromArray(dyv, y.shape));
+      backward(y, engine().fromArray(dyv, y.shape));
       expect(a.grad!.shape).toEqual([batch, m, k]);
       expect(b.grad!.shape).toEqual([k, n]);
       expectClose(await a.grad!.data(), cpu(dyv, [batch, m, n], bv, [k, n], false, true), { what: 'da' });
@@ -167,11 +164,11 @@ async function checkForward(engine: Engine, c: OpCase<MatmulAttrs>, seed: number
   const rng = new Random(seed);
   const values = c.inputs.map((s) => makeValues(s, rng));
   const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({ shape: s.shape, data: f32(values[k]) }));
-  const [expected] = matmulOp.cpu(cpuIn, c.attrs);
-  await engine.tidyAsync(async () => {
+  const [expected] = runReference(matmulOp, cpuIn, c.attrs);
+  await engine().tidyAsync(async () => {
     const [y] = apply(
       matmulOp,
-      c.inputs.map((s, k) => upload(engine, s, values[k])),
+      c.inputs.map((s, k) => upload(engine(), s, values[k])),
       c.attrs,
     );
     expectClose(await y.data(), expected, { what: `matmul ${label(c)}` });
@@ -181,15 +178,15 @@ async function checkForward(engine: Engine, c: OpCase<MatmulAttrs>, seed: number
 describe('matmul, hardware kernel set (matmul_tiled.wgsl)', () => {
   let previous: KernelSet;
   beforeAll(() => {
-    previous = engine.profile.kernels;
-    engine.setKernels('hardware');
+    previous = engine().profile.kernels;
+    engine().setKernels('hardware');
   });
-  afterAll(() => engine.setKernels(previous));
+  afterAll(() => engine().setKernels(previous));
 
   it('dispatches matmul_tiled', async () => {
-    const spy = vi.spyOn(engine, 'dispatch');
+    const spy = vi.spyOn(engine(), 'dispatch');
     try {
-      await checkForward(engine, mm([5, 3], [3, 4]), 1);
+      await checkForward(engine(), mm([5, 3], [3, 4]), 1);
       expect(spy.mock.calls.map(([kernel]) => kernel)).toEqual(['matmul_tiled']);
     } finally {
       spy.mockRestore();
@@ -208,11 +205,12 @@ describe('matmul, hardware kernel set (matmul_tiled.wgsl)', () => {
   });
 
   matmulOp.cases.forEach((c, i) => {
-    it(`registry case ${i}, forward vs CPU reference: ${label(c)}`, () => checkForward(engine, c, 1000 + i));
+    it(`registry case ${i}, forward vs CPU reference: ${label(c)}`, () =>
+      checkForward(engine(), c, 1000 + i));
   });
 
   awkward.forEach((c, i) => {
-    it(`awkward shape, forward vs CPU reference: ${label(c)}`, () => checkForward(engine, c, 3000 + i));
+    it(`awkward shape, forward vs CPU reference: ${label(c)}`, () => checkForward(engine(), c, 3000 + i));
   });
 
   // Backward is three tiled matmuls with other transpose flags; broadcast operands also sum over the batch.
@@ -226,13 +224,13 @@ describe('matmul, hardware kernel set (matmul_tiled.wgsl)', () => {
       const rng = new Random(4000 + i);
       const values = c.inputs.map((s) => makeValues(s, rng));
       const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({ shape: s.shape, data: f32(values[k]) }));
-      const n = matmulOp.cpu(cpuIn, c.attrs)[0].length;
+      const n = runReference(matmulOp, cpuIn, c.attrs)[0].length;
       const dyValues = Array.from({ length: n }, () => rng.normal());
-      const grads = await engine.tidyAsync(async () => {
-        const inputs = c.inputs.map((s, k) => upload(engine, s, values[k]));
+      const grads = await engine().tidyAsync(async () => {
+        const inputs = c.inputs.map((s, k) => upload(engine(), s, values[k]));
         inputs.forEach((t) => (t.requiresGrad = true));
         const [y] = apply(matmulOp, inputs, c.attrs);
-        backward(y, engine.fromArray(dyValues, y.shape));
+        backward(y, engine().fromArray(dyValues, y.shape));
         return Promise.all(inputs.map((t) => t.grad!.data()));
       });
       grads.forEach((g, k) =>

@@ -5,37 +5,38 @@
  * sdpa_forward.wgsl, and these cases check that one. Cases are few and mostly L ≤ 64 (one pipeline per WG,
  * CAUSAL, DROPOUT): lavapipe takes about 20 s to compile each subgroup pipeline.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { Random } from '../src/data/random.js';
 import { sdpaForward } from '../src/ops/sdpa_fused.js';
 import type { SdpaAttrs } from '../src/ops/sdpa_reference.js';
-import type { Engine } from '../src/runtime/engine.js';
-import { init } from '../src/runtime/global.js';
-import { apply, type CpuTensor, type OpCase } from '../src/runtime/op.js';
+import { apply, runReference, type CpuTensor, type OpCase } from '../src/runtime/op.js';
+import { useEngine } from './engine_fixture.js';
 import { label, sdpaCase } from './sdpa_cases.js';
 import { expectClose, f32, makeValues, upload } from './helpers.js';
 
-let engine: Engine;
+const engine = useEngine('webgpu', { kernels: 'software' });
 let subgroups = false;
-beforeAll(async () => {
-  engine = await init({ kernels: 'software' });
-  const info = engine.gpu!.adapter.info;
+beforeAll(() => {
+  const info = engine().gpu!.adapter.info;
   subgroups =
-    engine.profile.subgroups && (info.subgroupMinSize ?? 0) >= 8 && (info.subgroupMaxSize ?? 0) <= 64;
+    engine().profile.subgroups && (info.subgroupMinSize ?? 0) >= 8 && (info.subgroupMaxSize ?? 0) <= 64;
 });
-afterAll(() => engine?.destroy());
 
 async function check(c: OpCase<SdpaAttrs>, seed: number): Promise<void> {
   const rng = new Random(seed);
   const values = c.inputs.map((s) => makeValues(s, rng));
-  const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({ shape: s.shape, data: f32(values[k]) }));
-  const [o, lse] = sdpaForward.cpu(cpuIn, c.attrs);
-  const spy = vi.spyOn(engine, 'dispatch');
+  const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({
+    shape: s.shape,
+    dtype: s.dtype,
+    data: f32(values[k]),
+  }));
+  const [o, lse] = runReference(sdpaForward, cpuIn, c.attrs);
+  const spy = vi.spyOn(engine(), 'dispatch');
   try {
-    await engine.tidyAsync(async () => {
+    await engine().tidyAsync(async () => {
       const outs = apply(
         sdpaForward,
-        c.inputs.map((s, k) => upload(engine, s, values[k])),
+        c.inputs.map((s, k) => upload(engine(), s, values[k])),
         c.attrs,
       );
       expectClose(await outs[0].data(), o, { what: `${label(c)} o` });

@@ -10,11 +10,11 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Random } from '../src/data/random.js';
 import { scaledDotProductAttention } from '../src/ops/attention.js';
 import { sdpaBackwardDkdv, sdpaBackwardDq, sdpaForward } from '../src/ops/sdpa_fused.js';
-import { backwardCpu, forwardCpu, type SdpaAttrs } from '../src/ops/sdpa_reference.js';
+import type { SdpaAttrs } from '../src/ops/sdpa_reference.js';
 import { backward } from '../src/ops/autograd.js';
 import type { Engine } from '../src/runtime/engine.js';
 import { init, setEngine } from '../src/runtime/global.js';
-import { apply, type CpuTensor, type OpCase } from '../src/runtime/op.js';
+import { apply, runReference, type CpuTensor, type OpCase } from '../src/runtime/op.js';
 import { label, sdpaCase } from './sdpa_cases.js';
 import { expectClose, f32, finiteDifference, makeValues, upload } from './helpers.js';
 
@@ -39,15 +39,16 @@ function draw(c: OpCase<SdpaAttrs>, seed: number) {
   const values = c.inputs.map((s) => makeValues(s, rng));
   const [b, l] = c.inputs[0].shape;
   const dyValues = rng.normalArray(b * l * c.inputs[2].shape[2]);
-  const cpu: CpuTensor[] = c.inputs.map((s, k) => ({ shape: s.shape, data: f32(values[k]) }));
+  const cpu: CpuTensor[] = c.inputs.map((s, k) => ({ shape: s.shape, dtype: s.dtype, data: f32(values[k]) }));
   const dyCpu: CpuTensor = { shape: [b, l, c.inputs[2].shape[2]], data: f32(Array.from(dyValues)) };
   return { values, dyValues, cpu, dyCpu };
 }
 
-/** The float64 dq, dk, dv of Σ o ∘ dy; backwardCpu takes [q, k, v, dy, stats (unread), lens?]. */
-function reference(c: OpCase<SdpaAttrs>, { cpu, dyCpu }: ReturnType<typeof draw>): Float64Array[] {
+/** The float64 dq, dk, dv of Σ o ∘ dy; the references take [q, k, v, dy, stats (unread), lens?]. */
+function reference(c: OpCase<SdpaAttrs>, { cpu, dyCpu }: ReturnType<typeof draw>): ArrayLike<number>[] {
   const [q, k, v, lens] = cpu;
-  return backwardCpu([q, k, v, dyCpu, { shape: [], data: [] }, ...(lens ? [lens] : [])], c.attrs);
+  const args = [q, k, v, dyCpu, { shape: [], data: [] }, ...(lens ? [lens] : [])];
+  return [...runReference(sdpaBackwardDq, args, c.attrs), ...runReference(sdpaBackwardDkdv, args, c.attrs)];
 }
 
 const tolerance = { atol: 1e-4, rtol: 1e-3 };
@@ -86,7 +87,7 @@ async function checkKernels(c: OpCase<SdpaAttrs>, seed: number): Promise<void> {
   const drawn = draw(c, seed);
   const [dqRef, dkRef, dvRef] = reference(c, drawn);
   const [q, k, v, lens] = drawn.cpu;
-  const [o, lse] = forwardCpu([q, k, v, ...(lens ? [lens] : [])], c.attrs);
+  const [o, lse] = runReference(sdpaForward, [q, k, v, ...(lens ? [lens] : [])], c.attrs);
   const dv = c.inputs[2].shape[2];
   const stats = Array.from({ length: 2 * lse.length }, (_, x) => {
     if (x % 2 === 0) return lse[x / 2];

@@ -12,7 +12,7 @@ import { sdpaForward } from '../src/ops/sdpa_fused.js';
 import type { SdpaAttrs } from '../src/ops/sdpa_reference.js';
 import type { Engine } from '../src/runtime/engine.js';
 import { init } from '../src/runtime/global.js';
-import { apply, type CpuTensor, type OpCase } from '../src/runtime/op.js';
+import { apply, runReference, type CpuTensor, type OpCase } from '../src/runtime/op.js';
 import { label, sdpaCase } from './sdpa_cases.js';
 import { expectClose, f32, makeValues, upload } from './helpers.js';
 
@@ -27,8 +27,12 @@ afterAll(() => engine?.destroy());
 async function check(eng: Engine, c: OpCase<SdpaAttrs>, seed: number): Promise<number[]> {
   const rng = new Random(seed);
   const values = c.inputs.map((s) => makeValues(s, rng));
-  const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({ shape: s.shape, data: f32(values[k]) }));
-  const [o, lse] = sdpaForward.cpu(cpuIn, c.attrs);
+  const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({
+    shape: s.shape,
+    dtype: s.dtype,
+    data: f32(values[k]),
+  }));
+  const [o, lse] = runReference(sdpaForward, cpuIn, c.attrs);
   const spy = vi.spyOn(eng, 'dispatch');
   try {
     await eng.tidyAsync(async () => {

@@ -5,7 +5,7 @@
  */
 import type { Array as JaxArray } from '@jax-js/jax';
 import { maskedSoftmax } from '../../src/index.js';
-import { maskedSoftmaxOp } from '../../src/internal.js';
+import { maskedSoftmaxOp, runReference } from '../../src/internal.js';
 import { expectClose, randomInts, randomValues, tfValues } from '../harness/check.js';
 import { jaxArray, jaxValues, jaxVariant } from '../harness/jax.js';
 import type { BenchCase } from '../harness/types.js';
@@ -34,10 +34,11 @@ function softmaxCase(b: number, l: number, s: number, lensRank: 1 | 2, quick: bo
       const runOurs = () => maskedSoftmax(ours[0], ours[1]);
       const runPeer = () => tfMaskedSoftmax(tf, peer[0], peer[1]);
       const reference = () =>
-        maskedSoftmaxOp.cpu(
+        runReference(
+          maskedSoftmaxOp,
           [
             { shape: [b, l, s], data: Float64Array.from(xv) },
-            { shape: lensShape, data: lv },
+            { shape: lensShape, dtype: 'int32' as const, data: lv },
           ],
           {},
         )[0];

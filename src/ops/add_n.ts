@@ -4,12 +4,12 @@
  * recurrent model's weights get one per time step. Seven tensors per launch keep within 8 storage bindings.
  */
 import { OpError, apply, type OpDef } from '../runtime/op.js';
-import type { Tensor } from '../runtime/tensor.js';
+import { numel, type Tensor } from '../runtime/tensor.js';
 
 const PER_DISPATCH = 7;
 
 /** One launch: at most 7 tensors. `addN` chains launches for more. */
-export const addNOp: OpDef<Record<string, never>> = {
+export const addNOp: OpDef<Record<string, never>, { n: number }> = {
   name: 'add_n',
   shape(inputs) {
     const shapes = inputs.map((x) => x.shape);
@@ -21,19 +21,19 @@ export const addNOp: OpDef<Record<string, never>> = {
       );
     if (inputs.some((x) => x.dtype !== 'float32' || x.shape.join() !== inputs[0].shape.join()))
       throw new OpError('add_n', 'needs float32 tensors of one shape', shapes);
-    return [{ shape: inputs[0].shape }];
+    return { outputs: [{ shape: inputs[0].shape }], plan: { n: numel(inputs[0].shape) } };
   },
-  gpu(engine, xs, [y]) {
+  gpu(engine, xs, [y], _attrs, { n }) {
     const bindings: Record<string, Tensor | null> = { y };
     for (let t = 0; t < PER_DISPATCH; t++) bindings[`x${t}`] = xs[t] ?? null;
     engine.dispatch('add_n', {
       bindings,
-      params: { n: y.numel(), k: xs.length },
-      threads: y.numel(),
+      params: { n, k: xs.length },
+      threads: n,
     });
   },
-  cpu(xs) {
-    const y = new Float64Array(xs[0].data.length);
+  cpu(xs, _attrs, { n }) {
+    const y = new Float64Array(n);
     for (const x of xs) for (let i = 0; i < y.length; i++) y[i] += x.data[i];
     return [y];
   },

@@ -5,7 +5,14 @@
  * them, one pass for dq with per-row dw partials (summed by reduce.wgsl) and one for dk. `additiveScoreComposed`
  * is the d2l construction from elementwise ops, kept as the reference the fused kernel is tested against.
  */
-import { OpError, apply, type CpuTensor, type OpDef, type TensorMeta } from '../runtime/op.js';
+import {
+  OpError,
+  apply,
+  backwardOnlyOp,
+  type CpuTensor,
+  type OpDef,
+  type TensorMeta,
+} from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { add, tanh } from './elementwise.js';
 import { matmul } from './matmul.js';
@@ -17,6 +24,7 @@ export type AdditiveScoreAttrs = Record<string, never>;
 /** Tile edge T of both kernels (T×T threads per workgroup); see the WGSL headers. */
 const T = 16;
 
+/** The plan of both ops: B batches of L queries and S keys in H hidden units. */
 interface Dims {
   b: number;
   l: number;
@@ -49,14 +57,13 @@ function scoresCpu(q: CpuTensor, k: CpuTensor, w: CpuTensor, { b, l, s, h }: Dim
   return y;
 }
 
-export const additiveScoreOp: OpDef<AdditiveScoreAttrs> = {
+export const additiveScoreOp: OpDef<AdditiveScoreAttrs, Dims> = {
   name: 'additive_score',
   shape([q, k, w]) {
     const d = dims('additive_score', q, k, w);
-    return [{ shape: [d.b, d.l, d.s] }];
+    return { outputs: [{ shape: [d.b, d.l, d.s] }], plan: d };
   },
-  gpu(engine, [q, k, w], [y]) {
-    const d = dims('additive_score', q, k, w);
+  gpu(engine, [q, k, w], [y], _attrs, d) {
     for (let z0 = 0; z0 < d.b; z0 += engine.maxWorkgroups)
       engine.dispatch('additive_score', {
         bindings: { q, k, w, y },
@@ -65,9 +72,7 @@ export const additiveScoreOp: OpDef<AdditiveScoreAttrs> = {
         groups: [Math.ceil(d.s / T), Math.ceil(d.l / T), Math.min(engine.maxWorkgroups, d.b - z0)],
       });
   },
-  cpu([q, k, w]) {
-    return [scoresCpu(q, k, w, dims('additive_score', meta(q), meta(k), meta(w)))];
-  },
+  cpu: ([q, k, w], _attrs, d) => [scoresCpu(q, k, w, d)],
   backward({ inputs, dy }) {
     const [dq, dk, dw] = apply(additiveScoreBackward, [...inputs, dy], {});
     return [dq, dk, dw];
@@ -100,12 +105,8 @@ export const additiveScoreOp: OpDef<AdditiveScoreAttrs> = {
   ],
 };
 
-function meta(t: CpuTensor): TensorMeta {
-  return { shape: t.shape, dtype: 'float32' };
-}
-
 /** Gradients [dq, dk, dw] of `additive_score` from [q, k, w, dy]; its own op so its kernels have a reference. */
-export const additiveScoreBackward: OpDef<AdditiveScoreAttrs> = {
+export const additiveScoreBackward = backwardOnlyOp<AdditiveScoreAttrs, Dims>({
   name: 'additive_score_backward',
   shape([q, k, w, dy]) {
     const d = dims('additive_score_backward', q, k, w);
@@ -116,10 +117,9 @@ export const additiveScoreBackward: OpDef<AdditiveScoreAttrs> = {
         w.shape,
         dy.shape,
       ]);
-    return [{ shape: q.shape }, { shape: k.shape }, { shape: w.shape }];
+    return { outputs: [{ shape: q.shape }, { shape: k.shape }, { shape: w.shape }], plan: d };
   },
-  gpu(engine, [q, k, w, dy], [dq, dk, dw]) {
-    const d = dims('additive_score_backward', q, k, w);
+  gpu(engine, [q, k, w, dy], [dq, dk, dw], _attrs, d) {
     const dwr = engine.empty([d.b, d.l, d.h]);
     const pass = (x: Tensor, z: Tensor, dx: Tensor, rows: number, other: number, sr: number, sc: number) => {
       const withDw = x === q;
@@ -143,8 +143,7 @@ export const additiveScoreBackward: OpDef<AdditiveScoreAttrs> = {
     // Safe to free now: later dispatches are ordered after these (see Engine.releaseBuffer).
     dwr.dispose();
   },
-  cpu([q, k, w, dy]) {
-    const { b, l, s, h } = dims('additive_score_backward', meta(q), meta(k), meta(w));
+  cpu([q, k, w, dy], _attrs, { b, l, s, h }) {
     const dq = new Float64Array(b * l * h);
     const dk = new Float64Array(b * s * h);
     const dw = new Float64Array(h);
@@ -164,10 +163,7 @@ export const additiveScoreBackward: OpDef<AdditiveScoreAttrs> = {
         }
     return [dq, dk, dw];
   },
-  // Second derivatives are not needed by any model here.
-  backward: null,
-  cases: [],
-};
+});
 
 /**
  * Fused additive attention scores (d2l §11.3 `AdditiveAttention`, the part `w_v(tanh(W_q q + W_k k))`):

@@ -32,24 +32,24 @@ function beats(v: number, best: number): boolean {
   return Number.isNaN(v) || v > best;
 }
 
-export const argmaxOp: OpDef<ArgmaxAttrs> = {
+/** The plan: x as (outer, n, inner) around the axis. */
+export const argmaxOp: OpDef<ArgmaxAttrs, ReturnType<typeof view>> = {
   name: 'argmax',
   shape([x], { axis, keepdim }) {
-    const { a } = view(x, axis);
+    const plan = view(x, axis);
+    const a = plan.a;
     const shape = keepdim ? x.shape.map((d, i) => (i === a ? 1 : d)) : x.shape.filter((_, i) => i !== a);
-    return [{ shape, dtype: 'int32' }];
+    return { outputs: [{ shape, dtype: 'int32' }], plan };
   },
-  gpu(engine, [x], [y], { axis }) {
+  gpu(engine, [x], [y], _attrs, { outer, n, inner }) {
     if (y.numel() === 0) return;
-    const { outer, n, inner } = view(x, axis);
     engine.dispatch('argmax', {
       bindings: { x, y },
       params: { outer, n, inner },
       groups: outer * inner,
     });
   },
-  cpu([x], { axis }) {
-    const { outer, n, inner } = view({ shape: x.shape, dtype: 'float32' }, axis);
+  cpu([x], _attrs, { outer, n, inner }) {
     const y = new Float64Array(outer * inner);
     for (let o = 0; o < outer; o++)
       for (let j = 0; j < inner; j++) {

@@ -5,7 +5,7 @@
  * layer (src/nn/batch_norm.ts), which updates them with {@link updateRunningStats}.
  */
 import { add, mul } from './elementwise.js';
-import { OpError, apply, type OpDef } from '../runtime/op.js';
+import { OpError, apply, backwardOnlyOp, type OpDef } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
 
 export interface BatchNormAttrs {
@@ -33,7 +33,13 @@ const channelCases = [
   attrs: { eps: 1e-5 },
 }));
 
-export const batchNormOp: OpDef<BatchNormAttrs> = {
+/** The plan of both ops: N rows of C channels. */
+interface Channels {
+  n: number;
+  c: number;
+}
+
+export const batchNormOp: OpDef<BatchNormAttrs, Channels> = {
   name: 'batch_norm',
   shape([x, gamma, beta]) {
     const shapes = [x.shape, gamma.shape, beta.shape];
@@ -44,18 +50,16 @@ export const batchNormOp: OpDef<BatchNormAttrs> = {
       throw new OpError('batch_norm', 'expects x (N, C), gamma (C), beta (C)', shapes);
     if (n < 2)
       throw new OpError('batch_norm', 'expected more than 1 value per channel when training', shapes);
-    return [{ shape: x.shape }, { shape: [c] }, { shape: [c] }];
+    return { outputs: [{ shape: x.shape }, { shape: [c] }, { shape: [c] }], plan: { n, c } };
   },
-  gpu(engine, [x, gamma, beta], [y, mean, variance], { eps }) {
-    const [n, c] = x.shape;
+  gpu(engine, [x, gamma, beta], [y, mean, variance], { eps }, { n, c }) {
     engine.dispatch('batch_norm', {
       bindings: { x, gamma, beta, y, mean, variance },
       params: { n, c, eps },
       groups: c,
     });
   },
-  cpu([x, gamma, beta], { eps }) {
-    const [n, c] = x.shape;
+  cpu([x, gamma, beta], { eps }, { n, c }) {
     const { mean, variance } = batchStats(x.data, n, c);
     const y = new Float64Array(n * c);
     for (let k = 0; k < n; k++)
@@ -71,10 +75,10 @@ export const batchNormOp: OpDef<BatchNormAttrs> = {
   cases: channelCases,
 };
 
-export const batchNormBackward: OpDef<BatchNormAttrs> = {
+export const batchNormBackward = backwardOnlyOp<BatchNormAttrs, Channels>({
   name: 'batch_norm_backward',
   shape([x, gamma, mean, variance, dy]) {
-    const c = x.shape[1];
+    const [n, c] = x.shape;
     if (
       x.shape.length !== 2 ||
       dy.shape.join() !== x.shape.join() ||
@@ -85,18 +89,16 @@ export const batchNormBackward: OpDef<BatchNormAttrs> = {
         'expects x (N, C), gamma (C), mean (C), variance (C), dy (N, C)',
         [x.shape, gamma.shape, mean.shape, variance.shape, dy.shape],
       );
-    return [{ shape: x.shape }, { shape: [c] }, { shape: [c] }];
+    return { outputs: [{ shape: x.shape }, { shape: [c] }, { shape: [c] }], plan: { n, c } };
   },
-  gpu(engine, [x, gamma, mean, variance, dy], [dx, dgamma, dbeta], { eps }) {
-    const [n, c] = x.shape;
+  gpu(engine, [x, gamma, mean, variance, dy], [dx, dgamma, dbeta], { eps }, { n, c }) {
     engine.dispatch('batch_norm_backward', {
       bindings: { x, gamma, mean, variance, dy, dx, dgamma, dbeta },
       params: { n, c, eps },
       groups: c,
     });
   },
-  cpu([x, gamma, mean, variance, dy], { eps }) {
-    const [n, c] = x.shape;
+  cpu([x, gamma, mean, variance, dy], { eps }, { n, c }) {
     const dx = new Float64Array(n * c);
     const dgamma = new Float64Array(c);
     const dbeta = new Float64Array(c);
@@ -115,10 +117,7 @@ export const batchNormBackward: OpDef<BatchNormAttrs> = {
       }
     return [dx, dgamma, dbeta];
   },
-  // Second derivatives are not needed by any model here.
-  backward: null,
-  cases: [],
-};
+});
 
 /**
  * Training-mode batch normalisation, as `torch.nn.functional.batch_norm(x, None, None, gamma, beta,

@@ -6,7 +6,15 @@
  * gradient is the other: concat's backward slices dy; slice's backward places dy into zeros with one kernel
  * (shaders/slice_backward.wgsl) rather than two fills and a concat, since recurrent layers slice at every step.
  */
-import { OpError, apply, type OpCase, type OpDef, type TensorMeta } from '../runtime/op.js';
+import {
+  OpError,
+  apply,
+  backwardOnlyOp,
+  type OpCase,
+  type OpDef,
+  type Shaped,
+  type TensorMeta,
+} from '../runtime/op.js';
 import type { Engine } from '../runtime/engine.js';
 import { numel, type Tensor } from '../runtime/tensor.js';
 import { reshape } from './shape.js';
@@ -54,7 +62,17 @@ function copyParams(count: number, x: readonly number[], y: readonly number[], a
   return { count, xrow: x[a] * inner, yrow: y[a] * inner, offset: start * inner };
 }
 
-function concatShape(inputs: readonly TensorMeta[], { axis }: ConcatAttrs): number[] {
+/** The plan of the three copies: the axis resolved and the output shape. */
+interface AxisPlan {
+  a: number;
+  out: number[];
+}
+
+function planned(a: number, out: number[]): Shaped<AxisPlan> {
+  return { outputs: [{ shape: out }], plan: { a, out } };
+}
+
+function concatShape(inputs: readonly TensorMeta[], { axis }: ConcatAttrs): Shaped<AxisPlan> {
   const shapes = inputs.map((t) => t.shape);
   if (inputs.length === 0) throw new OpError('concat', 'needs at least one tensor', []);
   expectFloat('concat', inputs);
@@ -63,15 +81,21 @@ function concatShape(inputs: readonly TensorMeta[], { axis }: ConcatAttrs): numb
   for (const s of shapes)
     if (s.length !== first.length || s.some((d, i) => i !== a && d !== first[i]))
       throw new OpError('concat', `shapes must match except along axis ${axis}`, shapes);
-  return first.map((d, i) => (i === a ? shapes.reduce((acc, s) => acc + s[a], 0) : d));
+  return planned(
+    a,
+    first.map((d, i) => (i === a ? shapes.reduce((acc, s) => acc + s[a], 0) : d)),
+  );
 }
 
-function sliceShape(x: TensorMeta, { axis, start, end }: SliceAttrs): number[] {
+function sliceShape(x: TensorMeta, { axis, start, end }: SliceAttrs): Shaped<AxisPlan> {
   expectFloat('slice', [x]);
   const a = normAxis('slice', axis, [x.shape]);
   if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > x.shape[a])
     throw new OpError('slice', `range [${start}, ${end}) out of bounds along axis ${axis}`, [x.shape]);
-  return x.shape.map((d, i) => (i === a ? end - start : d));
+  return planned(
+    a,
+    x.shape.map((d, i) => (i === a ? end - start : d)),
+  );
 }
 
 /** Launches concat.wgsl: x into y at index `start` along axis `a`. */
@@ -95,23 +119,17 @@ const concatCases: OpCase<ConcatAttrs>[] = [
   { inputs: [{ shape: [4_200_000] }, { shape: [3] }], attrs: { axis: 0 }, noGradCheck: true },
 ];
 
-export const concatOp: OpDef<ConcatAttrs> = {
+export const concatOp: OpDef<ConcatAttrs, AxisPlan> = {
   name: 'concat',
-  shape: (inputs, attrs) => [{ shape: concatShape(inputs, attrs) }],
-  gpu(engine, xs, [y], { axis }) {
-    const a = normAxis('concat', axis, [y.shape]);
+  shape: concatShape,
+  gpu(engine, xs, [y], _attrs, { a }) {
     let start = 0;
     for (const x of xs) {
       place(engine, x, y, a, start);
       start += x.shape[a];
     }
   },
-  cpu(xs, attrs) {
-    const out = concatShape(
-      xs.map((x) => ({ shape: x.shape, dtype: 'float32' })),
-      attrs,
-    );
-    const a = normAxis('concat', attrs.axis, [out]);
+  cpu(xs, _attrs, { a, out }) {
     const { outer, inner } = rows(out, a);
     const y = new Float64Array(numel(out));
     let start = 0;
@@ -125,8 +143,7 @@ export const concatOp: OpDef<ConcatAttrs> = {
     }
     return [y];
   },
-  backward({ inputs, dy, attrs: { axis } }) {
-    const a = normAxis('concat', axis, [dy.shape]);
+  backward({ inputs, dy, plan: { a } }) {
     let start = 0;
     return inputs.map((x) => {
       const end = start + x.shape[a];
@@ -138,20 +155,17 @@ export const concatOp: OpDef<ConcatAttrs> = {
   cases: concatCases,
 };
 
-export const sliceOp: OpDef<SliceAttrs> = {
+export const sliceOp: OpDef<SliceAttrs, AxisPlan> = {
   name: 'slice',
-  shape: ([x], attrs) => [{ shape: sliceShape(x, attrs) }],
-  gpu(engine, [x], [y], { axis, start }) {
-    const a = normAxis('slice', axis, [x.shape]);
+  shape: ([x], attrs) => sliceShape(x, attrs),
+  gpu(engine, [x], [y], { start }, { a }) {
     engine.dispatch('slice', {
       bindings: { x, y },
       params: copyParams(y.numel(), x.shape, y.shape, a, start),
       threads: y.numel(),
     });
   },
-  cpu([x], attrs) {
-    const out = sliceShape({ shape: x.shape, dtype: 'float32' }, attrs);
-    const a = normAxis('slice', attrs.axis, [x.shape]);
+  cpu([x], attrs, { a, out }) {
     const { outer, inner } = rows(x.shape, a);
     const [n, m] = [x.shape[a], out[a]];
     const y = new Float64Array(numel(out));
@@ -161,10 +175,8 @@ export const sliceOp: OpDef<SliceAttrs> = {
           y[(o * m + k) * inner + j] = x.data[(o * n + attrs.start + k) * inner + j];
     return [y];
   },
-  backward({ inputs: [x], dy, attrs }) {
-    return [
-      apply(sliceBackward, [dy], { ...attrs, n: x.shape[normAxis('slice', attrs.axis, [x.shape])] })[0],
-    ];
+  backward({ inputs: [x], dy, attrs, plan: { a } }) {
+    return [apply(sliceBackward, [dy], { ...attrs, n: x.shape[a] })[0]];
   },
   cases: [
     { inputs: [{ shape: [7] }], attrs: { axis: 0, start: 2, end: 5 } },
@@ -182,7 +194,8 @@ export interface SliceBackwardAttrs extends SliceAttrs {
   n: number;
 }
 
-export const sliceBackward: OpDef<SliceBackwardAttrs> = {
+// Covered through slice's gradient check.
+export const sliceBackward = backwardOnlyOp<SliceBackwardAttrs, AxisPlan>({
   name: 'slice_backward',
   shape([dy], { axis, start, end, n }) {
     const a = normAxis('slice_backward', axis, [dy.shape]);
@@ -190,18 +203,19 @@ export const sliceBackward: OpDef<SliceBackwardAttrs> = {
       throw new OpError('slice_backward', `dy does not fit [${start}, ${end}) of ${n} along axis ${axis}`, [
         dy.shape,
       ]);
-    return [{ shape: dy.shape.map((d, i) => (i === a ? n : d)) }];
+    return planned(
+      a,
+      dy.shape.map((d, i) => (i === a ? n : d)),
+    );
   },
-  gpu(engine, [dy], [dx], { axis, start }) {
-    const a = normAxis('slice_backward', axis, [dx.shape]);
+  gpu(engine, [dy], [dx], { start }, { a }) {
     engine.dispatch('slice_backward', {
       bindings: { dy, dx },
       params: copyParams(dx.numel(), dx.shape, dy.shape, a, start),
       threads: dx.numel(),
     });
   },
-  cpu([dy], { axis, start, end, n }) {
-    const a = normAxis('slice_backward', axis, [dy.shape]);
+  cpu([dy], { start, end, n }, { a }) {
     const { outer, inner } = rows(dy.shape, a);
     const m = end - start;
     const dx = new Float64Array(outer * n * inner);
@@ -211,10 +225,7 @@ export const sliceBackward: OpDef<SliceBackwardAttrs> = {
           dx[(o * n + start + k) * inner + j] = dy.data[(o * m + k) * inner + j];
     return [dx];
   },
-  // Second derivatives are not needed by any model here; covered through slice's gradient check.
-  backward: null,
-  cases: [],
-};
+});
 
 /**
  * Concatenation along `axis` (`torch.cat(xs, dim=axis)`); negative axes count from the end. A single tensor is
@@ -238,8 +249,8 @@ export function concat(xs: Tensor[], axis = 0): Tensor {
  */
 export function slice(x: Tensor, axis: number, start: number, end: number): Tensor {
   const attrs = { axis, start, end };
-  const shape = sliceShape(x, attrs);
-  if (shape.join() === x.shape.join()) return x;
+  const { out } = sliceShape(x, attrs).plan;
+  if (out.join() === x.shape.join()) return x;
   return apply(sliceOp, [x], attrs)[0];
 }
 

@@ -4,7 +4,7 @@
  * (cross_entropy_backward.wgsl); 'mean' and 'sum' reductions are composed from reduce.ts on top. Labels equal to
  * `ignoreIndex` (PyTorch's −100 by default) contribute nothing, and 'mean' divides by the labels not ignored.
  */
-import { OpError, apply, type OpDef, type TensorMeta } from '../runtime/op.js';
+import { OpError, apply, backwardOnlyOp, type OpDef, type TensorMeta } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { div, mul } from './elementwise.js';
 import { checkRange } from './int_checks.js';
@@ -26,8 +26,14 @@ export interface CrossEntropyOptions {
   ignoreIndex?: number;
 }
 
+/** The plan: N rows of C classes. */
+interface Rows {
+  n: number;
+  c: number;
+}
+
 /** Checks x (N, C) float32 with C ≥ 1 and labels (N) int32; returns N and C. */
-function check(op: string, x: TensorMeta, labels: TensorMeta, extra: TensorMeta[] = []): [number, number] {
+function check(op: string, x: TensorMeta, labels: TensorMeta, extra: TensorMeta[] = []): Rows {
   const shapes = [x.shape, labels.shape, ...extra.map((t) => t.shape)];
   if (x.shape.length !== 2 || x.shape[1] < 1 || labels.shape.length !== 1 || labels.shape[0] !== x.shape[0])
     throw new OpError(op, 'expects logits (N, C) with C >= 1 and labels (N)', shapes);
@@ -38,7 +44,7 @@ function check(op: string, x: TensorMeta, labels: TensorMeta, extra: TensorMeta[
       `labels must be an int32 tensor, got ${labels.dtype} (upload with dtype 'int32')`,
       shapes,
     );
-  return [x.shape[0], x.shape[1]];
+  return { n: x.shape[0], c: x.shape[1] };
 }
 
 /** log Σ_c exp(x[row, c]) in float64, shifted by the row maximum. */
@@ -56,23 +62,21 @@ const DEFAULT: CrossEntropyAttrs = { ignoreIndex: IGNORE_INDEX };
  * Outputs loss (N) and weight (N): 1 for a counted row, 0 for an ignored one (Σ weight is the 'mean' divisor).
  * Labels the host holds are checked here; others by the kernel's device-side check.
  */
-export const crossEntropyOp: OpDef<CrossEntropyAttrs> = {
+export const crossEntropyOp: OpDef<CrossEntropyAttrs, Rows> = {
   name: 'cross_entropy',
   shape([x, labels], { ignoreIndex }) {
-    const [n, c] = check('cross_entropy', x, labels);
-    checkRange('cross_entropy', 'label', labels, c, [x.shape, labels.shape], ignoreIndex);
-    return [{ shape: [n] }, { shape: [n] }];
+    const plan = check('cross_entropy', x, labels);
+    checkRange('cross_entropy', 'label', labels, plan.c, [x.shape, labels.shape], ignoreIndex);
+    return { outputs: [{ shape: [plan.n] }, { shape: [plan.n] }], plan };
   },
-  gpu(engine, [x, labels], [loss, weight], { ignoreIndex }) {
-    const [n, c] = x.shape;
+  gpu(engine, [x, labels], [loss, weight], { ignoreIndex }, { n, c }) {
     engine.dispatch('cross_entropy', {
       bindings: { x, labels, loss, weight },
       params: { n, c, ignore: ignoreIndex },
       groups: n,
     });
   },
-  cpu([x, labels], { ignoreIndex }) {
-    const [n, c] = x.shape;
+  cpu([x, labels], { ignoreIndex }, { n, c }) {
     const ignored = (i: number) => labels.data[i] === ignoreIndex;
     return [
       Float64Array.from({ length: n }, (_, i) =>
@@ -108,25 +112,23 @@ export const crossEntropyOp: OpDef<CrossEntropyAttrs> = {
   ],
 };
 
-export const crossEntropyBackward: OpDef<CrossEntropyAttrs> = {
+export const crossEntropyBackward = backwardOnlyOp<CrossEntropyAttrs, Rows>({
   name: 'cross_entropy_backward',
   // Labels were range-checked by the forward op.
   shape([x, labels, dloss]) {
-    check('cross_entropy_backward', x, labels, [dloss]);
+    const plan = check('cross_entropy_backward', x, labels, [dloss]);
     if (dloss.shape.length !== 1 || dloss.shape[0] !== x.shape[0])
       throw new OpError('cross_entropy_backward', 'expects dloss (N)', [x.shape, labels.shape, dloss.shape]);
-    return [{ shape: x.shape }];
+    return { outputs: [{ shape: x.shape }], plan };
   },
-  gpu(engine, [x, labels, dloss], [dx], { ignoreIndex }) {
-    const [n, c] = x.shape;
+  gpu(engine, [x, labels, dloss], [dx], { ignoreIndex }, { n, c }) {
     engine.dispatch('cross_entropy_backward', {
       bindings: { x, labels, dloss, dx },
       params: { n, c, ignore: ignoreIndex },
       groups: n,
     });
   },
-  cpu([x, labels, dloss], { ignoreIndex }) {
-    const [n, c] = x.shape;
+  cpu([x, labels, dloss], { ignoreIndex }, { n, c }) {
     const dx = new Float64Array(n * c);
     for (let i = 0; i < n; i++) {
       const t = labels.data[i];
@@ -137,10 +139,7 @@ export const crossEntropyBackward: OpDef<CrossEntropyAttrs> = {
     }
     return [dx];
   },
-  // Second derivatives are not needed by any model here.
-  backward: null,
-  cases: [],
-};
+});
 
 /**
  * Cross-entropy loss of logits against class labels, as `torch.nn.functional.cross_entropy(logits, labels,

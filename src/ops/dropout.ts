@@ -4,7 +4,7 @@
  * so backward re-derives it instead of storing it, and the fused attention kernels reproduce it in-kernel.
  */
 import { OpError, apply, type OpDef } from '../runtime/op.js';
-import type { Tensor } from '../runtime/tensor.js';
+import { numel, type Tensor } from '../runtime/tensor.js';
 import { defaultGenerator } from '../runtime/random.js';
 
 export interface DropoutAttrs {
@@ -26,17 +26,17 @@ export function dropoutUniform(seed: number, index: number): number {
   return (pcg((index + pcg(seed)) >>> 0) >>> 8) / 16777216;
 }
 
-export const dropoutOp: OpDef<DropoutAttrs> = {
+export const dropoutOp: OpDef<DropoutAttrs, { n: number }> = {
   name: 'dropout',
   shape([x], { p }) {
     if (!(p >= 0 && p < 1)) throw new OpError('dropout', `p must be in [0, 1), got ${p}`, [x.shape]);
-    return [{ shape: x.shape }];
+    return { outputs: [{ shape: x.shape }], plan: { n: numel(x.shape) } };
   },
-  gpu(engine, [x], [y], { p, seed }) {
+  gpu(engine, [x], [y], { p, seed }, { n }) {
     engine.dispatch('dropout', {
       bindings: { x, y },
-      params: { n: x.numel(), seed: seed >>> 0, p, scale: 1 / (1 - p) },
-      threads: x.numel(),
+      params: { n, seed: seed >>> 0, p, scale: 1 / (1 - p) },
+      threads: n,
     });
   },
   cpu([x], { p, seed }) {

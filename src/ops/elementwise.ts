@@ -5,7 +5,7 @@
  */
 import type { Engine } from '../runtime/engine.js';
 import { engine as currentEngine } from '../runtime/global.js';
-import { OpError, apply, type OpDef, type OpCase } from '../runtime/op.js';
+import { OpError, apply, backwardOnlyOp, type OpDef, type OpCase } from '../runtime/op.js';
 import { Tensor, formatShape, numel } from '../runtime/tensor.js';
 import { sumToShape } from './reduce.js';
 
@@ -50,15 +50,20 @@ const unaryCases: OpCase<UnaryAttrs>[] = Object.entries(unaryTable).flatMap(([op
   })),
 );
 
-export const unary: OpDef<UnaryAttrs> = {
+/** The plan of the flat elementwise ops: the element count. */
+interface Flat {
+  n: number;
+}
+
+export const unary: OpDef<UnaryAttrs, Flat> = {
   name: 'unary',
-  shape: ([x]) => [{ shape: x.shape }],
-  gpu(engine, [x], [y], { op, alpha }) {
+  shape: ([x]) => ({ outputs: [{ shape: x.shape }], plan: { n: numel(x.shape) } }),
+  gpu(engine, [x], [y], { op, alpha }, { n }) {
     engine.dispatch('unary', {
       bindings: { x, y },
-      params: { n: x.numel(), alpha },
+      params: { n, alpha },
       constants: { OP: unaryTable[op].code },
-      threads: x.numel(),
+      threads: n,
     });
   },
   cpu([x], { op, alpha }) {
@@ -86,29 +91,26 @@ const unaryDerivative: Record<UnaryName, (x: number, y: number, a: number) => nu
   cos: (x) => -Math.sin(x),
 };
 
-export const unaryBackward: OpDef<UnaryAttrs> = {
+export const unaryBackward = backwardOnlyOp<UnaryAttrs, Flat>({
   name: 'unary_backward',
   shape: ([x, y, dy]) => {
     if (x.shape.join() !== dy.shape.join() || y.shape.join() !== x.shape.join())
       throw new OpError('unary_backward', 'x, y and dy must have one shape', [x.shape, y.shape, dy.shape]);
-    return [{ shape: x.shape }];
+    return { outputs: [{ shape: x.shape }], plan: { n: numel(x.shape) } };
   },
-  gpu(engine, [x, y, dy], [dx], { op, alpha }) {
+  gpu(engine, [x, y, dy], [dx], { op, alpha }, { n }) {
     engine.dispatch('unary_backward', {
       bindings: { x, y, dy, dx },
-      params: { n: x.numel(), alpha },
+      params: { n, alpha },
       constants: { OP: unaryTable[op].code },
-      threads: x.numel(),
+      threads: n,
     });
   },
   cpu([x, y, dy], { op, alpha }) {
     const d = unaryDerivative[op];
     return [Float64Array.from(x.data, (v, i) => dy.data[i] * d(v, y.data[i], alpha))];
   },
-  // Second derivatives are not needed by any model here.
-  backward: null,
-  cases: [],
-};
+});
 
 function unaryOp(op: UnaryName) {
   return (x: Tensor, alpha = 0): Tensor => apply(unary, [x], { op, alpha })[0];
@@ -231,29 +233,34 @@ const binaryCases: OpCase<BinaryAttrs>[] = (
   })),
 );
 
-export const binary: OpDef<BinaryAttrs> = {
+/** The plan: the output shape, and each operand's element strides read as it (0 on broadcast dims). */
+interface BinaryPlan {
+  out: number[];
+  sa: number[];
+  sb: number[];
+}
+
+export const binary: OpDef<BinaryAttrs, BinaryPlan> = {
   name: 'binary',
-  shape: ([a, b], { op, shape }) => [{ shape: binaryShape(op, a.shape, b.shape, shape) }],
-  gpu(engine, [a, b], [y], { op }) {
-    const same = a.shape.join() === y.shape.join() && b.shape.join() === y.shape.join();
+  shape([a, b], { op, shape }) {
+    const out = binaryShape(op, a.shape, b.shape, shape);
+    return {
+      outputs: [{ shape: out }],
+      plan: { out, sa: broadcastStrides(a.shape, out), sb: broadcastStrides(b.shape, out) },
+    };
+  },
+  gpu(engine, [a, b], [y], { op }, { out, sa, sb }) {
+    const same = a.shape.join() === out.join() && b.shape.join() === out.join();
     const pad = (v: number[]) => [...v, ...new Array(MAX_RANK - v.length).fill(0)];
+    const n = numel(out);
     engine.dispatch('binary', {
       bindings: { a, b, y },
-      params: {
-        n: y.numel(),
-        rank: y.shape.length,
-        shape: pad([...y.shape]),
-        astride: pad(broadcastStrides(a.shape, y.shape)),
-        bstride: pad(broadcastStrides(b.shape, y.shape)),
-      },
+      params: { n, rank: out.length, shape: pad(out), astride: pad(sa), bstride: pad(sb) },
       constants: { OP: binaryTable[op].code, BROADCAST: same ? 0 : 1 },
-      threads: y.numel(),
+      threads: n,
     });
   },
-  cpu([a, b], { op, shape }) {
-    const out = binaryShape(op, a.shape, b.shape, shape);
-    const sa = broadcastStrides(a.shape, out);
-    const sb = broadcastStrides(b.shape, out);
+  cpu([a, b], { op }, { out, sa, sb }) {
     const f = binaryTable[op].cpu;
     const y = new Float64Array(numel(out));
     for (let i = 0; i < y.length; i++) {
@@ -346,14 +353,14 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
 
 // ---------------------------------------------------------------- constants
 
-export const fillOp: OpDef<{ shape: readonly number[]; value: number }> = {
+export const fillOp: OpDef<{ shape: readonly number[]; value: number }, Flat> = {
   name: 'fill',
-  shape: (_inputs, { shape }) => [{ shape }],
-  gpu(engine, _inputs, [y], { value }) {
+  shape: (_inputs, { shape }) => ({ outputs: [{ shape }], plan: { n: numel(shape) } }),
+  gpu(engine, _inputs, [y], { value }, { n }) {
     engine.dispatch('fill', {
       bindings: { y },
-      params: { n: y.numel(), value },
-      threads: y.numel(),
+      params: { n, value },
+      threads: n,
     });
   },
   cpu: (_inputs, { shape, value }) => [new Float64Array(numel(shape)).fill(value)],
@@ -366,7 +373,7 @@ export const fillOp: OpDef<{ shape: readonly number[]; value: number }> = {
 export function fill(shape: readonly number[], value: number, engine: Engine = currentEngine()): Tensor {
   const y = engine.empty(shape);
   if (engine.backend === 'cpu') y.array.fill(value);
-  else fillOp.gpu(engine, [], [y], { shape, value });
+  else fillOp.gpu(engine, [], [y], { shape, value }, { n: y.numel() });
   return y;
 }
 

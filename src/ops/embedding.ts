@@ -5,7 +5,14 @@
  * Indices outside [0, V) raise an OpError as PyTorch's IndexError: at the call when the host holds them, else from
  * the kernel's device-side check at the next readback or `sync()` (the kernels clamp only to keep reads in bounds).
  */
-import { OpError, apply, type CpuTensor, type OpDef, type TensorMeta } from '../runtime/op.js';
+import {
+  OpError,
+  apply,
+  backwardOnlyOp,
+  type CpuTensor,
+  type OpDef,
+  type TensorMeta,
+} from '../runtime/op.js';
 import { numel, type Tensor } from '../runtime/tensor.js';
 import { checkRange } from './int_checks.js';
 
@@ -20,33 +27,40 @@ function check(op: string, w: TensorMeta | null, v: number, e: number, idx: Tens
   if (v < 1 || e < 1) throw new OpError(op, 'the table needs V >= 1 rows of E >= 1 features', shapes);
 }
 
-export const embeddingOp: OpDef<EmbeddingAttrs> = {
+/** The plan: N indices into a table of V rows of E features. */
+interface Table {
+  n: number;
+  v: number;
+  e: number;
+}
+
+export const embeddingOp: OpDef<EmbeddingAttrs, Table> = {
   name: 'embedding',
   shape([w, idx]) {
     const shapes = [[...w.shape], [...idx.shape]];
     check('embedding', w, w.shape[0], w.shape[1], idx, shapes);
     checkRange('embedding', 'index', idx, w.shape[0], shapes);
-    return [{ shape: [...idx.shape, w.shape[1]] }];
+    const [v, e] = w.shape;
+    return { outputs: [{ shape: [...idx.shape, e] }], plan: { n: numel(idx.shape), v, e } };
   },
-  gpu(engine, [w, idx], [y]) {
-    if (y.numel() === 0) return;
+  gpu(engine, [w, idx], [y], _attrs, { n, v, e }) {
+    if (n * e === 0) return;
     engine.dispatch('embedding', {
       bindings: { w, idx, y },
-      params: { count: y.numel(), v: w.shape[0], e: w.shape[1] },
-      threads: y.numel(),
+      params: { count: n * e, v, e },
+      threads: n * e,
     });
   },
-  cpu([w, idx]) {
-    const e = w.shape[1];
-    const y = new Float64Array(idx.data.length * e);
-    for (let n = 0; n < idx.data.length; n++) {
+  cpu([w, idx], _attrs, { n: count, e }) {
+    const y = new Float64Array(count * e);
+    for (let n = 0; n < count; n++) {
       const row = idx.data[n];
       for (let k = 0; k < e; k++) y[n * e + k] = w.data[row * e + k];
     }
     return [y];
   },
-  backward: ({ inputs: [w, idx], dy }) => [
-    apply(embeddingBackward, [idx, dy], { v: w.shape[0] })[0],
+  backward: ({ inputs: [, idx], dy, plan: { v } }) => [
+    apply(embeddingBackward, [idx, dy], { v })[0],
     // Indices are integers: no gradient.
     null,
   ],
@@ -76,9 +90,11 @@ interface EmbeddingBackwardAttrs {
   v: number;
 }
 
-function backwardCpu([idx, dy]: CpuTensor[], { v }: EmbeddingBackwardAttrs): Float64Array[] {
-  const n = idx.data.length;
-  const e = n === 0 ? (dy.shape.at(-1) ?? 0) : dy.data.length / n;
+function backwardCpu(
+  [idx, dy]: CpuTensor[],
+  _attrs: EmbeddingBackwardAttrs,
+  { n, v, e }: Table,
+): Float64Array[] {
   const dw = new Float64Array(v * e);
   for (let i = 0; i < n; i++) {
     const row = idx.data[i];
@@ -87,7 +103,7 @@ function backwardCpu([idx, dy]: CpuTensor[], { v }: EmbeddingBackwardAttrs): Flo
   return [dw];
 }
 
-export const embeddingBackward: OpDef<EmbeddingBackwardAttrs> = {
+export const embeddingBackward = backwardOnlyOp<EmbeddingBackwardAttrs, Table>({
   name: 'embedding_backward',
   shape([idx, dy], { v }) {
     const shapes = [[...idx.shape], [...dy.shape]];
@@ -95,21 +111,17 @@ export const embeddingBackward: OpDef<EmbeddingBackwardAttrs> = {
     check('embedding_backward', null, v, e, idx, shapes);
     if (dy.shape.length !== idx.shape.length + 1 || idx.shape.some((d, i) => d !== dy.shape[i]))
       throw new OpError('embedding_backward', 'dy must be (…indices shape, E)', shapes);
-    return [{ shape: [v, e] }];
+    return { outputs: [{ shape: [v, e] }], plan: { n: numel(idx.shape), v, e } };
   },
-  gpu(engine, [idx, dy], [dw], { v }) {
-    const e = dy.shape[dy.shape.length - 1];
+  gpu(engine, [idx, dy], [dw], _attrs, { n, v, e }) {
     engine.dispatch('embedding_backward', {
       bindings: { idx, dy, dw },
-      params: { count: dw.numel(), n: numel(idx.shape), v, e },
-      threads: dw.numel(),
+      params: { count: v * e, n, v, e },
+      threads: v * e,
     });
   },
   cpu: backwardCpu,
-  // Second derivatives are not needed by any model here.
-  backward: null,
-  cases: [],
-};
+});
 
 /**
  * Row lookup `weight[indices]` (`torch.nn.functional.embedding(indices, weight)`), d2l's token embeddings.

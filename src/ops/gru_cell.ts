@@ -4,7 +4,7 @@
  * this op combines them with the previous state. Its backward kernel (gru_cell_backward.wgsl) recomputes the gates
  * and returns dgi, dgh and the direct part of dh; autograd carries them through the matmuls.
  */
-import { OpError, apply, type OpCase, type OpDef } from '../runtime/op.js';
+import { OpError, apply, backwardOnlyOp, type OpCase, type OpDef } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
 
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
@@ -25,6 +25,9 @@ export function cellDims(
     throw new OpError(op, `expects gi (B, ${gates}H), gh (B, ${gates}H), state (B, H)`, [gi, gh, h]);
   return { b, hd };
 }
+
+/** @internal the plan of the cell ops: B rows of H hidden units. */
+export type Cell = ReturnType<typeof cellDims>;
 
 /** Gates of one GRU element in float64: the CPU twin of both kernels. */
 function gruGates(gi: ArrayLike<number>, gh: ArrayLike<number>, g: number, hd: number) {
@@ -48,21 +51,19 @@ function gruCases(): OpCase<Record<string, never>>[] {
   }));
 }
 
-export const gruCellOp: OpDef<Record<string, never>> = {
+export const gruCellOp: OpDef<Record<string, never>, Cell> = {
   name: 'gru_cell',
   shape([gi, gh, h]) {
-    cellDims('gru_cell', gi.shape, gh.shape, h.shape, 3);
-    return [{ shape: h.shape }];
+    return { outputs: [{ shape: h.shape }], plan: cellDims('gru_cell', gi.shape, gh.shape, h.shape, 3) };
   },
-  gpu(engine, [gi, gh, h], [y]) {
+  gpu(engine, [gi, gh, h], [y], _attrs, { b, hd }) {
     engine.dispatch('gru_cell', {
       bindings: { gi, gh, h, y },
-      params: { n: h.numel(), hidden: h.shape[1] },
-      threads: h.numel(),
+      params: { n: b * hd, hidden: hd },
+      threads: b * hd,
     });
   },
-  cpu([gi, gh, h]) {
-    const [b, hd] = h.shape;
+  cpu([gi, gh, h], _attrs, { b, hd }) {
     const y = new Float64Array(b * hd);
     for (let i = 0; i < b * hd; i++) {
       const { z, n } = gruGates(gi.data, gh.data, Math.floor(i / hd) * 3 * hd + (i % hd), hd);
@@ -74,10 +75,10 @@ export const gruCellOp: OpDef<Record<string, never>> = {
   cases: gruCases(),
 };
 
-export const gruCellBackward: OpDef<Record<string, never>> = {
+export const gruCellBackward = backwardOnlyOp<Record<string, never>, Cell>({
   name: 'gru_cell_backward',
   shape([gi, gh, h, dy]) {
-    cellDims('gru_cell_backward', gi.shape, gh.shape, h.shape, 3);
+    const plan = cellDims('gru_cell_backward', gi.shape, gh.shape, h.shape, 3);
     if (dy.shape.join() !== h.shape.join())
       throw new OpError('gru_cell_backward', 'dy must have the shape of h', [
         gi.shape,
@@ -85,17 +86,16 @@ export const gruCellBackward: OpDef<Record<string, never>> = {
         h.shape,
         dy.shape,
       ]);
-    return [{ shape: gi.shape }, { shape: gh.shape }, { shape: h.shape }];
+    return { outputs: [{ shape: gi.shape }, { shape: gh.shape }, { shape: h.shape }], plan };
   },
-  gpu(engine, [gi, gh, h, dy], [dgi, dgh, dh]) {
+  gpu(engine, [gi, gh, h, dy], [dgi, dgh, dh], _attrs, { b, hd }) {
     engine.dispatch('gru_cell_backward', {
       bindings: { gi, gh, h, dy, dgi, dgh, dh },
-      params: { n: h.numel(), hidden: h.shape[1] },
-      threads: h.numel(),
+      params: { n: b * hd, hidden: hd },
+      threads: b * hd,
     });
   },
-  cpu([gi, gh, h, dy]) {
-    const [b, hd] = h.shape;
+  cpu([gi, gh, h, dy], _attrs, { b, hd }) {
     const dgi = new Float64Array(b * 3 * hd);
     const dgh = new Float64Array(b * 3 * hd);
     const dh = new Float64Array(b * hd);
@@ -112,10 +112,7 @@ export const gruCellBackward: OpDef<Record<string, never>> = {
     }
     return [dgi, dgh, dh];
   },
-  // Second derivatives are not needed by any model here.
-  backward: null,
-  cases: [],
-};
+});
 
 /**
  * One step of `torch.nn.GRU` given both projections (gate blocks r, z, n, PyTorch's `weight_ih_l0` order):

@@ -17,6 +17,7 @@ export interface HardAttentionAttrs {
   seed: number;
 }
 
+/** The plan: B·L query rows over S keys of D-wide values. */
 interface Layout {
   b: number;
   l: number;
@@ -45,9 +46,8 @@ function layout(x: TensorMeta, v: TensorMeta, lens: TensorMeta | undefined): Lay
 function hardAttentionCpu(
   [x, v, lens]: CpuTensor[],
   { mode, seed }: HardAttentionAttrs,
+  lay: Layout,
 ): ArrayLike<number>[] {
-  const meta = (t: CpuTensor, dtype: 'float32' | 'int32'): TensorMeta => ({ shape: t.shape, dtype });
-  const lay = layout(meta(x, 'float32'), meta(v, 'float32'), lens && meta(lens, 'int32'));
   const { b, l, s, d } = lay;
   const y = new Float64Array(b * l * d);
   const idx = new Int32Array(b * l);
@@ -121,14 +121,14 @@ const forwardCases: OpCase<HardAttentionAttrs>[] = [
 /** Every case is forward only: there is no gradient to check. */
 const cases = forwardCases.map((c) => ({ ...c, noGradCheck: true }));
 
-export const hardAttentionOp: OpDef<HardAttentionAttrs> = {
+export const hardAttentionOp: OpDef<HardAttentionAttrs, Layout> = {
   name: 'hard_attention',
   shape([x, v, lens]) {
-    const { b, l, d } = layout(x, v, lens);
-    return [{ shape: [b, l, d] }, { shape: [b, l], dtype: 'int32' }];
+    const plan = layout(x, v, lens);
+    const { b, l, d } = plan;
+    return { outputs: [{ shape: [b, l, d] }, { shape: [b, l], dtype: 'int32' }], plan };
   },
-  gpu(engine, [x, v, lens], [y, idx], { mode, seed }) {
-    const { b, l, s, d, lensRows: rowsPerLen } = layout(x, v, lens);
+  gpu(engine, [x, v, lens], [y, idx], { mode, seed }, { b, l, s, d, lensRows: rowsPerLen }) {
     engine.dispatch('hard_attention', {
       bindings: { x, v, lens: lens ?? null, y, idx },
       params: { rows: b * l, l, s, d, lens_rows: rowsPerLen, seed: seed >>> 0 },

@@ -73,18 +73,17 @@ const geometries: { bhld: [number, number, number, number]; noGradCheck?: boolea
   { bhld: [2, 1025, 2, 1024], noGradCheck: true },
 ];
 
-export const splitHeadsOp: OpDef<HeadsAttrs> = {
+export const splitHeadsOp: OpDef<HeadsAttrs, Geometry> = {
   name: 'split_heads',
   shape([x], attrs) {
     const g = splitGeometry(x, attrs);
-    return [{ shape: [g.b * g.h, g.l, g.d] }];
+    return { outputs: [{ shape: [g.b * g.h, g.l, g.d] }], plan: g };
   },
-  gpu(engine, [x], [y], attrs) {
-    launch('split_heads', engine, x, y, splitGeometry(x, attrs));
+  gpu(engine, [x], [y], _attrs, g) {
+    launch('split_heads', engine, x, y, g);
   },
-  cpu([x], attrs) {
+  cpu([x], _attrs, { b, l, h, d }) {
     // d2l's reshape(B, L, H, D) → permute(0, 2, 1, 3): walk the input in its own order and place each value.
-    const { b, l, h, d } = splitGeometry({ shape: x.shape, dtype: 'float32' }, attrs);
     const y = new Float64Array(b * l * h * d);
     for (let bi = 0; bi < b; bi++)
       for (let li = 0; li < l; li++)
@@ -102,17 +101,16 @@ export const splitHeadsOp: OpDef<HeadsAttrs> = {
   })) satisfies OpCase<HeadsAttrs>[],
 };
 
-export const mergeHeadsOp: OpDef<HeadsAttrs> = {
+export const mergeHeadsOp: OpDef<HeadsAttrs, Geometry> = {
   name: 'merge_heads',
   shape([x], attrs) {
     const g = mergeGeometry(x, attrs);
-    return [{ shape: [g.b, g.l, g.h * g.d] }];
+    return { outputs: [{ shape: [g.b, g.l, g.h * g.d] }], plan: g };
   },
-  gpu(engine, [x], [y], attrs) {
-    launch('merge_heads', engine, x, y, mergeGeometry(x, attrs));
+  gpu(engine, [x], [y], _attrs, g) {
+    launch('merge_heads', engine, x, y, g);
   },
-  cpu([x], attrs) {
-    const { b, l, h, d } = mergeGeometry({ shape: x.shape, dtype: 'float32' }, attrs);
+  cpu([x], _attrs, { b, l, h, d }) {
     const y = new Float64Array(b * l * h * d);
     for (let bi = 0; bi < b; bi++)
       for (let hi = 0; hi < h; hi++)

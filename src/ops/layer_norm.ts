@@ -4,7 +4,7 @@
  * kernel each way (shaders/layer_norm.wgsl, layer_norm_backward.wgsl); the forward saves the row mean and
  * 1/√(var + eps) for the backward, as PyTorch's native_layer_norm does.
  */
-import { OpError, apply, type OpCase, type OpDef } from '../runtime/op.js';
+import { OpError, apply, backwardOnlyOp, type OpCase, type OpDef } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
 
 export interface LayerNormAttrs {
@@ -21,6 +21,9 @@ function rowsOf(op: string, x: readonly number[], weight: readonly number[], bia
     throw new OpError(op, 'expects x (…, D), weight (D), bias (D)', [x, weight, bias]);
   return { n: x.slice(0, -1).reduce((a, v) => a * v, 1), d };
 }
+
+/** The plan of both ops: N rows of D features. */
+type Rows = ReturnType<typeof rowsOf>;
 
 /** Row means, reciprocal standard deviations and y in float64: the CPU twin of layer_norm.wgsl. */
 function rowStats(x: ArrayLike<number>, n: number, d: number, eps: number) {
@@ -50,22 +53,20 @@ const cases: OpCase<LayerNormAttrs>[] = [
   return { inputs: [{ shape }, { shape: [d] }, { shape: [d] }], attrs: { eps: 1e-5 } };
 });
 
-export const layerNormOp: OpDef<LayerNormAttrs> = {
+export const layerNormOp: OpDef<LayerNormAttrs, Rows> = {
   name: 'layer_norm',
   shape([x, weight, bias]) {
-    const { n } = rowsOf('layer_norm', x.shape, weight.shape, bias.shape);
-    return [{ shape: x.shape }, { shape: [n] }, { shape: [n] }];
+    const plan = rowsOf('layer_norm', x.shape, weight.shape, bias.shape);
+    return { outputs: [{ shape: x.shape }, { shape: [plan.n] }, { shape: [plan.n] }], plan };
   },
-  gpu(engine, [x, weight, bias], [y, mean, rstd], { eps }) {
-    const { n, d } = rowsOf('layer_norm', x.shape, weight.shape, bias.shape);
+  gpu(engine, [x, weight, bias], [y, mean, rstd], { eps }, { n, d }) {
     engine.dispatch('layer_norm', {
       bindings: { x, weight, bias, y, mean, rstd },
       params: { rows: n, d, eps },
       groups: n,
     });
   },
-  cpu([x, weight, bias], { eps }) {
-    const { n, d } = rowsOf('layer_norm', x.shape, weight.shape, bias.shape);
+  cpu([x, weight, bias], { eps }, { n, d }) {
     const { mean, rstd } = rowStats(x.data, n, d, eps);
     const y = new Float64Array(n * d);
     for (let r = 0; r < n; r++)
@@ -79,21 +80,21 @@ export const layerNormOp: OpDef<LayerNormAttrs> = {
   cases,
 };
 
-export const layerNormBackward: OpDef<Record<string, never>> = {
+export const layerNormBackward = backwardOnlyOp<Record<string, never>, Rows>({
   name: 'layer_norm_backward',
   shape([x, weight, mean, rstd, dy]) {
     const shapes = [x.shape, weight.shape, mean.shape, rstd.shape, dy.shape];
-    const { n } = rowsOf('layer_norm_backward', x.shape, weight.shape, weight.shape);
+    const plan = rowsOf('layer_norm_backward', x.shape, weight.shape, weight.shape);
+    const { n } = plan;
     if (dy.shape.join() !== x.shape.join() || mean.shape.join() !== `${n}` || rstd.shape.join() !== `${n}`)
       throw new OpError(
         'layer_norm_backward',
         'expects x (…, D), weight (D), mean (N), rstd (N), dy (…, D)',
         shapes,
       );
-    return [{ shape: x.shape }, { shape: weight.shape }, { shape: weight.shape }];
+    return { outputs: [{ shape: x.shape }, { shape: weight.shape }, { shape: weight.shape }], plan };
   },
-  gpu(engine, [x, weight, mean, rstd, dy], [dx, dweight, dbias]) {
-    const { n, d } = rowsOf('layer_norm_backward', x.shape, weight.shape, weight.shape);
+  gpu(engine, [x, weight, mean, rstd, dy], [dx, dweight, dbias], _attrs, { n, d }) {
     const bindings = { x, weight, mean, rstd, dy, dx, dweight, dbias };
     engine.dispatch('layer_norm_backward', {
       bindings,
@@ -108,8 +109,7 @@ export const layerNormBackward: OpDef<Record<string, never>> = {
       groups: Math.ceil(d / COLS),
     });
   },
-  cpu([x, weight, mean, rstd, dy]) {
-    const { n, d } = rowsOf('layer_norm_backward', x.shape, weight.shape, weight.shape);
+  cpu([x, weight, mean, rstd, dy], _attrs, { n, d }) {
     const dx = new Float64Array(n * d);
     const dweight = new Float64Array(d);
     const dbias = new Float64Array(d);
@@ -130,10 +130,7 @@ export const layerNormBackward: OpDef<Record<string, never>> = {
     }
     return [dx, dweight, dbias];
   },
-  // Second derivatives are not needed by any model here.
-  backward: null,
-  cases: [],
-};
+});
 
 /**
  * Layer normalisation over the last dim, as `torch.nn.functional.layer_norm(x, (D,), weight, bias, eps)`:

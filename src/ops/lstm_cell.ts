@@ -6,10 +6,10 @@
  * kernel (lstm_cell_backward.wgsl) recomputes the gates and returns the pre-activation gradient, which is the
  * gradient of both gi and gh (they are summed), and dc.
  */
-import { OpError, apply, type OpCase, type OpDef } from '../runtime/op.js';
+import { OpError, apply, backwardOnlyOp, type OpCase, type OpDef } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { slice } from './concat.js';
-import { cellDims } from './gru_cell.js';
+import { cellDims, type Cell } from './gru_cell.js';
 import { reshape } from './shape.js';
 
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
@@ -37,21 +37,20 @@ function lstmCases(): OpCase<Record<string, never>>[] {
   }));
 }
 
-export const lstmCellOp: OpDef<Record<string, never>> = {
+export const lstmCellOp: OpDef<Record<string, never>, Cell> = {
   name: 'lstm_cell',
   shape([gi, gh, c]) {
-    const { b, hd } = cellDims('lstm_cell', gi.shape, gh.shape, c.shape, 4);
-    return [{ shape: [2, b, hd] }];
+    const plan = cellDims('lstm_cell', gi.shape, gh.shape, c.shape, 4);
+    return { outputs: [{ shape: [2, plan.b, plan.hd] }], plan };
   },
-  gpu(engine, [gi, gh, c], [y]) {
+  gpu(engine, [gi, gh, c], [y], _attrs, { b, hd }) {
     engine.dispatch('lstm_cell', {
       bindings: { gi, gh, c, y },
-      params: { n: c.numel(), hidden: c.shape[1] },
-      threads: c.numel(),
+      params: { n: b * hd, hidden: hd },
+      threads: b * hd,
     });
   },
-  cpu([gi, gh, c]) {
-    const [b, hd] = c.shape;
+  cpu([gi, gh, c], _attrs, { b, hd }) {
     const n = b * hd;
     const y = new Float64Array(2 * n);
     for (let k = 0; k < n; k++) {
@@ -68,28 +67,27 @@ export const lstmCellOp: OpDef<Record<string, never>> = {
   cases: lstmCases(),
 };
 
-export const lstmCellBackward: OpDef<Record<string, never>> = {
+export const lstmCellBackward = backwardOnlyOp<Record<string, never>, Cell>({
   name: 'lstm_cell_backward',
   shape([gi, gh, c, dy]) {
-    const { b, hd } = cellDims('lstm_cell_backward', gi.shape, gh.shape, c.shape, 4);
-    if (dy.shape.join() !== [2, b, hd].join())
+    const plan = cellDims('lstm_cell_backward', gi.shape, gh.shape, c.shape, 4);
+    if (dy.shape.join() !== [2, plan.b, plan.hd].join())
       throw new OpError('lstm_cell_backward', 'dy must be (2, B, H)', [
         gi.shape,
         gh.shape,
         c.shape,
         dy.shape,
       ]);
-    return [{ shape: gi.shape }, { shape: c.shape }];
+    return { outputs: [{ shape: gi.shape }, { shape: c.shape }], plan };
   },
-  gpu(engine, [gi, gh, c, dy], [da, dc]) {
+  gpu(engine, [gi, gh, c, dy], [da, dc], _attrs, { b, hd }) {
     engine.dispatch('lstm_cell_backward', {
       bindings: { gi, gh, c, dy, da, dc },
-      params: { n: c.numel(), hidden: c.shape[1] },
-      threads: c.numel(),
+      params: { n: b * hd, hidden: hd },
+      threads: b * hd,
     });
   },
-  cpu([gi, gh, c, dy]) {
-    const [b, hd] = c.shape;
+  cpu([gi, gh, c, dy], _attrs, { b, hd }) {
     const n = b * hd;
     const da = new Float64Array(4 * n);
     const dc = new Float64Array(n);
@@ -107,10 +105,7 @@ export const lstmCellBackward: OpDef<Record<string, never>> = {
     }
     return [da, dc];
   },
-  // Second derivatives are not needed by any model here.
-  backward: null,
-  cases: [],
-};
+});
 
 /**
  * One step of `torch.nn.LSTM` given both projections (gate blocks i, f, g, o, PyTorch's `weight_ih_l0` order),

@@ -6,7 +6,14 @@
  * thread per row without barriers (masked_softmax_rows*.wgsl) in the software set (CPU-emulated adapters), where
  * a barrier costs more than the row's math.
  */
-import { OpError, apply, type CpuTensor, type OpDef, type TensorMeta } from '../runtime/op.js';
+import {
+  OpError,
+  apply,
+  backwardOnlyOp,
+  type CpuTensor,
+  type OpDef,
+  type TensorMeta,
+} from '../runtime/op.js';
 import { numel, type Tensor } from '../runtime/tensor.js';
 import { lensRows, validLength, withValidLens, type ValidLens } from './valid_lens.js';
 
@@ -16,7 +23,7 @@ export type MaskedSoftmaxAttrs = Record<string, never>;
 /** The value d2l's `_sequence_mask(X, valid_len, value=-1e6)` writes over masked scores. */
 const MASKED = -1e6;
 
-/** Row geometry of kernels and references. */
+/** Row geometry of kernels and references: the plan of both ops. */
 interface Layout {
   rows: number;
   s: number;
@@ -43,11 +50,10 @@ function rowLengths(l: Layout, lens: CpuTensor | undefined): number[] {
 function dispatchRows(
   op: 'masked_softmax' | 'masked_softmax_backward',
   bindings: Record<string, Tensor>,
-  x: Tensor,
   lens: Tensor | undefined,
+  l: Layout,
 ) {
-  const engine = x.engine;
-  const l = layout(op, x, lens);
+  const engine = Object.values(bindings)[0].engine;
   // Software adapters: one row per thread without barriers; GPUs: one workgroup per row with tree reductions.
   const rows = engine.pick({ software: true, hardware: false });
   engine.dispatch(rows ? op.replace('masked_softmax', 'masked_softmax_rows') : op, {
@@ -57,21 +63,13 @@ function dispatchRows(
   });
 }
 
-export const maskedSoftmaxOp: OpDef<MaskedSoftmaxAttrs> = {
+export const maskedSoftmaxOp: OpDef<MaskedSoftmaxAttrs, Layout> = {
   name: 'masked_softmax',
-  shape([x, lens]) {
-    layout('masked_softmax', x, lens);
-    return [{ shape: x.shape }];
+  shape: ([x, lens]) => ({ outputs: [{ shape: x.shape }], plan: layout('masked_softmax', x, lens) }),
+  gpu(_engine, [x, lens], [y], _attrs, l) {
+    dispatchRows('masked_softmax', { x, y }, lens, l);
   },
-  gpu(_engine, [x, lens], [y]) {
-    dispatchRows('masked_softmax', { x, y }, x, lens);
-  },
-  cpu([x, lens]) {
-    const l = layout(
-      'masked_softmax',
-      { shape: x.shape, dtype: 'float32' },
-      lens && { shape: lens.shape, dtype: 'int32' },
-    );
+  cpu([x, lens], _attrs, l) {
     const len = rowLengths(l, lens);
     const y = new Float64Array(x.data.length);
     for (let r = 0; r < l.rows; r++) {
@@ -113,23 +111,17 @@ export const maskedSoftmaxOp: OpDef<MaskedSoftmaxAttrs> = {
   ],
 };
 
-export const maskedSoftmaxBackward: OpDef<MaskedSoftmaxAttrs> = {
+export const maskedSoftmaxBackward = backwardOnlyOp<MaskedSoftmaxAttrs, Layout>({
   name: 'masked_softmax_backward',
   shape([y, dy, lens]) {
     if (y.shape.join() !== dy.shape.join())
       throw new OpError('masked_softmax_backward', 'y and dy must have one shape', [y.shape, dy.shape]);
-    layout('masked_softmax_backward', y, lens);
-    return [{ shape: y.shape }];
+    return { outputs: [{ shape: y.shape }], plan: layout('masked_softmax_backward', y, lens) };
   },
-  gpu(_engine, [y, dy, lens], [dx]) {
-    dispatchRows('masked_softmax_backward', { y, dy, dx }, y, lens);
+  gpu(_engine, [y, dy, lens], [dx], _attrs, l) {
+    dispatchRows('masked_softmax_backward', { y, dy, dx }, lens, l);
   },
-  cpu([y, dy, lens]) {
-    const l = layout(
-      'masked_softmax_backward',
-      { shape: y.shape, dtype: 'float32' },
-      lens && { shape: lens.shape, dtype: 'int32' },
-    );
+  cpu([y, dy, lens], _attrs, l) {
     const len = rowLengths(l, lens);
     const dx = new Float64Array(y.data.length);
     for (let r = 0; r < l.rows; r++) {
@@ -142,10 +134,7 @@ export const maskedSoftmaxBackward: OpDef<MaskedSoftmaxAttrs> = {
     }
     return [dx];
   },
-  // Second derivatives are not needed by any model here.
-  backward: null,
-  cases: [],
-};
+});
 
 /**
  * Softmax over the last axis with key positions masked by valid length, exactly d2l's `masked_softmax`

@@ -159,11 +159,13 @@ const cases: OpCase<MatmulAttrs>[] = [
   mmCase([1000, 1000], [1000, 1000], false, false, { noGradCheck: true }),
 ];
 
-export const matmulOp: OpDef<MatmulAttrs> = {
+export const matmulOp: OpDef<MatmulAttrs, Dims> = {
   name: 'matmul',
-  shape: ([a, b], attrs) => [{ shape: dims(a.shape, b.shape, attrs).out }],
-  gpu(engine, [a, b], [y], attrs) {
+  shape([a, b], attrs) {
     const d = dims(a.shape, b.shape, attrs);
+    return { outputs: [{ shape: d.out }], plan: d };
+  },
+  gpu(engine, [a, b], [y], attrs, d) {
     const { kernel, constants, tiles } = plan(engine, d, attrs);
     for (let z0 = 0; z0 < d.batch; z0 += engine.maxWorkgroups)
       engine.dispatch(kernel, {
@@ -177,8 +179,7 @@ export const matmulOp: OpDef<MatmulAttrs> = {
         ],
       });
   },
-  cpu([a, b], attrs) {
-    const { batch, m, n, k, astride, bstride } = dims(a.shape, b.shape, attrs);
+  cpu([a, b], attrs, { batch, m, n, k, astride, bstride }) {
     const y = new Float64Array(batch * m * n);
     // Row-major (M, K) and (K, N) float64 copies, so the inner loop below runs over contiguous rows.
     const at = new Float64Array(m * k);

@@ -4,7 +4,7 @@
  * src/optim swap the results into the parameters and their state with a zero-copy `assign`.
  */
 import { OpError, apply, type OpDef, type OpCase, type TensorMeta } from '../runtime/op.js';
-import type { Tensor } from '../runtime/tensor.js';
+import { numel, type Tensor } from '../runtime/tensor.js';
 
 export interface SgdAttrs {
   lr: number;
@@ -25,7 +25,12 @@ export interface AdamAttrs {
   decoupled: boolean;
 }
 
-function sameShapes(op: string, inputs: readonly TensorMeta[], names: string): void {
+/** The plan of both updates: the element count of the parameter. */
+interface Flat {
+  n: number;
+}
+
+function sameShapes(op: string, inputs: readonly TensorMeta[], names: string): Flat {
   const first = inputs[0].shape.join();
   if (inputs.some((t) => t.shape.join() !== first))
     throw new OpError(
@@ -33,11 +38,12 @@ function sameShapes(op: string, inputs: readonly TensorMeta[], names: string): v
       `${names} must have one shape`,
       inputs.map((t) => t.shape),
     );
+  return { n: numel(inputs[0].shape) };
 }
 
 const SHAPES = [[1], [7, 13], [3, 100]];
 
-export const sgdUpdate: OpDef<SgdAttrs> = {
+export const sgdUpdate: OpDef<SgdAttrs, Flat> = {
   name: 'sgd_update',
   shape(inputs, { momentum }) {
     const withBuffer = momentum > 0;
@@ -47,21 +53,21 @@ export const sgdUpdate: OpDef<SgdAttrs> = {
         withBuffer ? 'momentum needs inputs (p, g, b)' : 'expects inputs (p, g)',
         inputs.map((t) => t.shape),
       );
-    sameShapes('sgd_update', inputs, withBuffer ? 'p, g and b' : 'p and g');
-    return inputs.filter((_, i) => i !== 1).map((t) => ({ shape: t.shape }));
+    const plan = sameShapes('sgd_update', inputs, withBuffer ? 'p, g and b' : 'p and g');
+    return { outputs: inputs.filter((_, i) => i !== 1).map((t) => ({ shape: t.shape })), plan };
   },
-  gpu(engine, [p, g, b], [p_new, b_new], { lr, weightDecay, momentum }) {
+  gpu(engine, [p, g, b], [p_new, b_new], { lr, weightDecay, momentum }, { n }) {
     // The kernel always declares the momentum buffer; without momentum the engine binds unread dummies.
     engine.dispatch('sgd', {
       bindings: { p, g, b: b ?? null, p_new, b_new: b_new ?? null },
-      params: { n: p.numel(), lr, weight_decay: weightDecay, momentum },
+      params: { n, lr, weight_decay: weightDecay, momentum },
       constants: { MOMENTUM: momentum > 0 ? 1 : 0 },
-      threads: p.numel(),
+      threads: n,
     });
   },
-  cpu([p, g, b], { lr, weightDecay, momentum }) {
-    const pNew = new Float64Array(p.data.length);
-    const bNew = new Float64Array(p.data.length);
+  cpu([p, g, b], { lr, weightDecay, momentum }, { n }) {
+    const pNew = new Float64Array(n);
+    const bNew = new Float64Array(n);
     for (let i = 0; i < pNew.length; i++) {
       let d = g.data[i] + weightDecay * p.data[i];
       if (momentum > 0) d = bNew[i] = momentum * b.data[i] + d;
@@ -96,7 +102,7 @@ const adamCases: OpCase<AdamAttrs>[] = SHAPES.flatMap((shape) =>
   })),
 );
 
-export const adamUpdate: OpDef<AdamAttrs> = {
+export const adamUpdate: OpDef<AdamAttrs, Flat> = {
   name: 'adam_update',
   shape(inputs, { step }) {
     if (inputs.length !== 4)
@@ -105,7 +111,7 @@ export const adamUpdate: OpDef<AdamAttrs> = {
         'expects inputs (p, g, m, v)',
         inputs.map((t) => t.shape),
       );
-    sameShapes('adam_update', inputs, 'p, g, m and v');
+    const plan = sameShapes('adam_update', inputs, 'p, g, m and v');
     if (!(Number.isInteger(step) && step >= 1))
       throw new OpError(
         'adam_update',
@@ -113,11 +119,12 @@ export const adamUpdate: OpDef<AdamAttrs> = {
         inputs.map((t) => t.shape),
       );
     const [p] = inputs;
-    return [{ shape: p.shape }, { shape: p.shape }, { shape: p.shape }];
+    return { outputs: [{ shape: p.shape }, { shape: p.shape }, { shape: p.shape }], plan };
   },
-  gpu(engine, [p, g, m, v], [p_new, m_new, v_new], { lr, beta1, beta2, eps, weightDecay, step, decoupled }) {
+  gpu(engine, [p, g, m, v], [p_new, m_new, v_new], attrs, { n }) {
+    const { lr, beta1, beta2, eps, weightDecay, step, decoupled } = attrs;
     const at = (t: number) => ({
-      n: p.numel(),
+      n,
       lr,
       weight_decay: weightDecay,
       beta1,
@@ -133,11 +140,10 @@ export const adamUpdate: OpDef<AdamAttrs> = {
       // A captured training step (src/runtime/capture.ts) re-writes the bias corrections for each replay's t.
       stepParams: { step, at },
       constants: { DECOUPLED: decoupled ? 1 : 0 },
-      threads: p.numel(),
+      threads: n,
     });
   },
-  cpu([p, g, m, v], { lr, beta1, beta2, eps, weightDecay, step, decoupled }) {
-    const n = p.data.length;
+  cpu([p, g, m, v], { lr, beta1, beta2, eps, weightDecay, step, decoupled }, { n }) {
     const [pNew, mNew, vNew] = [new Float64Array(n), new Float64Array(n), new Float64Array(n)];
     for (let i = 0; i < n; i++) {
       let w = p.data[i];

@@ -64,32 +64,39 @@ function collapse(shape: readonly number[], dims: readonly number[]) {
   return { sizes, strides };
 }
 
-export const permuteOp: OpDef<PermuteAttrs> = {
+/** The plan: dims resolved, y's shape, and the kernel's collapsed view (y's merged sizes, their strides in x). */
+interface Plan {
+  dims: number[];
+  yShape: number[];
+  sizes: number[];
+  strides: number[];
+}
+
+export const permuteOp: OpDef<PermuteAttrs, Plan> = {
   name: 'permute',
   shape([x], { dims }) {
     const d = normDims('permute', x.shape, dims);
-    const groups = collapse(x.shape, d).sizes.length;
+    const { sizes, strides } = collapse(x.shape, d);
+    const groups = sizes.length;
     if (groups > MAX_RANK)
       throw new OpError(
         'permute',
         `dims [${dims.join(', ')}] move ${groups} groups of axes apart; the kernel handles ${MAX_RANK}`,
         [x.shape],
       );
-    return [{ shape: d.map((a) => x.shape[a]), dtype: x.dtype }];
+    const yShape = d.map((a) => x.shape[a]);
+    return { outputs: [{ shape: yShape, dtype: x.dtype }], plan: { dims: d, yShape, sizes, strides } };
   },
-  gpu(engine, [x], [y], { dims }) {
+  gpu(engine, [x], [y], _attrs, { sizes, strides }) {
     if (y.numel() === 0) return;
-    const { sizes, strides } = collapse(x.shape, normDims('permute', x.shape, dims));
     engine.dispatch('permute', {
       bindings: { x, y },
       params: { count: y.numel(), rank: sizes.length, ystride: rowMajorStrides(sizes), xstride: strides },
       threads: y.numel(),
     });
   },
-  cpu([x], { dims }) {
+  cpu([x], _attrs, { dims: d, yShape }) {
     // Walk y in order; each y index, read as x's indices through dims, addresses x.
-    const d = normDims('permute', x.shape, dims);
-    const yShape = d.map((a) => x.shape[a]);
     const xStrides = rowMajorStrides(x.shape);
     const y = new Float64Array(x.data.length);
     for (let i = 0; i < y.length; i++) {
@@ -104,9 +111,9 @@ export const permuteOp: OpDef<PermuteAttrs> = {
     return [y];
   },
   // A permutation: dx is dy permuted back, y's axis k returning to x's axis dims[k].
-  backward({ inputs: [x], dy, attrs: { dims } }) {
+  backward({ dy, plan: { dims } }) {
     const inverse: number[] = [];
-    normDims('permute', x.shape, dims).forEach((a, k) => (inverse[a] = k));
+    dims.forEach((a, k) => (inverse[a] = k));
     return [apply(permuteOp, [dy], { dims: inverse })[0]];
   },
   cases: [

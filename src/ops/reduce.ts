@@ -24,8 +24,10 @@ function normAxis(axis: number, rank: number, shape: readonly number[]): number 
   return a;
 }
 
+/** The plan: the axis resolved, and x as (outer, n, inner) around it. */
 function view(shape: readonly number[], axis: number) {
   return {
+    axis,
     outer: numel(shape.slice(0, axis)),
     n: shape[axis],
     inner: numel(shape.slice(axis + 1)),
@@ -36,24 +38,22 @@ function outShape(shape: readonly number[], axis: number, keepdim: boolean): num
   return keepdim ? shape.map((d, i) => (i === axis ? 1 : d)) : shape.filter((_, i) => i !== axis);
 }
 
-export const reduce: OpDef<ReduceAttrs> = {
+export const reduce: OpDef<ReduceAttrs, ReturnType<typeof view>> = {
   name: 'reduce',
   shape([x], { op, axis, keepdim }) {
     const a = normAxis(axis, x.shape.length, x.shape);
     if (x.shape[a] === 0 && op === 'max') throw new OpError('max', 'cannot reduce an empty axis', [x.shape]);
-    return [{ shape: outShape(x.shape, a, keepdim) }];
+    return { outputs: [{ shape: outShape(x.shape, a, keepdim) }], plan: view(x.shape, a) };
   },
-  gpu(engine, [x], [y], { op, axis }) {
-    const v = view(x.shape, normAxis(axis, x.shape.length, x.shape));
+  gpu(engine, [x], [y], { op }, { outer, n, inner }) {
     engine.dispatch('reduce', {
       bindings: { x, y },
-      params: v,
+      params: { outer, n, inner },
       constants: { OP: CODES[op] },
-      groups: v.outer * v.inner,
+      groups: outer * inner,
     });
   },
-  cpu([x], { op, axis }) {
-    const { outer, n, inner } = view(x.shape, normAxis(axis, x.shape.length, x.shape));
+  cpu([x], { op }, { outer, n, inner }) {
     const y = new Float64Array(outer * inner);
     for (let o = 0; o < outer; o++)
       for (let j = 0; j < inner; j++) {
@@ -66,8 +66,7 @@ export const reduce: OpDef<ReduceAttrs> = {
       }
     return [y];
   },
-  backward({ inputs: [x], outputs: [y], dy, attrs: { op, axis } }) {
-    const a = normAxis(axis, x.shape.length, x.shape);
+  backward({ inputs: [x], outputs: [y], dy, attrs: { op }, plan: { axis: a } }) {
     const keep = outShape(x.shape, a, true);
     const g = expand(reshape(dy, keep), x.shape);
     if (op === 'sum') return [g];

@@ -11,6 +11,13 @@ export interface RepeatInterleaveAttrs {
   repeats: number;
 }
 
+/** The plan: x as (N, inner), y with `count` elements. */
+interface Plan {
+  n: number;
+  inner: number;
+  count: number;
+}
+
 function outShape(x: TensorMeta, { repeats }: RepeatInterleaveAttrs): number[] {
   if (!Number.isInteger(repeats) || repeats < 1)
     throw new OpError('repeat_interleave', `repeats must be an integer >= 1, got ${repeats}`, [x.shape]);
@@ -18,21 +25,26 @@ function outShape(x: TensorMeta, { repeats }: RepeatInterleaveAttrs): number[] {
   return [x.shape[0] * repeats, ...x.shape.slice(1)];
 }
 
-export const repeatInterleaveOp: OpDef<RepeatInterleaveAttrs> = {
+export const repeatInterleaveOp: OpDef<RepeatInterleaveAttrs, Plan> = {
   name: 'repeat_interleave',
-  shape: ([x], attrs) => [{ shape: outShape(x, attrs), dtype: x.dtype }],
-  gpu(engine, [x], [y], { repeats }) {
-    if (y.numel() === 0) return;
+  shape([x], attrs) {
+    const shape = outShape(x, attrs);
+    return {
+      outputs: [{ shape, dtype: x.dtype }],
+      plan: { n: x.shape[0], inner: numel(x.shape.slice(1)), count: numel(shape) },
+    };
+  },
+  gpu(engine, [x], [y], { repeats }, { inner, count }) {
+    if (count === 0) return;
     engine.dispatch('repeat_interleave', {
       bindings: { x, y },
-      params: { count: y.numel(), inner: numel(x.shape.slice(1)), r: repeats },
-      threads: y.numel(),
+      params: { count, inner, r: repeats },
+      threads: count,
     });
   },
-  cpu([x], { repeats }) {
-    const inner = numel(x.shape.slice(1));
-    const y = new Float64Array(x.data.length * repeats);
-    for (let n = 0; n < x.shape[0]; n++)
+  cpu([x], { repeats }, { n: rows, inner, count }) {
+    const y = new Float64Array(count);
+    for (let n = 0; n < rows; n++)
       for (let j = 0; j < repeats; j++)
         for (let e = 0; e < inner; e++) y[(n * repeats + j) * inner + e] = x.data[n * inner + e];
     return [y];

@@ -5,12 +5,13 @@
  * guarantees.
  */
 import { OpError, apply, type OpDef } from '../runtime/op.js';
-import type { Tensor } from '../runtime/tensor.js';
+import { numel, type Tensor } from '../runtime/tensor.js';
 
 const PER_DISPATCH = 3;
 
 /** One launch: inputs x_0 … x_{k−1} (k ≤ 3) then c, a one-element tensor. */
-export const scaleAllOp: OpDef<Record<string, never>> = {
+/** The plan: the element count of each x. */
+export const scaleAllOp: OpDef<Record<string, never>, { sizes: number[] }> = {
   name: 'scale_all',
   shape(inputs) {
     const shapes = inputs.map((x) => x.shape);
@@ -22,9 +23,9 @@ export const scaleAllOp: OpDef<Record<string, never>> = {
       throw new OpError('scale_all', 'the last input, c, must hold one element', shapes);
     if (inputs.some((x) => x.dtype !== 'float32'))
       throw new OpError('scale_all', 'needs float32 tensors', shapes);
-    return xs.map((x) => ({ shape: x.shape }));
+    return { outputs: xs.map((x) => ({ shape: x.shape })), plan: { sizes: xs.map((x) => numel(x.shape)) } };
   },
-  gpu(engine, inputs, ys) {
+  gpu(engine, inputs, ys, _attrs, { sizes }) {
     const xs = inputs.slice(0, -1);
     // Unused slots (n = 0) are left unbound: the engine binds dummies.
     const bindings: Record<string, Tensor | null> = { c: inputs.at(-1)! };
@@ -32,9 +33,9 @@ export const scaleAllOp: OpDef<Record<string, never>> = {
     for (let t = 0; t < PER_DISPATCH; t++) {
       bindings[`x${t}`] = xs[t] ?? null;
       bindings[`y${t}`] = ys[t] ?? null;
-      params[`n${t}`] = xs[t]?.numel() ?? 0;
+      params[`n${t}`] = sizes[t] ?? 0;
     }
-    engine.dispatch('scale_all', { bindings, params, threads: Math.max(...xs.map((x) => x.numel())) });
+    engine.dispatch('scale_all', { bindings, params, threads: Math.max(...sizes) });
   },
   cpu(inputs) {
     const s = inputs.at(-1)!.data[0];

@@ -4,18 +4,10 @@
  * Kernels per kernel set in sdpa_plans.ts; float64 references in sdpa_reference.ts; the public function and the
  * unfused path in attention.ts.
  */
-import { OpError, apply, type OpCase, type OpDef, type TensorMeta } from '../runtime/op.js';
+import { OpError, apply, backwardOnlyOp, type OpCase, type OpDef, type TensorMeta } from '../runtime/op.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { sdpaPlans } from './sdpa_plans.js';
-import {
-  backwardCpu,
-  cpuDims,
-  dims,
-  eachRow,
-  forwardCpu,
-  type Dims,
-  type SdpaAttrs,
-} from './sdpa_reference.js';
+import { backwardCpu, dims, eachRow, forwardCpu, type Dims, type SdpaAttrs } from './sdpa_reference.js';
 
 /** Head dims the kernels hold (MAXD4 = 32 vec4 in the software WGSL). */
 export const SDPA_MAX_HEAD_DIM = 128;
@@ -73,7 +65,7 @@ function fusedDims(op: string, [q, k, v, lens]: readonly TensorMeta[], a: SdpaAt
  * stats (B, L, 2) = (lse, delta) per query row, delta = rowsum(dy ∘ o): FlashAttention-2's Dᵢ beside the forward's
  * log-sum-exp, packed so that the dk/dv kernel binds 8 storage buffers (WebGPU's default limit), not 9.
  */
-export const sdpaBackwardDelta: OpDef<Record<string, never>> = {
+export const sdpaBackwardDelta = backwardOnlyOp<Record<string, never>, { rows: number; dv: number }>({
   name: 'sdpa_backward_delta',
   shape([o, dy, lse]) {
     const shapes = [o.shape, dy.shape, lse.shape];
@@ -81,19 +73,19 @@ export const sdpaBackwardDelta: OpDef<Record<string, never>> = {
       throw new OpError('sdpa_backward_delta', 'o and dy must be one (B, L, Dv) shape', shapes);
     if (lse.shape.join() !== o.shape.slice(0, 2).join())
       throw new OpError('sdpa_backward_delta', 'lse must be (B, L)', shapes);
-    return [{ shape: [...o.shape.slice(0, 2), 2] }];
+    const [b, l, dv] = o.shape;
+    return { outputs: [{ shape: [b, l, 2] }], plan: { rows: b * l, dv } };
   },
-  gpu(engine, [o, dy, lse], [stats]) {
+  gpu(engine, [o, dy, lse], [stats], _attrs, { rows, dv }) {
     engine.dispatch('sdpa_backward_delta', {
       bindings: { o, dy, lse, stats },
-      params: { n: lse.numel(), dv: o.shape[2] },
-      threads: lse.numel(),
+      params: { n: rows, dv },
+      threads: rows,
     });
   },
-  cpu([o, dy, lse]) {
-    const dv = o.shape[2];
-    const stats = new Float64Array(2 * lse.data.length);
-    for (let r = 0; r < lse.data.length; r++) {
+  cpu([o, dy, lse], _attrs, { rows, dv }) {
+    const stats = new Float64Array(2 * rows);
+    for (let r = 0; r < rows; r++) {
       let acc = 0;
       for (let e = r * dv; e < (r + 1) * dv; e++) acc += dy.data[e] * o.data[e];
       stats[2 * r] = lse.data[r];
@@ -101,44 +93,33 @@ export const sdpaBackwardDelta: OpDef<Record<string, never>> = {
     }
     return [stats];
   },
-  // Second derivatives are not needed by any model here.
-  backward: null,
-  cases: [],
-};
+});
 
 /** dq (B, L, D) from [q, k, v, dy, stats, lens?]. */
-export const sdpaBackwardDq: OpDef<SdpaAttrs> = {
+export const sdpaBackwardDq = backwardOnlyOp<SdpaAttrs, Dims>({
   name: 'sdpa_backward_dq',
-  shape: ([q, k, v, , , lens], a) => {
-    fusedDims('sdpa_backward_dq', [q, k, v, lens], a);
-    return [{ shape: q.shape }];
-  },
-  gpu(_engine, [q, k, v, dy, stats, lens], [dq], a) {
-    const dm = dims('sdpa_backward_dq', q, k, v, lens);
+  shape: ([q, k, v, , , lens], a) => ({
+    outputs: [{ shape: q.shape }],
+    plan: fusedDims('sdpa_backward_dq', [q, k, v, lens], a),
+  }),
+  gpu(_engine, [q, k, v, dy, stats, lens], [dq], a, dm) {
     dispatchTiles('dq', { q, k, v, dy, stats, dq }, lens, dm, a);
   },
-  cpu: (inputs, a) => [backwardCpu(inputs, a)[0]],
-  // Second derivatives are not needed by any model here.
-  backward: null,
-  cases: [],
-};
+  cpu: (inputs, a, dm) => [backwardCpu(inputs, a, dm)[0]],
+});
 
 /** [dk (B, S, D), dv (B, S, Dv)] from [q, k, v, dy, stats, lens?]. */
-export const sdpaBackwardDkdv: OpDef<SdpaAttrs> = {
+export const sdpaBackwardDkdv = backwardOnlyOp<SdpaAttrs, Dims>({
   name: 'sdpa_backward_dkdv',
-  shape: ([q, k, v, , , lens], a) => {
-    fusedDims('sdpa_backward_dkdv', [q, k, v, lens], a);
-    return [{ shape: k.shape }, { shape: v.shape }];
-  },
-  gpu(_engine, [q, k, v, dy, stats, lens], [dk, dv], a) {
-    const dm = dims('sdpa_backward_dkdv', q, k, v, lens);
+  shape: ([q, k, v, , , lens], a) => ({
+    outputs: [{ shape: k.shape }, { shape: v.shape }],
+    plan: fusedDims('sdpa_backward_dkdv', [q, k, v, lens], a),
+  }),
+  gpu(_engine, [q, k, v, dy, stats, lens], [dk, dv], a, dm) {
     dispatchTiles('dkdv', { q, k, v, dy, stats, dk, dv }, lens, dm, a);
   },
-  cpu: (inputs, a) => backwardCpu(inputs, a).slice(1),
-  // Second derivatives are not needed by any model here.
-  backward: null,
-  cases: [],
-};
+  cpu: (inputs, a, dm) => backwardCpu(inputs, a, dm).slice(1),
+});
 
 export const sdpaAttrs = (d: number): SdpaAttrs => ({
   causal: false,
@@ -166,14 +147,13 @@ const sdpaCase = (
 });
 
 /** [o (B, L, Dv), lse (B, L)] from [q, k, v, lens?]; lse is saved for the backward kernels. */
-export const sdpaForward: OpDef<SdpaAttrs> = {
+export const sdpaForward: OpDef<SdpaAttrs, Dims> = {
   name: 'sdpa_forward',
   shape(inputs, a) {
     const dm = fusedDims('sdpa_forward', inputs, a);
-    return [{ shape: [dm.batch, dm.l, dm.dv] }, { shape: [dm.batch, dm.l] }];
+    return { outputs: [{ shape: [dm.batch, dm.l, dm.dv] }, { shape: [dm.batch, dm.l] }], plan: dm };
   },
-  gpu(_engine, [q, k, v, lens], [o, lse], a) {
-    const dm = dims('sdpa_forward', q, k, v, lens);
+  gpu(_engine, [q, k, v, lens], [o, lse], a, dm) {
     dispatchTiles('forward', { q, k, v, o, lse }, lens, dm, a);
   },
   cpu: forwardCpu,
@@ -229,16 +209,15 @@ export const sdpaForward: OpDef<SdpaAttrs> = {
 };
 
 /** Weights before dropout, (B, L, S), from [q, k, lse, lens?] and the forward's lse. */
-export const sdpaWeights: OpDef<SdpaAttrs> = {
+export const sdpaWeights: OpDef<SdpaAttrs, Dims> = {
   name: 'sdpa_weights',
   shape([q, k, lse, lens], a) {
     const dm = dims('sdpa_weights', q, k, k, lens, a.p);
     if (lse.shape.join() !== [dm.batch, dm.l].join())
       throw new OpError('sdpa_weights', 'lse must be (B, L)', [q.shape, k.shape, lse.shape]);
-    return [{ shape: [dm.batch, dm.l, dm.s] }];
+    return { outputs: [{ shape: [dm.batch, dm.l, dm.s] }], plan: dm };
   },
-  gpu(engine, [q, k, lse, lens], [w], a) {
-    const dm = dims('sdpa_weights', q, k, k, lens);
+  gpu(engine, [q, k, lse, lens], [w], a, dm) {
     engine.dispatch('sdpa_weights', {
       bindings: { q, k, lens: lens ?? null, lse, w },
       params: { n: w.numel(), l: dm.l, s: dm.s, d: dm.d, lens_rows: dm.lensRows, scale: a.scale },
@@ -246,8 +225,7 @@ export const sdpaWeights: OpDef<SdpaAttrs> = {
       threads: w.numel(),
     });
   },
-  cpu([q, k, lse, lens], a) {
-    const dm = cpuDims(q, k, k, lens);
+  cpu([q, k, lse, lens], a, dm) {
     const w = new Float64Array(dm.batch * dm.l * dm.s);
     eachRow(dm, a, [q, k, lens], (b, i, row) => {
       const r = b * dm.l + i;

@@ -54,14 +54,6 @@ export function dims(
   return { batch, l, s, d, dv, lensRows: lensRows(op, [batch, l], lens, shapes) };
 }
 
-const F32 = 'float32' as const;
-
-/** dims() of CPU tensors; the references take lens last, as the ops do. */
-export function cpuDims(q: CpuTensor, k: CpuTensor, v: CpuTensor, lens?: CpuTensor): Dims {
-  const m = (t: CpuTensor) => ({ shape: t.shape, dtype: F32 });
-  return dims('sdpa', m(q), m(k), m(v), lens && { shape: lens.shape, dtype: 'int32' });
-}
-
 /** Row (b, i) of the weights: d2l's masked scores (replaced by −1e6), softmax shifted by the row maximum. */
 function weightsRow(
   dm: Dims,
@@ -105,8 +97,7 @@ export function eachRow(
 }
 
 /** o = dropout(P) v and lse per row. */
-export function forwardCpu([q, k, v, lens]: CpuTensor[], a: SdpaAttrs): Float64Array[] {
-  const dm = cpuDims(q, k, v, lens);
+export function forwardCpu([q, k, v, lens]: CpuTensor[], a: SdpaAttrs, dm: Dims): Float64Array[] {
   const o = new Float64Array(dm.batch * dm.l * dm.dv);
   const lse = new Float64Array(dm.batch * dm.l);
   eachRow(dm, a, [q, k, lens], (b, i, w) => {
@@ -124,8 +115,7 @@ export function forwardCpu([q, k, v, lens]: CpuTensor[], a: SdpaAttrs): Float64A
  * dq, dk, dv by the chain o = P̃ v, P̃ = drop(P), P = softmax(s̃), s̃ = scale·q·k (masked: constant):
  * dP = drop(dy·vⱼ), dS = P ⊙ (dP − Σⱼ P dP) at valid keys, 0 at masked ones. P from the plain softmax.
  */
-export function backwardCpu([q, k, v, dy, , lens]: CpuTensor[], a: SdpaAttrs): Float64Array[] {
-  const dm = cpuDims(q, k, v, lens);
+export function backwardCpu([q, k, v, dy, , lens]: CpuTensor[], a: SdpaAttrs, dm: Dims): Float64Array[] {
   const dq = new Float64Array(q.data.length);
   const dk = new Float64Array(k.data.length);
   const dv = new Float64Array(v.data.length);

@@ -7,7 +7,7 @@
  * over attention scores see masked_softmax.ts.
  */
 import type { Engine } from '../runtime/engine.js';
-import { OpError, apply, type OpCase, type OpDef, type TensorMeta } from '../runtime/op.js';
+import { OpError, apply, backwardOnlyOp, type OpCase, type OpDef, type TensorMeta } from '../runtime/op.js';
 import { numel, type Tensor } from '../runtime/tensor.js';
 
 export interface SoftmaxAttrs {
@@ -30,6 +30,9 @@ function view(op: string, x: TensorMeta, axis: number) {
   return { outer, n: x.shape[a] ?? 1, inner, rows: outer * inner };
 }
 
+/** The plan of both ops. */
+type View = ReturnType<typeof view>;
+
 /**
  * GPUs take the workgroup-per-row kernel unless rows sit ≥ 64 elements apart (inner ≥ 64): then one thread per
  * row reads memory coalesced across the workgroup. CPU emulators always take one thread per row.
@@ -38,7 +41,7 @@ function launch(
   engine: Engine,
   kernel: 'softmax' | 'softmax_backward',
   log: boolean,
-  v: ReturnType<typeof view>,
+  v: View,
   bindings: Record<string, Tensor>,
 ) {
   if (v.rows * v.n === 0) return;
@@ -52,29 +55,28 @@ function launch(
 }
 
 /** float64 reference rows: calls `f(indices)` with the flat indices of each row. */
-function eachRow(v: ReturnType<typeof view>, f: (idx: number[]) => void): void {
+function eachRow(v: View, f: (idx: number[]) => void): void {
   for (let o = 0; o < v.outer; o++)
     for (let j = 0; j < v.inner; j++) f(Array.from({ length: v.n }, (_, k) => (o * v.n + k) * v.inner + j));
 }
 
 /** Softmax or log-softmax as an OpDef; `name` also names the shaders' LOG variant and the backward op. */
-function softmaxDef(name: Name): { forward: OpDef<SoftmaxAttrs>; backward: OpDef<SoftmaxAttrs> } {
+function softmaxDef(name: Name): { forward: OpDef<SoftmaxAttrs, View>; backward: OpDef<SoftmaxAttrs, View> } {
   const log = name === 'log_softmax';
   const backwardName = `${name}_backward`;
-  const backward: OpDef<SoftmaxAttrs> = {
+  const backward = backwardOnlyOp<SoftmaxAttrs, View>({
     name: backwardName,
     shape([y, dy], { axis }) {
       if (y.shape.join() !== dy.shape.join())
         throw new OpError(backwardName, 'y and dy must have one shape', [y.shape, dy.shape]);
-      view(backwardName, y, axis);
-      return [{ shape: y.shape }];
+      return { outputs: [{ shape: y.shape }], plan: view(backwardName, y, axis) };
     },
-    gpu(engine, [y, dy], [dx], { axis }) {
-      launch(engine, 'softmax_backward', log, view(backwardName, y, axis), { y, dy, dx });
+    gpu(engine, [y, dy], [dx], _attrs, v) {
+      launch(engine, 'softmax_backward', log, v, { y, dy, dx });
     },
-    cpu([y, dy], { axis }) {
+    cpu([y, dy], _attrs, v) {
       const dx = new Float64Array(y.data.length);
-      eachRow(view(backwardName, { shape: y.shape, dtype: 'float32' }, axis), (idx) => {
+      eachRow(v, (idx) => {
         // softmax: dx = y ⊙ (dy − Σ dy·y); log-softmax: dx = dy − softmax ⊙ Σ dy, with softmax = exp(y).
         const t = idx.reduce((s, i) => s + dy.data[i] * (log ? 1 : y.data[i]), 0);
         for (const i of idx)
@@ -82,22 +84,16 @@ function softmaxDef(name: Name): { forward: OpDef<SoftmaxAttrs>; backward: OpDef
       });
       return [dx];
     },
-    // Second derivatives are not needed by any model here.
-    backward: null,
-    cases: [],
-  };
-  const forward: OpDef<SoftmaxAttrs> = {
+  });
+  const forward: OpDef<SoftmaxAttrs, View> = {
     name,
-    shape([x], { axis }) {
-      view(name, x, axis);
-      return [{ shape: x.shape }];
+    shape: ([x], { axis }) => ({ outputs: [{ shape: x.shape }], plan: view(name, x, axis) }),
+    gpu(engine, [x], [y], _attrs, v) {
+      launch(engine, 'softmax', log, v, { x, y });
     },
-    gpu(engine, [x], [y], { axis }) {
-      launch(engine, 'softmax', log, view(name, x, axis), { x, y });
-    },
-    cpu([x], { axis }) {
+    cpu([x], _attrs, v) {
       const y = new Float64Array(x.data.length);
-      eachRow(view(name, { shape: x.shape, dtype: 'float32' }, axis), (idx) => {
+      eachRow(v, (idx) => {
         const m = idx.reduce((a, i) => Math.max(a, x.data[i]), -Infinity);
         const s = idx.reduce((a, i) => a + Math.exp(x.data[i] - m), 0);
         for (const i of idx) y[i] = log ? x.data[i] - m - Math.log(s) : Math.exp(x.data[i] - m) / s;

@@ -10,7 +10,8 @@ import { numel, type Tensor } from '../runtime/tensor.js';
 /** Tensors one dispatch reads. */
 const PER_DISPATCH = 7;
 
-export const sumSquaresOp: OpDef<Record<string, never>> = {
+/** The plan: the element count of each x. */
+export const sumSquaresOp: OpDef<Record<string, never>, { sizes: number[] }> = {
   name: 'sum_squares',
   shape(inputs) {
     if (inputs.length === 0) throw new OpError('sum_squares', 'needs at least one tensor', []);
@@ -20,25 +21,25 @@ export const sumSquaresOp: OpDef<Record<string, never>> = {
         'every tensor must be float32',
         inputs.map((x) => x.shape),
       );
-    return [{ shape: [inputs.length] }];
+    return { outputs: [{ shape: [inputs.length] }], plan: { sizes: inputs.map((x) => numel(x.shape)) } };
   },
-  gpu(engine, xs, [y]) {
+  gpu(engine, xs, [y], _attrs, { sizes }) {
     for (let offset = 0; offset < xs.length; offset += PER_DISPATCH) {
       const chunk = xs.slice(offset, offset + PER_DISPATCH);
       const bindings: Record<string, Tensor | null> = { y };
       const params: Record<string, number> = { offset };
       for (let t = 0; t < PER_DISPATCH; t++) {
         bindings[`x${t}`] = chunk[t] ?? null;
-        params[`n${t}`] = chunk[t]?.numel() ?? 0;
+        params[`n${t}`] = sizes[offset + t] ?? 0;
       }
       engine.dispatch('sum_squares', { bindings, params, groups: chunk.length });
     }
   },
-  cpu(xs) {
+  cpu(xs, _attrs, { sizes }) {
     return [
-      Float64Array.from(xs, (x) => {
+      Float64Array.from(xs, (x, t) => {
         let acc = 0;
-        for (let i = 0; i < numel(x.shape); i++) acc += x.data[i] * x.data[i];
+        for (let i = 0; i < sizes[t]; i++) acc += x.data[i] * x.data[i];
         return acc;
       }),
     ];

@@ -2,14 +2,14 @@
  * Numerical gradients of an op from its float64 CPU reference, the check `torch.autograd.gradcheck` makes: the
  * test suite and the demo page compare every backward kernel against it.
  */
-import type { CpuTensor, OpDef } from './op.js';
+import { runReference, type CpuTensor, type OpDef } from './op.js';
 
 /**
  * d(Σ out₀·dy)/d(input k) by central differences of the op's CPU reference in float64, step `h`: one pair of
  * reference evaluations per element of input k.
  */
-export function finiteDifference<A>(
-  def: OpDef<A>,
+export function finiteDifference<A, P>(
+  def: OpDef<A, P>,
   inputs: CpuTensor[],
   attrs: A,
   dy: ArrayLike<number>,
@@ -20,7 +20,7 @@ export function finiteDifference<A>(
   const grad = new Float64Array(base.length);
   const objective = (data: Float64Array) => {
     const args = inputs.map((t, i) => (i === k ? { shape: t.shape, data } : t));
-    const out = def.cpu(args, attrs)[0];
+    const out = runReference(def, args, attrs)[0];
     let s = 0;
     for (let i = 0; i < out.length; i++) s += out[i] * dy[i];
     return s;

@@ -372,8 +372,10 @@ export const fillOp: OpDef<{ shape: readonly number[]; value: number }, Flat> = 
 /** A float32 tensor of `shape` filled with `value` (`torch.full`), on `engine` (default: the current one). */
 export function fill(shape: readonly number[], value: number, engine: Engine = currentEngine()): Tensor {
   const y = engine.empty(shape);
+  const attrs = { shape, value };
+  // apply() finds the engine through the inputs and fill has none: dispatch directly, with the shape rule's plan.
   if (engine.backend === 'cpu') y.array.fill(value);
-  else fillOp.gpu(engine, [], [y], { shape, value }, { n: y.numel() });
+  else fillOp.gpu(engine, [], [y], attrs, fillOp.shape([], attrs).plan);
   return y;
 }
 

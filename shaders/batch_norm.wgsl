@@ -3,6 +3,7 @@
 // Shapes: x, y (N, C); gamma, beta, mean, variance (C). Dispatch: one workgroup of WG threads per channel
 // (C workgroups, folded into a 2-D grid past 65535); threads stride over the N rows, then a tree reduction.
 // Backward: batch_norm_backward.wgsl.
+// #import workgroup_sum from "lib/reduce.wgsl"
 override WG: u32 = 64u;
 
 struct Params { n: u32, c: u32, eps: f32 }
@@ -14,22 +15,6 @@ struct Params { n: u32, c: u32, eps: f32 }
 @group(0) @binding(4) var<storage, read_write> mean: array<f32>;
 @group(0) @binding(5) var<storage, read_write> variance: array<f32>;
 @group(0) @binding(6) var<uniform> params: Params;
-
-var<workgroup> partial: array<f32, WG>;
-
-// Sum of every thread's `v` across the workgroup; must be reached by all threads (uniform control flow).
-fn workgroup_sum(lid: u32, v: f32) -> f32 {
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { partial[lid] += partial[lid + s]; }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  // Nobody may overwrite partial[0] for the next reduction before every thread has read it.
-  workgroupBarrier();
-  return total;
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u,

@@ -3,6 +3,7 @@
 // Shapes: x, dy, dx (N, C); gamma, mean, variance (the forward's saved batch statistics), dgamma, dbeta (C).
 // Dispatch: one workgroup of WG threads per channel (C workgroups, folded into a 2-D grid past 65535); threads
 // stride over the N rows, both sums share one tree reduction, then dx is written. Forward: batch_norm.wgsl.
+// #import workgroup_sum2 from "lib/reduce.wgsl"
 override WG: u32 = 64u;
 
 struct Params { n: u32, c: u32, eps: f32 }
@@ -16,9 +17,6 @@ struct Params { n: u32, c: u32, eps: f32 }
 @group(0) @binding(6) var<storage, read_write> dgamma: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dbeta: array<f32>;
 @group(0) @binding(8) var<uniform> params: Params;
-
-// (Σ dy, Σ dy·x̂) per thread, reduced together.
-var<workgroup> partial: array<vec2f, WG>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u,
@@ -38,15 +36,11 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
       acc += vec2f(dy[i], dy[i] * (x[i] - mu) * invstd);
     }
   }
-  partial[lid.x] = acc;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid.x < s) { partial[lid.x] += partial[lid.x + s]; }
-    workgroupBarrier();
-  }
+  // (Σ dy, Σ dy·x̂), reduced together.
+  let sums = workgroup_sum2(lid.x, acc);
   if (!valid) { return; }
-  let sum_dy = partial[0].x;
-  let sum_dy_xhat = partial[0].y;
+  let sum_dy = sums.x;
+  let sum_dy_xhat = sums.y;
   let scale = gamma[ch] * invstd / f32(n);
   for (var k = lid.x; k < n; k += WG) {
     let i = k * params.c + ch;

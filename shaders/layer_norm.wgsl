@@ -4,6 +4,7 @@
 // Shapes: x, y (N, D) with N the product of the leading dims; weight, bias (D); mean, rstd (N), saved for the
 // backward. Dispatch: one workgroup of WG threads per row (N workgroups, folded into y past 65535); threads
 // stride over D, then a tree reduction. Backward: layer_norm_backward.wgsl.
+// #import workgroup_sum from "lib/reduce.wgsl"
 override WG: u32 = 64u;
 
 struct Params { rows: u32, d: u32, eps: f32 }
@@ -15,22 +16,6 @@ struct Params { rows: u32, d: u32, eps: f32 }
 @group(0) @binding(4) var<storage, read_write> mean: array<f32>;
 @group(0) @binding(5) var<storage, read_write> rstd: array<f32>;
 @group(0) @binding(6) var<uniform> params: Params;
-
-var<workgroup> partial: array<f32, WG>;
-
-// Sum of every thread's `v` across the workgroup; must be reached by all threads (uniform control flow).
-fn workgroup_sum(lid: u32, v: f32) -> f32 {
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { partial[lid] += partial[lid + s]; }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  // Nobody may overwrite partial[0] for the next reduction before every thread has read it.
-  workgroupBarrier();
-  return total;
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u,

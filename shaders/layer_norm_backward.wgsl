@@ -6,6 +6,7 @@
 // over D, one tree reduction of both sums. PASS 1, one workgroup per COLS adjacent columns (ceil(D / COLS), folded
 // likewise): WG / COLS row lanes per column stride over N (adjacent threads read adjacent columns), then a tree
 // reduction over the lanes. Both passes write every output element they own. Forward: layer_norm.wgsl.
+// #import workgroup_sum2 from "lib/reduce.wgsl"
 override PASS: u32 = 0u;
 override WG: u32 = 64u;
 override COLS: u32 = 8u;
@@ -22,7 +23,7 @@ struct Params { rows: u32, d: u32 }
 @group(0) @binding(7) var<storage, read_write> dbias: array<f32>;
 @group(0) @binding(8) var<uniform> params: Params;
 
-// PASS 0: (Σ g, Σ g·x̂) per thread; PASS 1: (Σ dy·x̂, Σ dy) per (lane, column).
+// PASS 1: (Σ dy·x̂, Σ dy) per (lane, column); PASS 0 reduces (Σ g, Σ g·x̂) with workgroup_sum2.
 var<workgroup> partial: array<vec2f, WG>;
 
 fn rows_pass(lid: u32, row: u32) {
@@ -40,15 +41,10 @@ fn rows_pass(lid: u32, row: u32) {
       acc += vec2f(g, g * (x[base + k] - mu) * r);
     }
   }
-  partial[lid] = acc;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { partial[lid] += partial[lid + s]; }
-    workgroupBarrier();
-  }
+  let sums = workgroup_sum2(lid, acc);
   if (!valid) { return; }
-  let sum_g = partial[0].x;
-  let sum_gx = partial[0].y;
+  let sum_g = sums.x;
+  let sum_gx = sums.y;
   for (var k = lid; k < d; k += WG) {
     let g = dy[base + k] * weight[k];
     let xhat = (x[base + k] - mu) * r;

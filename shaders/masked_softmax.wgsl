@@ -5,6 +5,7 @@
 // Shapes: x, y (N, S) with N = rows (B·L for d2l's (B, L, S)); lens (B) or (B, L) int32.
 // Dispatch: one workgroup of WG threads per row (N workgroups, folded into a 2-D grid past 65535); threads
 // stride over S, max and sum are workgroup tree reductions. Backward: masked_softmax_backward.wgsl.
+// #import workgroup_max, workgroup_sum from "lib/reduce.wgsl"
 // #import valid_len from "lib/valid_lens.wgsl"
 override WG: u32 = 64u;
 
@@ -16,8 +17,6 @@ struct Params { rows: u32, s: u32, lens_rows: u32 }
 @group(0) @binding(3) var<uniform> params: Params;
 
 const MASKED: f32 = -1e6;
-
-var<workgroup> partial: array<f32, WG>;
 
 fn score(base: u32, k: u32, len: i32) -> f32 {
   return select(MASKED, x[base + k], i32(k) < len);
@@ -38,26 +37,14 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   if (valid) {
     for (var k = lid.x; k < s; k += WG) { m = max(m, score(base, k, len)); }
   }
-  partial[lid.x] = m;
-  workgroupBarrier();
-  for (var h = WG / 2u; h > 0u; h = h / 2u) {
-    if (lid.x < h) { partial[lid.x] = max(partial[lid.x], partial[lid.x + h]); }
-    workgroupBarrier();
-  }
-  m = partial[0];
-  workgroupBarrier();
+  m = workgroup_max(lid.x, m);
 
   var acc = 0.0;
   if (valid) {
     for (var k = lid.x; k < s; k += WG) { acc += exp(score(base, k, len) - m); }
   }
-  partial[lid.x] = acc;
-  workgroupBarrier();
-  for (var h = WG / 2u; h > 0u; h = h / 2u) {
-    if (lid.x < h) { partial[lid.x] += partial[lid.x + h]; }
-    workgroupBarrier();
-  }
+  acc = workgroup_sum(lid.x, acc);
   if (!valid) { return; }
-  let inv = 1.0 / partial[0];
+  let inv = 1.0 / acc;
   for (var k = lid.x; k < s; k += WG) { y[base + k] = exp(score(base, k, len) - m) * inv; }
 }

@@ -4,6 +4,7 @@
 // Shapes: y, dy, dx (N, S) with N = rows; lens (B) or (B, L) int32.
 // Dispatch: one workgroup of WG threads per row (N workgroups, folded into a 2-D grid past 65535); threads
 // stride over S, the dot product is a workgroup tree reduction. Forward: masked_softmax.wgsl.
+// #import workgroup_sum from "lib/reduce.wgsl"
 // #import valid_len from "lib/valid_lens.wgsl"
 override WG: u32 = 64u;
 
@@ -14,8 +15,6 @@ struct Params { rows: u32, s: u32, lens_rows: u32 }
 @group(0) @binding(2) var<storage, read> lens: array<i32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
-
-var<workgroup> partial: array<f32, WG>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u,
@@ -33,14 +32,9 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   if (valid) {
     for (var k = lid.x; k < s; k += WG) { acc += dy[base + k] * y[base + k]; }
   }
-  partial[lid.x] = acc;
-  workgroupBarrier();
-  for (var h = WG / 2u; h > 0u; h = h / 2u) {
-    if (lid.x < h) { partial[lid.x] += partial[lid.x + h]; }
-    workgroupBarrier();
-  }
+  acc = workgroup_sum(lid.x, acc);
   if (!valid) { return; }
-  let dot = partial[0];
+  let dot = acc;
   for (var k = lid.x; k < s; k += WG) {
     let i = base + k;
     dx[i] = select(0.0, y[i] * (dy[i] - dot), i32(k) < len);

@@ -4,6 +4,7 @@
 // r = o·inner + j holds the n elements o·n·inner + k·inner + j (stride inner; inner = 1 for the last axis).
 // rows = outer·inner. Dispatch: one workgroup of WG threads per row (rows workgroups, folded into a 2-D grid past
 // 65535); threads stride over k, max and sum are workgroup tree reductions. Backward: softmax_backward.wgsl.
+// #import workgroup_max, workgroup_sum from "lib/reduce.wgsl"
 override WG: u32 = 64u;
 override LOG: u32 = 0u;
 
@@ -12,8 +13,6 @@ struct Params { rows: u32, n: u32, inner: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<uniform> params: Params;
-
-var<workgroup> partial: array<f32, WG>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u,
@@ -29,27 +28,15 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   if (valid) {
     for (var k = lid.x; k < n; k += WG) { m = max(m, x[base + k * step]); }
   }
-  partial[lid.x] = m;
-  workgroupBarrier();
-  for (var h = WG / 2u; h > 0u; h = h / 2u) {
-    if (lid.x < h) { partial[lid.x] = max(partial[lid.x], partial[lid.x + h]); }
-    workgroupBarrier();
-  }
-  m = partial[0];
-  workgroupBarrier();
+  m = workgroup_max(lid.x, m);
 
   var acc = 0.0;
   if (valid) {
     for (var k = lid.x; k < n; k += WG) { acc += exp(x[base + k * step] - m); }
   }
-  partial[lid.x] = acc;
-  workgroupBarrier();
-  for (var h = WG / 2u; h > 0u; h = h / 2u) {
-    if (lid.x < h) { partial[lid.x] += partial[lid.x + h]; }
-    workgroupBarrier();
-  }
+  acc = workgroup_sum(lid.x, acc);
   if (!valid) { return; }
-  let total = partial[0];
+  let total = acc;
   let shift = m + log(total);
   for (var k = lid.x; k < n; k += WG) {
     let i = base + k * step;

@@ -3,6 +3,7 @@
 // softmax). Shapes: y, dy, dx (outer, n, inner), row r = o·inner + j with stride inner as in the forward.
 // Dispatch: one workgroup of WG threads per row (outer·inner workgroups, folded into a 2-D grid past 65535);
 // threads stride over k, t_r is a workgroup tree reduction. Forward: softmax.wgsl.
+// #import workgroup_sum from "lib/reduce.wgsl"
 override WG: u32 = 64u;
 override LOG: u32 = 0u;
 
@@ -12,8 +13,6 @@ struct Params { rows: u32, n: u32, inner: u32 }
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(3) var<uniform> params: Params;
-
-var<workgroup> partial: array<f32, WG>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u,
@@ -32,14 +31,9 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
       acc += select(dy[i] * y[i], dy[i], LOG == 1u);
     }
   }
-  partial[lid.x] = acc;
-  workgroupBarrier();
-  for (var h = WG / 2u; h > 0u; h = h / 2u) {
-    if (lid.x < h) { partial[lid.x] += partial[lid.x + h]; }
-    workgroupBarrier();
-  }
+  acc = workgroup_sum(lid.x, acc);
   if (!valid) { return; }
-  let t = partial[0];
+  let t = acc;
   for (var k = lid.x; k < n; k += WG) {
     let i = base + k * step;
     dx[i] = select(y[i] * (dy[i] - t), dy[i] - exp(y[i]) * t, LOG == 1u);

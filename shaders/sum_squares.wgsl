@@ -3,6 +3,7 @@
 // Shapes: x_t (n_t) flat, any length; y (P), the norms of all P tensors the op was given (one dispatch per 7).
 // Dispatch: one workgroup of WG threads per tensor (`count` workgroups); threads stride over x_t, then a tree
 // reduction. Backward: none (clipGradNorm runs it without gradients).
+// #import workgroup_sum from "lib/reduce.wgsl"
 override WG: u32 = 64u;
 
 struct Params { n0: u32, n1: u32, n2: u32, n3: u32, n4: u32, n5: u32, n6: u32, offset: u32 }
@@ -16,8 +17,6 @@ struct Params { n0: u32, n1: u32, n2: u32, n3: u32, n4: u32, n5: u32, n6: u32, o
 @group(0) @binding(6) var<storage, read> x6: array<f32>;
 @group(0) @binding(7) var<storage, read_write> y: array<f32>;
 @group(0) @binding(8) var<uniform> params: Params;
-
-var<workgroup> partial: array<f32, WG>;
 
 // WGSL cannot index bindings, so tensor t is picked by a switch.
 fn size(t: u32) -> u32 {
@@ -53,11 +52,6 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
     let v = load(t, i);
     acc += v * v;
   }
-  partial[lid.x] = acc;
-  workgroupBarrier();
-  for (var h = WG / 2u; h > 0u; h = h / 2u) {
-    if (lid.x < h) { partial[lid.x] += partial[lid.x + h]; }
-    workgroupBarrier();
-  }
-  if (lid.x == 0u) { y[params.offset + t] = partial[0]; }
+  acc = workgroup_sum(lid.x, acc);
+  if (lid.x == 0u) { y[params.offset + t] = acc; }
 }

@@ -6,20 +6,16 @@
 // Shapes: x (N, C) float32 logits, labels (N) int32, loss (N), weight (N) float32.
 // Dispatch: one workgroup of WG threads per sample (N workgroups, folded into a 2-D grid past 65535);
 // threads stride over C, max and sum are workgroup tree reductions. Backward: cross_entropy_backward.wgsl.
+// #import Params, row_softmax_stats from "lib/cross_entropy.wgsl"
 override WG: u32 = 64u;
-
-struct Params { n: u32, c: u32, ignore: i32 }
 
 const CHECK_LABEL: u32 = 1u;
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> labels: array<i32>;
+// x, labels: bindings 0–1 (lib/cross_entropy.wgsl).
 @group(0) @binding(2) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(3) var<storage, read_write> weight: array<f32>;
 @group(0) @binding(4) var<storage, read_write> err: array<atomic<u32>, 8>;
 @group(0) @binding(5) var<uniform> params: Params;
-
-var<workgroup> partial: array<f32, WG>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u,
@@ -30,29 +26,9 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let c = params.c;
   let base = row * c;
 
-  var m = -3.402823e38;
-  if (inside) {
-    for (var k = lid.x; k < c; k += WG) { m = max(m, x[base + k]); }
-  }
-  partial[lid.x] = m;
-  workgroupBarrier();
-  for (var h = WG / 2u; h > 0u; h = h / 2u) {
-    if (lid.x < h) { partial[lid.x] = max(partial[lid.x], partial[lid.x + h]); }
-    workgroupBarrier();
-  }
-  m = partial[0];
-  workgroupBarrier();
-
-  var acc = 0.0;
-  if (inside) {
-    for (var k = lid.x; k < c; k += WG) { acc += exp(x[base + k] - m); }
-  }
-  partial[lid.x] = acc;
-  workgroupBarrier();
-  for (var h = WG / 2u; h > 0u; h = h / 2u) {
-    if (lid.x < h) { partial[lid.x] += partial[lid.x + h]; }
-    workgroupBarrier();
-  }
+  let stats = row_softmax_stats(lid.x, row, inside);
+  let m = stats.x;
+  let acc = stats.y;
   if (!inside || lid.x != 0u) { return; }
   let label = labels[row];
   if (label == params.ignore) {
@@ -68,6 +44,6 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
     atomicStore(&err[5], bitcast<u32>(params.ignore));
   }
   let t = u32(clamp(label, 0, i32(c) - 1));
-  loss[row] = m + log(partial[0]) - x[base + t];
+  loss[row] = m + log(acc) - x[base + t];
   weight[row] = 1.0;
 }

@@ -4,17 +4,13 @@
 // the forward keeps no extra output. Shapes: x, dx (N, C) float32; labels (N) int32; dloss (N).
 // Dispatch: one workgroup of WG threads per sample (N workgroups, folded into a 2-D grid past 65535);
 // threads stride over C, max and sum are workgroup tree reductions. Forward: cross_entropy.wgsl.
+// #import Params, row_softmax_stats from "lib/cross_entropy.wgsl"
 override WG: u32 = 64u;
 
-struct Params { n: u32, c: u32, ignore: i32 }
-
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> labels: array<i32>;
+// x, labels: bindings 0–1 (lib/cross_entropy.wgsl).
 @group(0) @binding(2) var<storage, read> dloss: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
-
-var<workgroup> partial: array<f32, WG>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u,
@@ -25,31 +21,11 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let c = params.c;
   let base = row * c;
 
-  var m = -3.402823e38;
-  if (valid) {
-    for (var k = lid.x; k < c; k += WG) { m = max(m, x[base + k]); }
-  }
-  partial[lid.x] = m;
-  workgroupBarrier();
-  for (var h = WG / 2u; h > 0u; h = h / 2u) {
-    if (lid.x < h) { partial[lid.x] = max(partial[lid.x], partial[lid.x + h]); }
-    workgroupBarrier();
-  }
-  m = partial[0];
-  workgroupBarrier();
-
-  var acc = 0.0;
-  if (valid) {
-    for (var k = lid.x; k < c; k += WG) { acc += exp(x[base + k] - m); }
-  }
-  partial[lid.x] = acc;
-  workgroupBarrier();
-  for (var h = WG / 2u; h > 0u; h = h / 2u) {
-    if (lid.x < h) { partial[lid.x] += partial[lid.x + h]; }
-    workgroupBarrier();
-  }
+  let stats = row_softmax_stats(lid.x, row, valid);
+  let m = stats.x;
+  let acc = stats.y;
   if (!valid) { return; }
-  let inv = 1.0 / partial[0];
+  let inv = 1.0 / acc;
   let label = labels[row];
   let ignored = label == params.ignore;
   let t = u32(clamp(label, 0, i32(c) - 1));

@@ -3,6 +3,7 @@
 // n = tanh(gi_n + r ⊙ gh_n), y = (1 − z) ⊙ n + z ⊙ h.
 // Shapes: gi, gh (B, 3H); h, y (B, H). Dispatch: one thread per (b, j), ceil(B·H / WG) workgroups, folded into y
 // past the per-dimension limit. Nothing is saved: gru_cell_backward.wgsl recomputes the gates from gi, gh, h.
+// #import gru_gates from "lib/rnn_gates.wgsl"
 override WG: u32 = 64u;
 
 struct Params { n: u32, hidden: u32 }
@@ -13,18 +14,11 @@ struct Params { n: u32, hidden: u32 }
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
 
-fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
-// tanh(±15) is ±1 in f32; clamping keeps implementations that form e^2v from overflowing to inf/inf.
-fn tanh_safe(v: f32) -> f32 { return tanh(clamp(v, -15.0, 15.0)); }
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= params.n) { return; }
   let hd = params.hidden;
-  let g = (i / hd) * 3u * hd + i % hd;
-  let r = sigmoid(gi[g] + gh[g]);
-  let z = sigmoid(gi[g + hd] + gh[g + hd]);
-  let n = tanh_safe(gi[g + 2u * hd] + r * gh[g + 2u * hd]);
-  y[i] = (1.0 - z) * n + z * h[i];
+  let gt = gru_gates(i, hd);
+  y[i] = (1.0 - gt.z) * gt.n + gt.z * h[i];
 }

@@ -4,6 +4,7 @@
 // dgi = (da_r, da_z, da_n), dgh = (da_r, da_z, da_n ⊙ r) in the r, z, n gate blocks.
 // Shapes: gi, gh, dgi, dgh (B, 3H); h, dy, dh (B, H). Dispatch: one thread per (b, j), ceil(B·H / WG) workgroups,
 // folded into y past the per-dimension limit. Forward: gru_cell.wgsl.
+// #import gru_gates from "lib/rnn_gates.wgsl"
 override WG: u32 = 64u;
 
 struct Params { n: u32, hidden: u32 }
@@ -17,29 +18,21 @@ struct Params { n: u32, hidden: u32 }
 @group(0) @binding(6) var<storage, read_write> dh: array<f32>;
 @group(0) @binding(7) var<uniform> params: Params;
 
-fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
-// Must match gru_cell.wgsl so that the recomputed n is the forward's.
-fn tanh_safe(v: f32) -> f32 { return tanh(clamp(v, -15.0, 15.0)); }
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= params.n) { return; }
   let hd = params.hidden;
-  let g = (i / hd) * 3u * hd + i % hd;
-  let r = sigmoid(gi[g] + gh[g]);
-  let z = sigmoid(gi[g + hd] + gh[g + hd]);
-  let ghn = gh[g + 2u * hd];
-  let n = tanh_safe(gi[g + 2u * hd] + r * ghn);
+  let gt = gru_gates(i, hd);
   let d = dy[i];
-  let dan = d * (1.0 - z) * (1.0 - n * n);
-  let dar = dan * ghn * r * (1.0 - r);
-  let daz = d * (h[i] - n) * z * (1.0 - z);
-  dgi[g] = dar;
-  dgi[g + hd] = daz;
-  dgi[g + 2u * hd] = dan;
-  dgh[g] = dar;
-  dgh[g + hd] = daz;
-  dgh[g + 2u * hd] = dan * r;
-  dh[i] = d * z;
+  let dan = d * (1.0 - gt.z) * (1.0 - gt.n * gt.n);
+  let dar = dan * gt.ghn * gt.r * (1.0 - gt.r);
+  let daz = d * (h[i] - gt.n) * gt.z * (1.0 - gt.z);
+  dgi[gt.at] = dar;
+  dgi[gt.at + hd] = daz;
+  dgi[gt.at + 2u * hd] = dan;
+  dgh[gt.at] = dar;
+  dgh[gt.at + hd] = daz;
+  dgh[gt.at + 2u * hd] = dan * gt.r;
+  dh[i] = d * gt.z;
 }

@@ -4,6 +4,7 @@
 // the op has a single differentiable output; the caller slices y[0] and y[1].
 // Shapes: gi, gh (B, 4H); c (B, H); y (2, B, H). Dispatch: one thread per (b, j), ceil(B·H / WG) workgroups,
 // folded into y past the per-dimension limit. Backward: lstm_cell_backward.wgsl (recomputes the gates).
+// #import lstm_gates, tanh_safe from "lib/rnn_gates.wgsl"
 override WG: u32 = 64u;
 
 struct Params { n: u32, hidden: u32 }
@@ -14,21 +15,13 @@ struct Params { n: u32, hidden: u32 }
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
 
-fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
-// tanh(±15) is ±1 in f32; clamping keeps implementations that form e^2v from overflowing to inf/inf.
-fn tanh_safe(v: f32) -> f32 { return tanh(clamp(v, -15.0, 15.0)); }
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let k = gid.x + gid.y * nwg.x * WG;
   if (k >= params.n) { return; }
   let hd = params.hidden;
-  let a = (k / hd) * 4u * hd + k % hd;
-  let i = sigmoid(gi[a] + gh[a]);
-  let f = sigmoid(gi[a + hd] + gh[a + hd]);
-  let g = tanh_safe(gi[a + 2u * hd] + gh[a + 2u * hd]);
-  let o = sigmoid(gi[a + 3u * hd] + gh[a + 3u * hd]);
-  let c1 = f * c[k] + i * g;
-  y[k] = o * tanh_safe(c1);
+  let gt = lstm_gates(k, hd);
+  let c1 = gt.f * c[k] + gt.i * gt.g;
+  y[k] = gt.o * tanh_safe(c1);
   y[params.n + k] = c1;
 }

@@ -4,6 +4,7 @@
 // a = gi + gh, so da is the gradient of both gi and gh.
 // Shapes: gi, gh, da (B, 4H); c, dc (B, H); dy (2, B, H). Dispatch: one thread per (b, j), ceil(B·H / WG)
 // workgroups, folded into y past the per-dimension limit. Forward: lstm_cell.wgsl.
+// #import lstm_gates, tanh_safe from "lib/rnn_gates.wgsl"
 override WG: u32 = 64u;
 
 struct Params { n: u32, hidden: u32 }
@@ -16,27 +17,19 @@ struct Params { n: u32, hidden: u32 }
 @group(0) @binding(5) var<storage, read_write> dc: array<f32>;
 @group(0) @binding(6) var<uniform> params: Params;
 
-fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
-// Must match lstm_cell.wgsl so that the recomputed states are the forward's.
-fn tanh_safe(v: f32) -> f32 { return tanh(clamp(v, -15.0, 15.0)); }
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let k = gid.x + gid.y * nwg.x * WG;
   if (k >= params.n) { return; }
   let hd = params.hidden;
-  let a = (k / hd) * 4u * hd + k % hd;
-  let i = sigmoid(gi[a] + gh[a]);
-  let f = sigmoid(gi[a + hd] + gh[a + hd]);
-  let g = tanh_safe(gi[a + 2u * hd] + gh[a + 2u * hd]);
-  let o = sigmoid(gi[a + 3u * hd] + gh[a + 3u * hd]);
+  let gt = lstm_gates(k, hd);
   let c0 = c[k];
-  let tc = tanh_safe(f * c0 + i * g);
+  let tc = tanh_safe(gt.f * c0 + gt.i * gt.g);
   let dh1 = dy[k];
-  let dc1 = dy[params.n + k] + dh1 * o * (1.0 - tc * tc);
-  da[a] = dc1 * g * i * (1.0 - i);
-  da[a + hd] = dc1 * c0 * f * (1.0 - f);
-  da[a + 2u * hd] = dc1 * i * (1.0 - g * g);
-  da[a + 3u * hd] = dh1 * tc * o * (1.0 - o);
-  dc[k] = dc1 * f;
+  let dc1 = dy[params.n + k] + dh1 * gt.o * (1.0 - tc * tc);
+  da[gt.at] = dc1 * gt.g * gt.i * (1.0 - gt.i);
+  da[gt.at + hd] = dc1 * c0 * gt.f * (1.0 - gt.f);
+  da[gt.at + 2u * hd] = dc1 * gt.i * (1.0 - gt.g * gt.g);
+  da[gt.at + 3u * hd] = dh1 * tc * gt.o * (1.0 - gt.o);
+  dc[k] = dc1 * gt.f;
 }

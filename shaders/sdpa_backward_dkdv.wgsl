@@ -12,35 +12,18 @@
 // KB query rows per step. Query rows that give no key of the workgroup a weight are skipped. Forward:
 // sdpa_forward.wgsl.
 // #import pcg, hash_uniform from "lib/hash.wgsl"
-// #import valid_len from "lib/valid_lens.wgsl"
+// #import Params, rowLen, keysNeeded, rowNeeded from "lib/sdpa.wgsl"
 override WG: u32 = 64u;
-override CAUSAL: bool = false;
-override DROPOUT: bool = false;
-// Private arrays need creation-time sizes: head dims up to 4·MAXD4 = 128, RM keys × KB query rows per step.
-const MAXD4 = 32u;
+// Private arrays need creation-time sizes: head dims up to 4·MAXD4 = 128 (lib/sdpa.wgsl), RM keys × KB query rows per step.
 const RM = 8u;
 const KB = 8u;
 
-struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, lens_rows: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
-
-@group(0) @binding(0) var<storage, read> q: array<vec4f>;
-@group(0) @binding(1) var<storage, read> k: array<vec4f>;
-@group(0) @binding(2) var<storage, read> v: array<vec4f>;
-@group(0) @binding(3) var<storage, read> lens: array<i32>;
+// q, k, v, lens: bindings 0–3 (lib/sdpa.wgsl).
 @group(0) @binding(4) var<storage, read> dy: array<vec4f>;
 @group(0) @binding(5) var<storage, read> stats: array<vec2f>;
 @group(0) @binding(6) var<storage, read_write> dk: array<vec4f>;
 @group(0) @binding(7) var<storage, read_write> dv: array<vec4f>;
 @group(0) @binding(8) var<uniform> params: Params;
-
-fn rowLen(b: u32, i: u32) -> i32 {
-  return valid_len(b * params.l + i, params.lens_rows, params.s);
-}
-
-// Whether row i gives any key ≥ j0 a weight: a row without valid keys weighs every key 1/S.
-fn rowNeeded(len: i32, i: u32, j0: u32) -> bool {
-  return len <= 0 || (i32(j0) < len && (!CAUSAL || j0 <= i));
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u,

@@ -20,25 +20,17 @@
 // only params and lens). Workgroup memory: q and dy tiles 2 × 8 × 32 × 16 + partials 16 × 8 × 8 × 8 = 16384 bytes,
 // WebGPU's default limit. Forward: sdpa_forward_tiled.wgsl; the software-set twin: sdpa_backward_dkdv.wgsl.
 // #import pcg, hash_uniform from "lib/hash.wgsl"
-// #import valid_len from "lib/valid_lens.wgsl"
-override CAUSAL: bool = false;
-override DROPOUT: bool = false;
-// Fixed because they size the workgroup and private arrays: head dims up to 4·MAXD4 = 128, T threads per key row
+// #import Params, rowLen, keysNeeded, rowNeeded from "lib/sdpa.wgsl"
+// Fixed because they size the workgroup and private arrays: head dims up to 4·MAXD4 = 128 (lib/sdpa.wgsl), T threads per key row
 // holding NC vec4 of each row vector, R key rows per workgroup, BT query rows per tile. Phase 2 gives thread t
 // query t of the tile, so BT = T.
-const MAXD4 = 32u;
 const T = 8u;
 const NC = MAXD4 / T;
 const R = 16u;
 const BT = T;
 const NT = R * T;
 
-struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, lens_rows: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
-
-@group(0) @binding(0) var<storage, read> q: array<vec4f>;
-@group(0) @binding(1) var<storage, read> k: array<vec4f>;
-@group(0) @binding(2) var<storage, read> v: array<vec4f>;
-@group(0) @binding(3) var<storage, read> lens: array<i32>;
+// q, k, v, lens: bindings 0–3 (lib/sdpa.wgsl).
 @group(0) @binding(4) var<storage, read> dy: array<vec4f>;
 @group(0) @binding(5) var<storage, read> stats: array<vec2f>;
 @group(0) @binding(6) var<storage, read_write> dk: array<vec4f>;
@@ -51,15 +43,6 @@ var<workgroup> dyt: array<vec4f, BT * MAXD4>;
 // Phase 1 writes (s̃, dP) partials of (query x, key row r, thread t) at (x·R + r)·T + t; phase 2 overwrites slot
 // (x·R + r)·T with (P̃, dS).
 var<workgroup> red: array<vec2f, BT * R * T>;
-
-fn rowLen(b: u32, i: u32) -> i32 {
-  return valid_len(b * params.l + i, params.lens_rows, params.s);
-}
-
-// Whether row i gives any key ≥ j0 a weight: a row without valid keys weighs every key 1/S.
-fn rowNeeded(len: i32, i: u32, j0: u32) -> bool {
-  return len <= 0 || (i32(j0) < len && (!CAUSAL || j0 <= i));
-}
 
 // Whether any row of the tile starting at i0 gives a key ≥ j0 a weight.
 fn tileNeeded(b: u32, i0: u32, j0: u32) -> bool {

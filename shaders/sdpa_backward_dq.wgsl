@@ -10,38 +10,17 @@
 // keeps their q, dy and dq in private arrays, KB keys per step; keys past the last valid one of every row of the
 // workgroup are skipped. Forward: sdpa_forward.wgsl.
 // #import pcg, hash_uniform from "lib/hash.wgsl"
-// #import valid_len from "lib/valid_lens.wgsl"
+// #import Params, rowLen, keysNeeded, rowNeeded from "lib/sdpa.wgsl"
 override WG: u32 = 64u;
-override CAUSAL: bool = false;
-override DROPOUT: bool = false;
-// Private arrays need creation-time sizes: head dims up to 4·MAXD4 = 128, RM rows × KB keys per step.
-const MAXD4 = 32u;
+// Private arrays need creation-time sizes: head dims up to 4·MAXD4 = 128 (lib/sdpa.wgsl), RM rows × KB keys per step.
 const RM = 8u;
 const KB = 8u;
 
-struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, lens_rows: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
-
-@group(0) @binding(0) var<storage, read> q: array<vec4f>;
-@group(0) @binding(1) var<storage, read> k: array<vec4f>;
-@group(0) @binding(2) var<storage, read> v: array<vec4f>;
-@group(0) @binding(3) var<storage, read> lens: array<i32>;
+// q, k, v, lens: bindings 0–3 (lib/sdpa.wgsl).
 @group(0) @binding(4) var<storage, read> dy: array<vec4f>;
 @group(0) @binding(5) var<storage, read> stats: array<vec2f>;
 @group(0) @binding(6) var<storage, read_write> dq: array<vec4f>;
 @group(0) @binding(7) var<uniform> params: Params;
-
-fn rowLen(b: u32, i: u32) -> i32 {
-  return valid_len(b * params.l + i, params.lens_rows, params.s);
-}
-
-// Keys with a nonzero dS for row i: up to its last valid one; none when it has no valid key (the uniform row).
-fn keysNeeded(b: u32, i: u32) -> u32 {
-  let len = rowLen(b, i);
-  if (len <= 0) { return 0u; }
-  var n = min(u32(len), params.s);
-  if (CAUSAL) { n = min(n, i + 1u); }
-  return n;
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u,
@@ -54,7 +33,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   if (b >= params.batch) { return; }
   let i0 = wid.x * WG * RM;
   var n = 0u;
-  for (var r = i0; r < min(i0 + WG * RM, L); r++) { n = max(n, keysNeeded(b, r)); }
+  for (var r = i0; r < min(i0 + WG * RM, L); r++) { n = max(n, keysNeeded(b, r, 0u)); }
   var ir: array<u32, RM>;
   var len: array<i32, RM>;
   var rlse: array<f32, RM>;

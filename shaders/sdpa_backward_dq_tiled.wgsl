@@ -17,25 +17,17 @@
 // 16 × 8 × 8 × 8 = 16384 bytes, WebGPU's default limit. Forward: sdpa_forward_tiled.wgsl; the software-set twin:
 // sdpa_backward_dq.wgsl.
 // #import pcg, hash_uniform from "lib/hash.wgsl"
-// #import valid_len from "lib/valid_lens.wgsl"
-override CAUSAL: bool = false;
-override DROPOUT: bool = false;
-// Fixed because they size the workgroup and private arrays: head dims up to 4·MAXD4 = 128, T threads per query
+// #import Params, rowLen, keysNeeded, rowNeeded from "lib/sdpa.wgsl"
+// Fixed because they size the workgroup and private arrays: head dims up to 4·MAXD4 = 128 (lib/sdpa.wgsl), T threads per query
 // row holding NC vec4 of each row vector, R query rows per workgroup, BT keys per tile. Phase 2 gives thread t key t
 // of the tile, so BT = T.
-const MAXD4 = 32u;
 const T = 8u;
 const NC = MAXD4 / T;
 const R = 16u;
 const BT = T;
 const NT = R * T;
 
-struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, lens_rows: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
-
-@group(0) @binding(0) var<storage, read> q: array<vec4f>;
-@group(0) @binding(1) var<storage, read> k: array<vec4f>;
-@group(0) @binding(2) var<storage, read> v: array<vec4f>;
-@group(0) @binding(3) var<storage, read> lens: array<i32>;
+// q, k, v, lens: bindings 0–3 (lib/sdpa.wgsl).
 @group(0) @binding(4) var<storage, read> dy: array<vec4f>;
 @group(0) @binding(5) var<storage, read> stats: array<vec2f>;
 @group(0) @binding(6) var<storage, read_write> dq: array<vec4f>;
@@ -47,19 +39,6 @@ var<workgroup> vt: array<vec4f, BT * MAXD4>;
 // Phase 1 writes (s̃, dP) partials of (key x, query row r, thread t) at (x·R + r)·T + t; phase 2 overwrites slot
 // (x·R + r)·T with dS.
 var<workgroup> red: array<vec2f, BT * R * T>;
-
-fn rowLen(b: u32, i: u32) -> i32 {
-  return valid_len(b * params.l + i, params.lens_rows, params.s);
-}
-
-// Keys with a nonzero dS for row i: up to its last valid one; none when it has no valid key (the uniform row).
-fn keysNeeded(b: u32, i: u32) -> u32 {
-  let len = rowLen(b, i);
-  if (len <= 0) { return 0u; }
-  var n = min(u32(len), params.s);
-  if (CAUSAL) { n = min(n, i + 1u); }
-  return n;
-}
 
 // The tile's rows of k and v lie contiguous in memory: consecutive threads copy consecutive vec4.
 fn loadTile(b: u32, j0: u32, lid: u32) {
@@ -95,7 +74,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let i = i0 + r;
   // One key bound for the whole workgroup keeps every thread's loop (and barrier count) the same.
   var n = 0u;
-  for (var x = i0; x < min(i0 + R, L); x++) { n = max(n, keysNeeded(b, x)); }
+  for (var x = i0; x < min(i0 + R, L); x++) { n = max(n, keysNeeded(b, x, 0u)); }
   // Rows past L compute on a copy of row L − 1 and are never stored.
   let row = b * L + min(i, L - 1u);
   let len = rowLen(b, min(i, L - 1u));

@@ -6,48 +6,18 @@
 // column become one. Backward: sdpa_backward_delta, _dq, _dkdv.wgsl (or their _subgroup variants).
 enable subgroups;
 // #import pcg, hash_uniform from "lib/hash.wgsl"
-// #import valid_len from "lib/valid_lens.wgsl"
+// #import Params, rowLen, keysNeeded, rowNeeded from "lib/sdpa.wgsl"
+// #import share from "lib/subgroup_share.wgsl"
 
 override WG: u32 = 64u;
-override CAUSAL: bool = false;
-override DROPOUT: bool = false;
-// Private arrays need creation-time sizes, so these are consts: head dims up to 4·MAXD4 = 128, RM rows, KB keys.
-const MAXD4 = 32u;
+// Private arrays need creation-time sizes, so these are consts (MAXD4 in lib/sdpa.wgsl): RM rows, KB keys.
 const RM = 8u;
 const KB = 8u;
-const MASKED = -1e6;
-const NEG = -3.402823e38;
 
-struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, lens_rows: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
-
-@group(0) @binding(0) var<storage, read> q: array<vec4f>;
-@group(0) @binding(1) var<storage, read> k: array<vec4f>;
-@group(0) @binding(2) var<storage, read> v: array<vec4f>;
-@group(0) @binding(3) var<storage, read> lens: array<i32>;
+// q, k, v, lens: bindings 0–3 (lib/sdpa.wgsl).
 @group(0) @binding(4) var<storage, read_write> o: array<vec4f>;
 @group(0) @binding(5) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(6) var<uniform> params: Params;
-
-// Lanes 0 … KB − 1's vec4, in every lane: subgroupBroadcast with constant lanes, which lavapipe lowers to one
-// extract each (subgroupShuffle by a loop index was slower than the loads it saves).
-fn share(x: vec4f) -> array<vec4f, KB> {
-  return array<vec4f, KB>(subgroupBroadcast(x, 0u), subgroupBroadcast(x, 1u), subgroupBroadcast(x, 2u),
-                          subgroupBroadcast(x, 3u), subgroupBroadcast(x, 4u), subgroupBroadcast(x, 5u),
-                          subgroupBroadcast(x, 6u), subgroupBroadcast(x, 7u));
-}
-
-fn rowLen(b: u32, i: u32) -> i32 {
-  return valid_len(b * params.l + i, params.lens_rows, params.s);
-}
-
-// Keys row i must visit: up to its last valid one, or all S when it has none (the uniform row).
-fn keysNeeded(b: u32, i: u32) -> u32 {
-  let len = rowLen(b, i);
-  if (len <= 0) { return params.s; }
-  var n = min(u32(len), params.s);
-  if (CAUSAL) { n = min(n, i + 1u); }
-  return n;
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u,
@@ -61,7 +31,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let i0 = wid.x * WG * RM;
   // One key bound for the whole workgroup keeps every thread's loop the same length.
   var n = 0u;
-  for (var r = i0; r < min(i0 + WG * RM, L); r++) { n = max(n, keysNeeded(b, r)); }
+  for (var r = i0; r < min(i0 + WG * RM, L); r++) { n = max(n, keysNeeded(b, r, S)); }
   var ir: array<u32, RM>;
   var len: array<i32, RM>;
   var qr: array<array<vec4f, MAXD4>, RM>;

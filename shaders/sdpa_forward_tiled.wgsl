@@ -20,25 +20,15 @@
 // uniform control flow).
 // Backward: shaders/sdpa_backward_delta, _dq and _dkdv.wgsl, or their hardware-set kernels (src/ops/sdpa_plans.ts).
 // #import pcg, hash_uniform from "lib/hash.wgsl"
-// #import valid_len from "lib/valid_lens.wgsl"
+// #import Params, rowLen, keysNeeded, rowNeeded from "lib/sdpa.wgsl"
 override WG: u32 = 256u;
-override CAUSAL: bool = false;
-override DROPOUT: bool = false;
 // Threads per query row, keys per tile, and the vec4 columns a thread holds (MAXD4 / TPR): consts because they size
 // private arrays and keep the loops over them unrolled (indexed registers, no local-memory spills).
 const TPR = 4u;
 const BC = 8u;
-const MAXD4 = 32u;
 const CPT = 8u;
-const MASKED = -1e6;
-const NEG = -3.402823e38;
 
-struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, lens_rows: u32, scale: f32, p: f32, drop_scale: f32, seed: u32 }
-
-@group(0) @binding(0) var<storage, read> q: array<vec4f>;
-@group(0) @binding(1) var<storage, read> k: array<vec4f>;
-@group(0) @binding(2) var<storage, read> v: array<vec4f>;
-@group(0) @binding(3) var<storage, read> lens: array<i32>;
+// q, k, v, lens: bindings 0–3 (lib/sdpa.wgsl).
 @group(0) @binding(4) var<storage, read_write> o: array<vec4f>;
 @group(0) @binding(5) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(6) var<uniform> params: Params;
@@ -48,19 +38,6 @@ struct Params { batch: u32, l: u32, s: u32, d4: u32, dv4: u32, lens_rows: u32, s
 var<workgroup> kt: array<vec4f, BC * MAXD4>;
 var<workgroup> vt: array<vec4f, BC * MAXD4>;
 var<workgroup> part: array<vec4f, BC * (WG / TPR)>;
-
-fn rowLen(b: u32, i: u32) -> i32 {
-  return valid_len(b * params.l + i, params.lens_rows, params.s);
-}
-
-// Keys row i must visit: up to its last valid one, or all S when it has none (the uniform row).
-fn keysNeeded(b: u32, i: u32) -> u32 {
-  let len = rowLen(b, i);
-  if (len <= 0) { return params.s; }
-  var n = min(u32(len), params.s);
-  if (CAUSAL) { n = min(n, i + 1u); }
-  return n;
-}
 
 // Copy `count` ≤ BC rows of w4 vec4, from flat row `first` on, into the tile; zeros fill the rows past S.
 fn loadK(lid: u32, first: u32, count: u32, w4: u32) {
@@ -98,7 +75,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let len = rowLen(b, ir);
   // Every thread walks the block's rows itself (lens is read-only storage, so n is uniform to the compiler too).
   var n = 0u;
-  for (var rr = i0; rr < min(i0 + BR, L); rr++) { n = max(n, keysNeeded(b, rr)); }
+  for (var rr = i0; rr < min(i0 + BR, L); rr++) { n = max(n, keysNeeded(b, rr, S)); }
 
   var qr: array<vec4f, CPT>;
   var acc: array<vec4f, CPT>;

@@ -165,10 +165,10 @@ async function checkForward(engine: Engine, c: OpCase<MatmulAttrs>, seed: number
   const values = c.inputs.map((s) => makeValues(s, rng));
   const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({ shape: s.shape, data: f32(values[k]) }));
   const [expected] = runReference(matmulOp, cpuIn, c.attrs);
-  await engine().tidyAsync(async () => {
+  await engine.tidyAsync(async () => {
     const [y] = apply(
       matmulOp,
-      c.inputs.map((s, k) => upload(engine(), s, values[k])),
+      c.inputs.map((s, k) => upload(engine, s, values[k])),
       c.attrs,
     );
     expectClose(await y.data(), expected, { what: `matmul ${label(c)}` });

@@ -1,19 +1,53 @@
 /**
- * The live plots: Vega-Lite specs compiled to Vega and drawn by a Vega View (canvas renderer). The loss chart
- * keeps one View and streams points into its named data set; the heatmap is rebuilt when its labels change and
- * otherwise gets new cell values the same way.
+ * The live plots: Vega-Lite specs compiled to Vega and drawn by a Vega View (canvas renderer), built over several
+ * tasks. The loss chart keeps one View per run and streams points into its named data set; the heatmap is rebuilt
+ * when its labels change and otherwise gets new cell values the same way.
  */
 import { View, changeset, parse } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 
 type Row = Record<string, number | string>;
 
-function mount(container: HTMLElement, spec: TopLevelSpec): View {
-  container.textContent = '';
-  // resize: the layout is recomputed on every data change, so axes whose labels widen (the loss's first points,
-  // say) are not clipped by the size computed for the empty chart.
-  const withResize = { ...spec, autosize: { type: 'pad', resize: true } } as TopLevelSpec;
-  return new View(parse(compile(withResize).spec), { renderer: 'canvas', container, hover: true });
+/** A macrotask: lets the page handle input and paint between two parts of a chart's construction. */
+const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/**
+ * A container and the View drawn in it. `mount` builds the View over several tasks: compiling, parsing, building
+ * the dataflow and the first run each take one (tens of milliseconds on a busy CPU, more the first time, before
+ * the JIT has compiled Vega), so that no single task holds the page's main thread for long while a run trains.
+ * A later `mount` or `clear` supersedes a mount still in progress, which then leaves the container alone.
+ */
+class Slot {
+  view: View | null = null;
+  private generation = 0;
+
+  constructor(readonly container: HTMLElement) {}
+
+  /** @returns the View, not yet run, or null when superseded meanwhile. */
+  async mount(spec: TopLevelSpec): Promise<View | null> {
+    const generation = this.clear();
+    // resize: the layout is recomputed on every data change, so axes whose labels widen (the loss's first points,
+    // say) are not clipped by the size computed for the empty chart.
+    const withResize = { ...spec, autosize: { type: 'pad', resize: true } } as TopLevelSpec;
+    const vega = compile(withResize).spec;
+    await turn();
+    if (generation !== this.generation) return null;
+    const runtime = parse(vega);
+    await turn();
+    if (generation !== this.generation) return null;
+    this.container.textContent = '';
+    const view = new View(runtime, { renderer: 'canvas', container: this.container, hover: true });
+    this.view = view;
+    await turn();
+    return generation === this.generation ? view : null;
+  }
+
+  /** Ends the View and any mount in progress. @returns the new generation. */
+  clear(): number {
+    this.view?.finalize();
+    this.view = null;
+    return ++this.generation;
+  }
 }
 
 /** Replaces every row of the View's `name` data set and redraws. */
@@ -56,28 +90,28 @@ export function lossChartSpec(model: string, yLabel: string, epochs: number): To
 
 /** Loss per epoch of the current run; y on a log scale. */
 export class LossChart {
-  private view: View | null = null;
+  private readonly slot: Slot;
   private rows: Row[] = [];
 
-  constructor(private readonly container: HTMLElement) {}
+  constructor(container: HTMLElement) {
+    this.slot = new Slot(container);
+  }
 
   /** Starts an empty chart titled for `model`, its x axis spanning `epochs`. */
   async reset(model: string, yLabel: string, epochs: number): Promise<void> {
-    this.view?.finalize();
     this.rows = [];
-    this.view = mount(this.container, lossChartSpec(model, yLabel, epochs));
-    await this.view.runAsync();
+    const view = await this.slot.mount(lossChartSpec(model, yLabel, epochs));
+    await view?.runAsync();
   }
 
   async add(epoch: number, loss: number): Promise<void> {
-    if (!this.view || !(loss > 0)) return;
+    if (!this.slot.view || !(loss > 0)) return;
     this.rows.push({ epoch, loss });
-    await replace(this.view, 'loss', this.rows);
+    await replace(this.slot.view, 'loss', this.rows);
   }
 
   finalize(): void {
-    this.view?.finalize();
-    this.view = null;
+    this.slot.clear();
   }
 }
 
@@ -98,18 +132,19 @@ const labelExpr = (labels: string[]) => `${JSON.stringify(labels)}[datum.value]`
 
 /** Matrix heatmap with axis titles, token labels and a colour legend ('reds', as d2l's `show_heatmaps`). */
 export class HeatmapChart {
-  private view: View | null = null;
+  private readonly slot: Slot;
   private key = '';
 
-  constructor(private readonly container: HTMLElement) {}
+  constructor(container: HTMLElement) {
+    this.slot = new Slot(container);
+  }
 
   async draw(map: HeatmapData): Promise<void> {
     const rows = map.values.length;
     const cols = map.values[0]?.length ?? 0;
     const cells: Row[] = map.values.flatMap((r, y) => r.map((v, x) => ({ x, y, v })));
     const key = JSON.stringify([map.title, map.xLabels, map.yLabels, map.xTitle, map.yTitle, map.colorTitle]);
-    if (this.view && key === this.key) return replace(this.view, 'cells', cells);
-    this.view?.finalize();
+    if (this.slot.view && key === this.key) return replace(this.slot.view, 'cells', cells);
     this.key = key;
     const cell = Math.max(6, Math.min(40, Math.floor(360 / Math.max(rows, cols, 1))));
     const spec: TopLevelSpec = {
@@ -140,14 +175,13 @@ export class HeatmapChart {
       },
       config: { view: { stroke: null } },
     };
-    this.view = mount(this.container, spec);
-    await replace(this.view, 'cells', cells);
+    const view = await this.slot.mount(spec);
+    if (view) await replace(view, 'cells', cells);
   }
 
   clear(text: string): void {
-    this.view?.finalize();
-    this.view = null;
+    this.slot.clear();
     this.key = '';
-    this.container.textContent = text;
+    this.slot.container.textContent = text;
   }
 }

@@ -1,8 +1,9 @@
 /**
- * What the live training loops share: their options, the page's hooks, the per-model session they drive, the
- * weights read back from a model, and the pause between steps.
+ * What the live training loops share: their options, the hooks of `trainLive`, the per-model session that the
+ * library's loop drives (src/worker/session.ts: in the page's training worker, or in this thread), and the weights
+ * read back from a model.
  */
-import type { Engine, Module, NamedArray } from '../src/browser.js';
+import type { Module, NamedArray, TrainingSession } from '../src/browser.js';
 import type { HeatmapData } from './charts.js';
 
 /** A model's tensors by `state_dict` name, on the host (what a safetensors file holds). */
@@ -27,15 +28,14 @@ export interface LiveHooks {
   onHeatmap(map: HeatmapData): Promise<void> | void;
 }
 
-/** One model with its data and optimiser on the current engine, driven by `trainLive` and `evaluateLive`. */
-export interface LiveSession {
-  readonly net: Module;
-  /** Trains one epoch: its loss and a note for the log, or null when `stopped` ended it first. */
-  trainEpoch(stopped: () => boolean): Promise<{ loss: number; note: string } | null>;
-  /** The heatmap of the current weights; `when` ends its title (`after epoch 3`, `of the loaded weights`). */
+/**
+ * One model with its data and optimiser on the current engine: one optimiser step per iteration of `epoch()`, a
+ * note for the log after each epoch, and the heatmap of the current weights, whose title `when` ends (`after
+ * epoch 3`, `of the loaded weights`).
+ */
+export interface LiveSession extends TrainingSession<HeatmapData> {
+  note(): Promise<string> | string;
   heatmap(when: string): Promise<HeatmapData>;
-  /** Frees everything the session allocated. */
-  dispose(): void;
 }
 
 /** Every tensor of `net` (parameters and buffers), read back to the host. */
@@ -49,13 +49,4 @@ export async function readWeights(net: Module): Promise<Weights> {
 /** Loads `weights` into `net`. @throws Error naming the first tensor that is missing or of another size. */
 export function loadWeights(net: Module, weights: Weights): void {
   net.loadStateDict(Object.fromEntries(Object.entries(weights).map(([name, { data }]) => [name, data])));
-}
-
-/**
- * Lets the GPU catch up and the page repaint: waits for the submitted work (so Stop never has a long queue
- * behind it), then yields a macrotask so input events and rendering run between steps.
- */
-export async function pace(e: Engine): Promise<void> {
-  await e.sync();
-  await new Promise((r) => setTimeout(r, 0));
 }

@@ -1,11 +1,12 @@
 /**
  * Live training for the demo page: the project's models on the current engine, one optimiser step at a time, so
- * the page can stop between any two steps and repaint while the GPU works. The loops follow the library's
- * (src/experiments/nadaraya_watson.ts, src/experiments/cls_mlp.ts, src/train/trainer.ts) step for step; they are
- * written out here only because those run to completion and keep their model to themselves, while the page needs
- * the model after every epoch for its heatmap. Each model is a {@link LiveSession} (an epoch at a time, and the
- * heatmap of its current weights): `trainLive` drives one from seeded or loaded weights, and `evaluateLive` draws
- * a weights file without training. Everything a session allocates is freed when it ends or is stopped.
+ * a run can stop between any two steps. The loops follow the library's (src/experiments/nadaraya_watson.ts,
+ * src/experiments/cls_mlp.ts, src/train/trainer.ts) step for step; they are written out here only because those
+ * run to completion and keep their model to themselves, while the page needs the model after every epoch for its
+ * heatmap. Each model is a {@link LiveSession}, which the library's loop (src/worker/session.ts) drives: the
+ * page's training worker (./training_worker.ts) runs `createSession`'s, `trainLive` runs one in this thread, and
+ * `evaluateLive` draws a weights file without training. Everything a session allocates is freed when it ends or
+ * is stopped.
  */
 import {
   Adam,
@@ -16,6 +17,8 @@ import {
   ClsTransformer,
   compare,
   crossEntropy,
+  decodeSafetensors,
+  encodeSafetensors,
   type Engine,
   engine,
   type Linear,
@@ -28,6 +31,7 @@ import {
   NWKernelRegression,
   nwKeysValues,
   Random,
+  runTraining,
   SGD,
   square,
   sub,
@@ -38,7 +42,6 @@ import { batches, CLS_ID, NUM_CLASSES, SEED_STRING } from '../src/internal.js';
 import type { HeatmapData } from './charts.js';
 import {
   loadWeights,
-  pace,
   readWeights,
   type LiveHooks,
   type LiveOptions,
@@ -116,7 +119,8 @@ export interface LiveResult {
   weights: Weights;
 }
 
-function createSession(name: ModelName, options: LiveOptions): LiveSession {
+/** `name`'s session, seeded by `options` (the translation models: built on its corpus). */
+export function createSession(name: ModelName, options: Omit<LiveOptions, 'weights'>): LiveSession {
   if (name === 'nadaraya_watson') return nwSession(options);
   if (name === 'cls_mlp' || name === 'cls_attention' || name === 'cls_transformer')
     return clsSession(name, options);
@@ -124,27 +128,34 @@ function createSession(name: ModelName, options: LiveOptions): LiveSession {
 }
 
 /**
- * Trains `name` until `epochs` or Stop, from `options.weights` when given; after every epoch the hooks get the loss
- * and the heatmap. Everything the run allocated is freed when it returns or throws.
+ * Trains `name` in this thread (the page trains in its worker) until `epochs` or `hooks.stopped()`, from
+ * `options.weights` when given; after every epoch the hooks get the loss and the heatmap. Everything the run
+ * allocated is freed when it returns or throws.
  */
 export async function trainLive(
   name: ModelName,
-  options: LiveOptions,
+  { weights, ...options }: LiveOptions,
   hooks: LiveHooks,
 ): Promise<LiveResult> {
-  const session = createSession(name, options);
-  try {
-    if (options.weights) loadWeights(session.net, options.weights);
-    for (let epoch = 1; epoch <= options.epochs; epoch++) {
-      const r = await session.trainEpoch(hooks.stopped);
-      if (!r) return { finished: false, weights: await readWeights(session.net) };
-      await hooks.onEpoch(epoch, r.loss, r.note);
-      await hooks.onHeatmap(await session.heatmap(`after epoch ${epoch}`));
-    }
-    return { finished: true, weights: await readWeights(session.net) };
-  } finally {
-    session.dispose();
-  }
+  const abort = new AbortController();
+  const poll = () => {
+    if (hooks.stopped()) abort.abort();
+  };
+  poll();
+  const result = await runTraining(
+    createSession(name, options),
+    { epochs: options.epochs, weights: weights && encodeSafetensors(weights) },
+    {
+      signal: abort.signal,
+      onStep: poll,
+      onEpoch: async ({ epoch, loss, note, heatmap }) => {
+        await hooks.onEpoch(epoch, loss, note!);
+        await hooks.onHeatmap(heatmap!);
+        poll();
+      },
+    },
+  );
+  return { finished: result.finished, weights: decodeSafetensors(result.weights).tensors };
 }
 
 /**
@@ -197,8 +208,7 @@ function nwSession({ seed }: LiveOptions): LiveSession {
   const fmt = (a: Float32Array) => Array.from(a, (t) => t.toFixed(1));
   return {
     net,
-    async trainEpoch(stopped) {
-      if (stopped()) return null;
+    *epoch() {
       const loss = e.tidy(() => {
         opt.zeroGrad();
         const l = sum(square(sub(net.forward(x, k, v), y)));
@@ -206,12 +216,9 @@ function nwSession({ seed }: LiveOptions): LiveSession {
         opt.step();
         return l;
       });
-      const value = await loss.item();
-      loss.dispose();
-      const w = (await net.w.data())[0];
-      await pace(e);
-      return { loss: value, note: `w = ${w.toFixed(3)}` };
+      yield { loss };
     },
+    note: async () => `w = ${(await net.w.data())[0].toFixed(3)}`,
     async heatmap(when) {
       const attention = await e.tidyAsync(async () => {
         e.noGrad(() => net.forward(xt, kt, vt));
@@ -256,18 +263,16 @@ function clsSession(name: ClsName, { seed }: LiveOptions): LiveSession {
   // The heatmap's sample: the masked position in the middle of the first window.
   const probe = 4;
   const probeIds = Array.from(data.inputs.subarray(probe * width, (probe + 1) * width));
-  const sums: { loss: Tensor | null; correct: Tensor | null } = { loss: null, correct: null };
-  const clearSums = () => {
-    sums.loss?.dispose();
-    sums.correct?.dispose();
-    sums.loss = sums.correct = null;
+  // The epoch's right answers so far, summed on the device.
+  const held: { correct: Tensor | null } = { correct: null };
+  const clear = () => {
+    held.correct?.dispose();
+    held.correct = null;
   };
   return {
     net,
-    async trainEpoch(stopped) {
-      let count = 0;
+    *epoch() {
       for (const idx of batches(n, 10, shuffle)) {
-        if (stopped()) return null;
         const ids = idx.flatMap((i) => Array.from(data.inputs.subarray(i * width, (i + 1) * width)));
         const batch = [
           e.fromArray(ids, [idx.length, width]),
@@ -287,30 +292,30 @@ function clsSession(name: ClsName, { seed }: LiveOptions): LiveSession {
           ),
         ];
         const [xb, tokens, clsMask, yb, onehot] = batch;
-        const next = e.tidy(() => {
-          opt.zeroGrad();
-          const logits = mlp ? mlp.forward(xb) : attn!.forward(tokens, clsMask);
-          const loss = crossEntropy(logits, yb);
-          backward(loss);
-          opt.step();
-          return e.noGrad(() => {
-            const correct = sum(compare('ge', sum(mul(logits, onehot), 1), max(logits, 1)));
-            return [
-              sums.loss ? add(sums.loss, loss) : loss,
-              sums.correct ? add(sums.correct, correct) : correct,
-            ];
+        try {
+          const [loss, correct] = e.tidy(() => {
+            opt.zeroGrad();
+            const logits = mlp ? mlp.forward(xb) : attn!.forward(tokens, clsMask);
+            const l = crossEntropy(logits, yb);
+            backward(l);
+            opt.step();
+            return e.noGrad(() => {
+              const right = sum(compare('ge', sum(mul(logits, onehot), 1), max(logits, 1)));
+              return [l, held.correct ? add(held.correct, right) : right];
+            });
           });
-        });
-        clearSums();
-        [sums.loss, sums.correct] = next;
-        for (const t of batch) t.dispose();
-        count++;
-        await pace(e);
+          clear();
+          held.correct = correct;
+          yield { loss };
+        } finally {
+          for (const t of batch) t.dispose();
+        }
       }
-      const loss = (await sums.loss!.item()) / count;
-      const accuracy = (await sums.correct!.item()) / n;
-      clearSums();
-      return { loss, note: `train accuracy ${accuracy.toFixed(3)}` };
+    },
+    async note() {
+      const accuracy = (await held.correct!.item()) / n;
+      clear();
+      return `train accuracy ${accuracy.toFixed(3)}`;
     },
     async heatmap(when) {
       if (attn instanceof ClsTransformer) return clsRowMap(attn, probeIds, when);
@@ -318,7 +323,7 @@ function clsSession(name: ClsName, { seed }: LiveOptions): LiveSession {
       return firstLayerMap(mlp!.layers[0] as Linear, when);
     },
     dispose() {
-      clearSums();
+      clear();
       opt.dispose();
       net.dispose();
     },

@@ -7,7 +7,6 @@
  */
 import {
   Adam,
-  add,
   backward,
   buildTransformer,
   clipGradNorm,
@@ -21,7 +20,6 @@ import {
   Random,
   seq2seqAttention,
   sum,
-  type Tensor,
   tokenizeNmt,
   type Transformer,
 } from '../src/browser.js';
@@ -32,7 +30,7 @@ import {
   transformerAttentionHeatmaps,
 } from '../src/internal.js';
 import type { HeatmapData } from './charts.js';
-import { pace, type LiveOptions, type LiveSession } from './live_common.js';
+import type { LiveOptions, LiveSession } from './live_common.js';
 
 type Model = EncoderDecoder<unknown, unknown>;
 
@@ -98,7 +96,7 @@ async function attentionMap(
  */
 export function translationSession(
   kind: 'bahdanau' | 'transformer',
-  { seed, corpus, corpusName, numExamples }: LiveOptions,
+  { seed, corpus, corpusName, numExamples }: Omit<LiveOptions, 'weights'>,
 ): LiveSession {
   if (!corpus.trim()) throw new Error('no corpus: drop a fra.txt-style file (English<TAB>French lines)');
   const pairs = tokenizeNmt(preprocessNmt(corpus), { numExamples, name: corpusName });
@@ -116,14 +114,11 @@ export function translationSession(
   const params = model.parameters();
   const opt = new Adam(params, { lr: 0.005 });
   const bos = data.tgtVocab.index('<bos>');
-  const held: { lossSum: Tensor | null } = { lossSum: null };
   model.train();
   return {
     net: model,
-    async trainEpoch(stopped) {
-      let tokens = 0;
+    *epoch() {
       for (const batch of data.batches()) {
-        if (stopped()) return null;
         const b = batch.size;
         const inputs = [
           e.fromArray(batch.X, [b, NUM_STEPS], 'int32'),
@@ -132,28 +127,25 @@ export function translationSession(
           e.fromArray(batch.Y, [b, NUM_STEPS], 'int32'),
         ];
         const [X, XValidLen, decX, Y] = inputs;
-        const next: Tensor = e.tidy(() => {
-          opt.zeroGrad();
-          const l = sum(maskedSoftmaxCELoss(model.forward(X, decX, XValidLen), Y, batch.YValidLen));
-          backward(l);
-          clipGradNorm(params, 1).dispose();
-          opt.step();
-          return e.noGrad(() => (held.lossSum ? add(held.lossSum, l) : l));
-        });
-        held.lossSum?.dispose();
-        held.lossSum = next;
-        for (const t of inputs) t.dispose();
-        for (const n of batch.YValidLen) tokens += n;
-        await pace(e);
+        try {
+          const loss = e.tidy(() => {
+            opt.zeroGrad();
+            const l = sum(maskedSoftmaxCELoss(model.forward(X, decX, XValidLen), Y, batch.YValidLen));
+            backward(l);
+            clipGradNorm(params, 1).dispose();
+            opt.step();
+            return l;
+          });
+          // Summed over the batch's valid target tokens: the epoch's loss is per token, as d2l's.
+          yield { loss, count: batch.YValidLen.reduce((a, n) => a + n, 0) };
+        } finally {
+          for (const t of inputs) t.dispose();
+        }
       }
-      const loss = (await held.lossSum!.item()) / tokens;
-      held.lossSum!.dispose();
-      held.lossSum = null;
-      return { loss, note: `${data.size} pairs, vocab ${srcSize}/${tgtSize}` };
     },
+    note: () => `${data.size} pairs, vocab ${srcSize}/${tgtSize}`,
     heatmap: (when) => attentionMap(kind, model, data, source, when),
     dispose() {
-      held.lossSum?.dispose();
       opt.zeroGrad();
       opt.dispose();
       model.dispose();

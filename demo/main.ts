@@ -86,17 +86,21 @@ async function runAll(): Promise<void> {
   panel.setEnabled(true);
 }
 
-const panel = new TrainingPanel(getEngine);
+const panel = new TrainingPanel(getEngine, { kernels });
 
 /** What the end-to-end tests call through `page.evaluate`. */
 export interface DemoHooks {
+  /** GPU memory of this thread's engine and the training worker's, added up. */
   memory(): Promise<MemoryStats>;
   /** Selects `model` (switching if one trains) and starts it without waiting for the end. */
   start(model: ModelName, epochs?: number): void;
   /** Stops the run in progress and waits until its memory is freed. */
   stop(): Promise<void>;
   running(): ModelName | null;
-  /** Stops training, destroys the engine and resolves with the device's loss reason ('destroyed'). */
+  /**
+   * Stops training, ends the training worker (and its engine), destroys this thread's engine and resolves with the
+   * device's loss reason ('destroyed').
+   */
   destroyEngine(): Promise<string>;
   /** Creates a fresh engine (after `destroyEngine`) and runs an op on it: [1, 2] + [3, 4]. */
   addOnNewEngine(): Promise<number[]>;
@@ -113,7 +117,13 @@ declare global {
 }
 
 window.demo = {
-  memory: async () => (await getEngine()).memoryStats(),
+  async memory() {
+    const own = (await getEngine()).memoryStats();
+    const worker = await panel.workerMemory();
+    if (!worker) return own;
+    const keys = Object.keys(own) as (keyof MemoryStats)[];
+    return Object.fromEntries(keys.map((k) => [k, own[k] + worker[k]])) as unknown as MemoryStats;
+  },
   start(model, epochs) {
     panel.choose(model);
     if (epochs !== undefined) $<HTMLInputElement>('epochs').value = String(epochs);

@@ -1,19 +1,31 @@
 /**
  * The page's live-training panel: model and epoch pickers (validated: nothing runs on a bad value), the corpus
  * (bundled sample, credited to its source, or a file the user drops or picks), Start, Stop, switching models
- * mid-run, the Vega plots, downloading the weights of the last run and loading a weights file back, and the
- * per-run cleanup that returns GPU memory to its baseline (every tensor of the run freed, then the pool's idle
- * buffers destroyed).
+ * mid-run, the Vega plots, downloading the weights of the last run and loading a weights file back. Runs train in
+ * a Web Worker (./training_worker.ts) with its own engine, so this thread only draws their reports; after each run
+ * the worker frees every tensor of the run and destroys its pool's idle buffers (GPU memory back to baseline).
  */
 import sample from 'virtual:fra-sample';
-import type { Engine } from '../src/browser.js';
+import {
+  createTrainingWorker,
+  type Engine,
+  type InitOptions,
+  type MemoryStats,
+  type TrainingWorker,
+} from '../src/browser.js';
 import { HeatmapChart, LossChart, type HeatmapData } from './charts.js';
 import { readWholeNumber } from './form.js';
 import type { LiveOptions, Weights } from './live_common.js';
-import { MODELS, evaluateLive, trainLive, type ModelName } from './live_training.js';
-import { WeightsLink, decodeWeights, type WeightsMeta } from './weights.js';
+import { MODELS, evaluateLive, type ModelName } from './live_training.js';
+import type { DemoJob } from './training_worker.js';
+import { WeightsLink, decodeWeights, encodeWeights, type WeightsMeta } from './weights.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.querySelector<T>(`#${id}`)!;
+/**
+ * A macrotask. The page's drawing of a run's reports is split into tasks of their own, so that none holds the main
+ * thread for long (test/demo.e2e.test.ts: no task over 50 ms while the Transformer trains).
+ */
+const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 /** The run in progress: Stop aborts it; `done` settles once everything it allocated is freed. */
 interface Run {
@@ -37,7 +49,7 @@ export class TrainingPanel {
   private run: Run | null = null;
   private queue: Promise<void> = Promise.resolve();
   private enabled = true;
-  private compiled: { engine: Engine; done: Promise<void> } | null = null;
+  private worker: TrainingWorker<DemoJob, HeatmapData> | null = null;
   private corpus = { text: sample.text, name: 'bundled sample', bundled: true };
   private held: HeldWeights | null = null;
   /** The heatmap last drawn (the end-to-end tests compare it before a download and after loading the file). */
@@ -50,7 +62,14 @@ export class TrainingPanel {
   private readonly status = $<HTMLParagraphElement>('status');
   private readonly log = $<HTMLPreElement>('log');
 
-  constructor(private readonly getEngine: () => Promise<Engine>) {
+  /**
+   * @param getEngine this thread's engine, which evaluates loaded weights.
+   * @param workerEngine how the training worker creates its engine (the page's `?kernels=`).
+   */
+  constructor(
+    private readonly getEngine: () => Promise<Engine>,
+    private readonly workerEngine: InitOptions = {},
+  ) {
     for (const [name, info] of Object.entries(MODELS)) this.select.add(new Option(info.label, name));
     this.select.onchange = () => {
       this.showModel();
@@ -69,6 +88,9 @@ export class TrainingPanel {
     this.setupCorpus();
     this.showModel();
     this.heatmap.clear('The heatmap appears after the first epoch.');
+    // An empty loss chart until the first run. Building it now also has the JIT compile Vega's code before a run's
+    // charts are built while it trains (the first chart of a page takes several times as long).
+    void this.loss.reset('no run yet', 'loss', 1);
   }
 
   get model(): ModelName {
@@ -268,46 +290,57 @@ export class TrainingPanel {
     this.showModel();
   }
 
+  /** The training worker, started on the first run. */
+  private trainer(): TrainingWorker<DemoJob, HeatmapData> {
+    this.worker ??= createTrainingWorker<DemoJob, HeatmapData>(
+      new Worker(new URL('./training_worker.ts', import.meta.url), { type: 'module' }),
+      { engine: this.workerEngine },
+    );
+    return this.worker;
+  }
+
+  /** The training worker's engine memory, or null before its first run. */
+  async workerMemory(): Promise<MemoryStats | null> {
+    return this.worker ? this.worker.memoryStats() : null;
+  }
+
   private async execute(run: Run, epochs: number, numExamples: number): Promise<void> {
     const { model } = run;
     const info = MODELS[model];
-    const engine = await this.getEngine();
     try {
-      if (this.compiled?.engine !== engine) {
-        // createComputePipelineAsync for every kernel, so no first step stalls on a synchronous compile. Stop
-        // does not wait for it: the compile goes on in the background and the next run reuses it.
-        // A warm-up only: a kernel that fails here fails again, with its message, when an op uses it.
-        const done = engine.compileAll().catch((e: unknown) => console.warn(e));
-        this.compiled = { engine, done };
-      }
-      this.setStatus('compiling pipelines…', 'running');
-      const stopped = new Promise((resolve) =>
-        run.abort.signal.addEventListener('abort', resolve, { once: true }),
-      );
-      await Promise.race([this.compiled.done, stopped]);
-      if (run.abort.signal.aborted) return this.setStatus(`${model}: stopped`, 'stopped');
+      // Before the first await: the status says running as soon as Start is handled.
+      this.setStatus(`${model}: starting in the training worker…`, 'running');
       await this.loss.reset(info.label, info.lossLabel, epochs);
       // Loaded weights start the next run of their model, once.
       const start = this.held?.loaded && this.held.model === model ? this.held : null;
       if (start) this.print(`${model} starts from the weights ${start.meta.origin}`);
       this.heatmap.clear('The heatmap appears after the first epoch.');
       this.lastHeatmap = null;
-      this.setStatus(`${model}: training, epoch 1 of ${epochs}…`, 'running');
       const started = performance.now();
-      const { finished, weights } = await trainLive(
+      const job: DemoJob = {
         model,
-        { ...this.options(epochs, numExamples), weights: start?.weights },
-        {
-          stopped: () => run.abort.signal.aborted,
-          onEpoch: async (epoch, loss, note) => {
-            const s = ((performance.now() - started) / 1000).toFixed(1);
-            this.print(`${model} epoch ${epoch}/${epochs}: loss ${loss.toFixed(4)}, ${note} (${s} s)`);
-            this.setStatus(`${model}: epoch ${epoch} of ${epochs} done, loss ${loss.toFixed(4)}`, 'running');
-            await this.loss.add(epoch, loss);
-          },
-          onHeatmap: (map) => this.drawHeatmap(map),
+        ...this.options(epochs, numExamples),
+        weights: start ? encodeWeights(start.weights, start.meta) : undefined,
+      };
+      const result = await this.trainer().train(job, {
+        signal: run.abort.signal,
+        onStep: ({ epoch, batch, loss }) =>
+          this.setStatus(
+            `${model}: epoch ${epoch} of ${epochs}, batch ${batch}, loss ${loss.toFixed(4)}`,
+            'running',
+          ),
+        onEpoch: async ({ epoch, loss, note, heatmap }) => {
+          const s = ((performance.now() - started) / 1000).toFixed(1);
+          this.print(`${model} epoch ${epoch}/${epochs}: loss ${loss.toFixed(4)}, ${note} (${s} s)`);
+          this.setStatus(`${model}: epoch ${epoch} of ${epochs} done, loss ${loss.toFixed(4)}`, 'running');
+          await this.loss.add(epoch, loss);
+          await turn();
+          await this.drawHeatmap(heatmap!);
         },
-      );
+      });
+      const { finished } = result;
+      const { weights } = decodeWeights(result.weights, `${model}.safetensors`);
+      await turn();
       const corpus = info.corpus ? { corpus: this.corpus.name, pairs: String(numExamples) } : {};
       const origin = `${start ? `${start.meta.origin}, then ` : ''}trained ${finished ? epochs : 'until stopped'}`;
       this.hold({ model, weights, meta: { model, ...corpus, origin }, loaded: false });
@@ -319,14 +352,12 @@ export class TrainingPanel {
       const msg = e instanceof Error ? e.message : String(e);
       this.print(`${model} error: ${msg}`);
       this.setStatus(`${model}: error: ${msg}`, 'error');
-    } finally {
-      // The run's tensors are freed; destroy the idle pooled buffers too, so GPU memory is back to baseline.
-      engine.pool?.trim();
     }
   }
 
-  /** Forgets the compiled engine (after it is destroyed). */
+  /** Ends the training worker and its engine (a later run starts a new one). */
   reset(): void {
-    this.compiled = null;
+    this.worker?.terminate();
+    this.worker = null;
   }
 }

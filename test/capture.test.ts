@@ -3,7 +3,7 @@
  * take new input data, memory stays flat over replays and returns to its baseline on dispose, and what cannot be
  * captured (readbacks, async steps, the CPU backend) fails with a clear error and leaves nothing pinned.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Random } from '../src/data/random.js';
 import { D2L_TRANSFORMER_CONFIG, buildTransformer } from '../src/models/transformer.js';
 import { Linear } from '../src/nn/linear.js';
@@ -15,15 +15,11 @@ import { clipGradNorm } from '../src/optim/clip.js';
 import { backward } from '../src/ops/autograd.js';
 import { maskedSoftmaxCELoss } from '../src/train/loss.js';
 import { Engine } from '../src/runtime/engine.js';
-import { init } from '../src/runtime/global.js';
 import type { Tensor } from '../src/runtime/tensor.js';
+import { useEngine } from './engine_fixture.js';
 import { expectClose } from './helpers.js';
 
-let e: Engine;
-beforeAll(async () => {
-  e = await init('webgpu');
-});
-afterAll(() => e?.destroy());
+const engine = useEngine();
 
 const N = 6;
 const IN = 5;
@@ -68,38 +64,41 @@ describe('capture and replay', () => {
     const eager = mlp(5);
     const eagerLosses: number[] = [];
     for (const b of data) {
-      const x = e.fromArray(b.x, [N, IN]);
-      const t = e.fromArray(b.t, [N, OUT]);
-      eagerLosses.push(await e.tidyAsync(() => eager.step(x, t).item()));
+      const x = engine().fromArray(b.x, [N, IN]);
+      const t = engine().fromArray(b.t, [N, OUT]);
+      eagerLosses.push(await engine().tidyAsync(() => eager.step(x, t).item()));
       x.dispose();
       t.dispose();
     }
 
     const replayed = mlp(5);
     // Warm-up step, eager: Adam's moments are created on the first step, which a graph must not capture.
-    const x0 = e.fromArray(data[0].x, [N, IN]);
-    const t0 = e.fromArray(data[0].t, [N, OUT]);
-    expect(await e.tidyAsync(() => replayed.step(x0, t0).item())).toBeCloseTo(eagerLosses[0], 6);
+    const x0 = engine().fromArray(data[0].x, [N, IN]);
+    const t0 = engine().fromArray(data[0].t, [N, OUT]);
+    expect(await engine().tidyAsync(() => replayed.step(x0, t0).item())).toBeCloseTo(eagerLosses[0], 6);
     x0.dispose();
     t0.dispose();
-    const x = e.fromArray(data[1].x, [N, IN]);
-    const t = e.fromArray(data[1].t, [N, OUT]);
-    const graph = e.capture(() => replayed.step(x, t), { inputs: { x, t }, optimizers: [replayed.opt] });
+    const x = engine().fromArray(data[1].x, [N, IN]);
+    const t = engine().fromArray(data[1].t, [N, OUT]);
+    const graph = engine().capture(() => replayed.step(x, t), {
+      inputs: { x, t },
+      optimizers: [replayed.opt],
+    });
     expect(graph.dispatches).toBeGreaterThan(20);
     expect(await graph.result.item()).toBeCloseTo(eagerLosses[1], 5);
     for (let k = 2; k < K; k++) {
       if (k === 4) {
         // An eager step between replays re-assigns the parameters and moments: the next replay takes them over.
-        const xe = e.fromArray(data[k].x, [N, IN]);
-        const te = e.fromArray(data[k].t, [N, OUT]);
-        expect(await e.tidyAsync(() => replayed.step(xe, te).item())).toBeCloseTo(eagerLosses[k], 5);
+        const xe = engine().fromArray(data[k].x, [N, IN]);
+        const te = engine().fromArray(data[k].t, [N, OUT]);
+        expect(await engine().tidyAsync(() => replayed.step(xe, te).item())).toBeCloseTo(eagerLosses[k], 5);
         xe.dispose();
         te.dispose();
         continue;
       }
       // Eager work between replays: it must not be handed the graph's buffers (uniforms included).
-      await e.tidyAsync(() =>
-        e.noGrad(() => {
+      await engine().tidyAsync(() =>
+        engine().noGrad(() => {
           let y = x;
           for (let i = 0; i < 200; i++) y = mul(tanh(y), 3);
           return y.data();
@@ -111,9 +110,9 @@ describe('capture and replay', () => {
     expect(replayed.opt.stepCount).toBe(K);
     // An eager step after the replays continues from their parameters, moments and step count.
     graph.dispose();
-    const xl = e.fromArray(data[K].x, [N, IN]);
-    const tl = e.fromArray(data[K].t, [N, OUT]);
-    expect(await e.tidyAsync(() => replayed.step(xl, tl).item())).toBeCloseTo(eagerLosses[K], 5);
+    const xl = engine().fromArray(data[K].x, [N, IN]);
+    const tl = engine().fromArray(data[K].t, [N, OUT]);
+    expect(await engine().tidyAsync(() => replayed.step(xl, tl).item())).toBeCloseTo(eagerLosses[K], 5);
     for (let i = 0; i < eager.params.length; i++)
       expectClose(await replayed.params[i].data(), await eager.params[i].data(), { atol: 1e-5, rtol: 0 });
     for (const u of [x, t, xl, tl]) u.dispose();
@@ -148,27 +147,27 @@ describe('capture and replay', () => {
       return { model, params, opt, step };
     };
     const upload = (d: (typeof data)[number]) => [
-      e.fromArray(d.X, [b, t], 'int32'),
-      e.fromArray(d.XValidLen, [b], 'int32'),
-      e.fromArray(d.decX, [b, t], 'int32'),
-      e.fromArray(d.Y, [b, t], 'int32'),
+      engine().fromArray(d.X, [b, t], 'int32'),
+      engine().fromArray(d.XValidLen, [b], 'int32'),
+      engine().fromArray(d.decX, [b, t], 'int32'),
+      engine().fromArray(d.Y, [b, t], 'int32'),
     ];
     const eager = build();
     const eagerLosses: number[] = [];
     for (const d of data) {
       const inputs = upload(d);
       eagerLosses.push(
-        await e.tidyAsync(() => eager.step(...(inputs as [Tensor, Tensor, Tensor, Tensor])).item()),
+        await engine().tidyAsync(() => eager.step(...(inputs as [Tensor, Tensor, Tensor, Tensor])).item()),
       );
       inputs.forEach((u) => u.dispose());
     }
     const replayed = build();
     // Warm-up on data[0] (eager, creates Adam's moments), capture on data[1], replays on data[2..3].
     const warm = upload(data[0]);
-    await e.tidyAsync(() => replayed.step(...(warm as [Tensor, Tensor, Tensor, Tensor])).data());
+    await engine().tidyAsync(() => replayed.step(...(warm as [Tensor, Tensor, Tensor, Tensor])).data());
     warm.forEach((u) => u.dispose());
     const [X, XValidLen, decX, Y] = upload(data[1]);
-    const graph = e.capture(() => replayed.step(X, XValidLen, decX, Y), {
+    const graph = engine().capture(() => replayed.step(X, XValidLen, decX, Y), {
       inputs: { X, XValidLen, decX, Y },
       optimizers: [replayed.opt],
     });
@@ -191,9 +190,9 @@ describe('capture and replay', () => {
   });
 
   it('uses the new input data of each replay, also with eager work queued before it', async () => {
-    const x = e.fromArray([1, 2, 3], [3]);
-    const w = e.fromArray([0.5, -1, 2], [3]);
-    const graph = e.capture(() => relu(add(mul(x, w), 1)), { inputs: { x } });
+    const x = engine().fromArray([1, 2, 3], [3]);
+    const w = engine().fromArray([0.5, -1, 2], [3]);
+    const graph = engine().capture(() => relu(add(mul(x, w), 1)), { inputs: { x } });
     expectClose(await graph.result.data(), [1.5, 0, 7], { atol: 0, rtol: 0 });
     let prev = [1, 2, 3];
     for (const v of [
@@ -223,68 +222,68 @@ describe('capture and replay', () => {
   it('keeps memory flat over replays and returns it to the baseline on dispose', async () => {
     const model = mlp(9);
     const [b0, b1] = batches(2);
-    const x = e.fromArray(b0.x, [N, IN]);
-    const t = e.fromArray(b0.t, [N, OUT]);
-    await e.tidyAsync(() => model.step(x, t).data());
-    await e.sync();
-    const baseline = e.memoryStats();
-    const graph = e.capture(() => model.step(x, t), { inputs: { x, t } });
-    await e.sync();
-    const captured = e.memoryStats();
+    const x = engine().fromArray(b0.x, [N, IN]);
+    const t = engine().fromArray(b0.t, [N, OUT]);
+    await engine().tidyAsync(() => model.step(x, t).data());
+    await engine().sync();
+    const baseline = engine().memoryStats();
+    const graph = engine().capture(() => model.step(x, t), { inputs: { x, t } });
+    await engine().sync();
+    const captured = engine().memoryStats();
     // The graph holds its intermediates and uniforms (no reuse inside the capture either).
     expect(captured.inUse).toBeGreaterThan(baseline.inUse + graph.dispatches);
     for (let i = 0; i < 50; i++) graph.replay(i % 2 ? { x: b1.x } : { x: b0.x });
-    await e.sync();
-    const replayed = e.memoryStats();
+    await engine().sync();
+    const replayed = engine().memoryStats();
     expect(replayed.inUse).toBe(captured.inUse);
     expect(replayed.buffers).toBe(captured.buffers);
     expect(replayed.tensors).toBe(captured.tensors);
     graph.dispose();
-    const after = e.memoryStats();
+    const after = engine().memoryStats();
     expect(after.inUse).toBe(baseline.inUse);
     expect(after.inUseBytes).toBe(baseline.inUseBytes);
     expect(after.tensors).toBe(baseline.tensors);
     // The unpinned buffers are reused: eager steps allocate nothing new.
-    for (let i = 0; i < 3; i++) await e.tidyAsync(() => model.step(x, t).data());
-    expect(e.memoryStats().buffers).toBe(after.buffers);
+    for (let i = 0; i < 3; i++) await engine().tidyAsync(() => model.step(x, t).data());
+    expect(engine().memoryStats().buffers).toBe(after.buffers);
     x.dispose();
     t.dispose();
     model.dispose();
   });
 
   it('refuses readbacks, async steps and nesting with a clear error, leaving nothing pinned', async () => {
-    const x = e.fromArray([1, 2, 3, 4], [4]);
-    await e.sync();
-    const baseline = e.memoryStats();
+    const x = engine().fromArray([1, 2, 3, 4], [4]);
+    await engine().sync();
+    const baseline = engine().memoryStats();
     expect(() =>
-      e.capture(() => {
+      engine().capture(() => {
         const y = square(x);
         void y.data();
         return y;
       }),
     ).toThrow(/tensor #\d+ \(4,\) is read back inside the captured step/);
-    expect(() => e.capture(async () => square(x))).toThrow(/must be synchronous/);
-    expect(() => e.capture(() => e.capture(() => square(x)))).toThrow(/captures do not nest/);
+    expect(() => engine().capture(async () => square(x))).toThrow(/must be synchronous/);
+    expect(() => engine().capture(() => engine().capture(() => square(x)))).toThrow(/captures do not nest/);
     expect(() =>
-      e.capture(() => {
+      engine().capture(() => {
         square(x);
         throw new Error('step failed');
       }),
     ).toThrow('step failed');
-    const after = e.memoryStats();
+    const after = engine().memoryStats();
     expect(after.inUse).toBe(baseline.inUse);
     expect(after.tensors).toBe(baseline.tensors);
     // Eager readbacks work again after a refused capture.
-    expectClose(await e.tidyAsync(() => square(x).data()), [1, 4, 9, 16], { atol: 0, rtol: 0 });
+    expectClose(await engine().tidyAsync(() => square(x).data()), [1, 4, 9, 16], { atol: 0, rtol: 0 });
     x.dispose();
   });
 
   it('replays the captured dropout mask (documented: seeds are frozen at capture)', async () => {
-    const x = e.fromArray(
+    const x = engine().fromArray(
       Array.from({ length: 64 }, (_, i) => i + 1),
       [64],
     );
-    const graph = e.capture(() => dropout(x, 0.5));
+    const graph = engine().capture(() => dropout(x, 0.5));
     const first = await graph.result.data();
     graph.replay();
     expectClose(await graph.result.data(), first, { atol: 0, rtol: 0 });

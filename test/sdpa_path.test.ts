@@ -4,45 +4,42 @@
  * recorded, the hardware set the fused kernels, large (B, L, S) sizes stay fused on both, and
  * `fused: true / false` still forces a path. Checked on the kernels dispatched, and the default agrees with both.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Random } from '../src/data/random.js';
 import { scaledDotProductAttention, type SdpaOptions } from '../src/ops/attention.js';
 import { fill } from '../src/ops/elementwise.js';
 import { SDPA_UNFUSED_MAX_BYTES, preferFused } from '../src/ops/sdpa_path.js';
 import { backward } from '../src/ops/autograd.js';
-import type { Engine } from '../src/runtime/engine.js';
-import { init } from '../src/runtime/global.js';
 import type { KernelSet } from '../src/runtime/kernel_set.js';
+import { useEngine } from './engine_fixture.js';
 import { expectClose } from './helpers.js';
 
-let engine: Engine;
+const engine = useEngine();
 let own: KernelSet;
 /** Whether the software plans take the _subgroup kernels here (the only software kernels faster than unfused). */
 let subgroups = false;
-beforeAll(async () => {
-  engine = await init('webgpu');
-  own = engine.profile.kernels;
-  const info = engine.gpu!.adapter.info;
+beforeAll(() => {
+  own = engine().profile.kernels;
+  const info = engine().gpu!.adapter.info;
   subgroups =
-    engine.profile.subgroups && (info.subgroupMinSize ?? 0) >= 8 && (info.subgroupMaxSize ?? 0) <= 64;
+    engine().profile.subgroups && (info.subgroupMinSize ?? 0) >= 8 && (info.subgroupMaxSize ?? 0) <= 64;
 });
-afterEach(() => engine.setKernels(own));
-afterAll(() => engine?.destroy());
+afterEach(() => engine().setKernels(own));
 
 const dm = (batch: number, l: number, s: number, d = 64) => ({ batch, l, s, d, dv: d, lensRows: l });
 
 /** Kernels one forward + backward dispatches, and its output and gradients. */
 async function run(b: number, l: number, s: number, d: number, options: SdpaOptions) {
   const rng = new Random(3);
-  const spy = vi.spyOn(engine, 'dispatch');
+  const spy = vi.spyOn(engine(), 'dispatch');
   try {
-    const values = await engine.tidyAsync(async () => {
-      const q = engine.fromArray(rng.normalArray(b * l * d), [b, l, d]);
-      const k = engine.fromArray(rng.normalArray(b * s * d), [b, s, d]);
-      const v = engine.fromArray(rng.normalArray(b * s * d), [b, s, d]);
+    const values = await engine().tidyAsync(async () => {
+      const q = engine().fromArray(rng.normalArray(b * l * d), [b, l, d]);
+      const k = engine().fromArray(rng.normalArray(b * s * d), [b, s, d]);
+      const v = engine().fromArray(rng.normalArray(b * s * d), [b, s, d]);
       for (const t of [q, k, v]) t.requiresGrad = true;
       const { output } = scaledDotProductAttention(q, k, v, options);
-      backward(output, engine.fromArray(rng.normalArray(b * l * d), output.shape));
+      backward(output, engine().fromArray(rng.normalArray(b * l * d), output.shape));
       return Promise.all([output, q.grad!, k.grad!, v.grad!].map((t) => t.data()));
     });
     return { kernels: new Set(spy.mock.calls.map(([kernel]) => kernel)), values };
@@ -55,27 +52,27 @@ const fusedKernel = (kernels: Set<string>) => [...kernels].some((k) => k.startsW
 
 describe('default path per kernel set', () => {
   it('software: fused with subgroups, else unfused below the size cap; fused above it', () => {
-    engine.setKernels('software');
-    expect(preferFused(engine, dm(32, 512, 512))).toBe(subgroups);
-    expect(preferFused(engine, dm(32, 128, 128, 32))).toBe(subgroups);
+    engine().setKernels('software');
+    expect(preferFused(engine(), dm(32, 512, 512))).toBe(subgroups);
+    expect(preferFused(engine(), dm(32, 128, 128, 32))).toBe(subgroups);
     // Forward + backward: the unfused path measured as fast or faster, subgroup kernels or not.
-    expect(preferFused(engine, dm(32, 512, 512), true)).toBe(false);
-    expect(preferFused(engine, dm(32, 128, 128, 32), true)).toBe(false);
+    expect(preferFused(engine(), dm(32, 512, 512), true)).toBe(false);
+    expect(preferFused(engine(), dm(32, 128, 128, 32), true)).toBe(false);
     const over = SDPA_UNFUSED_MAX_BYTES / 4 / 1024 + 1;
-    expect(preferFused(engine, dm(1024, 32, over))).toBe(true);
+    expect(preferFused(engine(), dm(1024, 32, over))).toBe(true);
     // Head dims the fused kernels cannot hold.
-    expect(preferFused(engine, dm(2, 8, 8, 132))).toBe(false);
+    expect(preferFused(engine(), dm(2, 8, 8, 132))).toBe(false);
   });
 
   it('hardware: fused', () => {
-    engine.setKernels('hardware');
-    expect(preferFused(engine, dm(32, 512, 512))).toBe(true);
-    expect(preferFused(engine, dm(2, 8, 8, 132))).toBe(false);
+    engine().setKernels('hardware');
+    expect(preferFused(engine(), dm(32, 512, 512))).toBe(true);
+    expect(preferFused(engine(), dm(2, 8, 8, 132))).toBe(false);
   });
 
   for (const set of ['software', 'hardware'] as const) {
     it(`${set}: the dispatched kernels follow the rule, fused: true / false force, all three agree`, async () => {
-      engine.setKernels(set);
+      engine().setKernels(set);
       const [b, l, s, d] = [3, 37, 29, 12];
       const options: SdpaOptions = { validLens: [0, 5, 29], causal: true, dropout: 0.2, seed: 9 };
       const auto = await run(b, l, s, d, options);
@@ -96,16 +93,18 @@ describe('default path per kernel set', () => {
   }
 
   it('software: past the size cap the default is fused (no (B, L, S) buffer)', async () => {
-    engine.setKernels('software');
+    engine().setKernels('software');
     // B·L·S·4 = 32·1024·1025·4 > 128 MiB; D = 4 keeps the fused forward cheap.
     const [b, l, s, d] = [32, 1024, 1025, 4];
     expect(4 * b * l * s).toBeGreaterThan(SDPA_UNFUSED_MAX_BYTES);
-    const spy = vi.spyOn(engine, 'dispatch');
+    const spy = vi.spyOn(engine(), 'dispatch');
     try {
-      await engine.tidyAsync(async () => {
-        const q = fill([b, l, d], 0, engine);
-        const k = fill([b, s, d], 0, engine);
-        return engine.noGrad(() => scaledDotProductAttention(q, k, k).output).data();
+      await engine().tidyAsync(async () => {
+        const q = fill([b, l, d], 0, engine());
+        const k = fill([b, s, d], 0, engine());
+        return engine()
+          .noGrad(() => scaledDotProductAttention(q, k, k).output)
+          .data();
       });
       expect(fusedKernel(new Set(spy.mock.calls.map(([kernel]) => kernel)))).toBe(true);
     } finally {

@@ -6,28 +6,23 @@
  * and L < S, dropout and batches; the two kernels alone fed with reference stats; the whole op against float64
  * finite differences; WebGPU's default limits.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { Random } from '../src/data/random.js';
 import { scaledDotProductAttention } from '../src/ops/attention.js';
 import { sdpaBackwardDkdv, sdpaBackwardDq, sdpaForward } from '../src/ops/sdpa_fused.js';
 import type { SdpaAttrs } from '../src/ops/sdpa_reference.js';
 import { backward } from '../src/ops/autograd.js';
-import type { Engine } from '../src/runtime/engine.js';
 import { init, setEngine } from '../src/runtime/global.js';
 import { apply, runReference, type CpuTensor, type OpCase } from '../src/runtime/op.js';
+import { useEngine } from './engine_fixture.js';
 import { label, sdpaCase } from './sdpa_cases.js';
 import { expectClose, f32, finiteDifference, makeValues, upload } from './helpers.js';
 
 const DQ = 'sdpa_backward_dq_tiled';
 const DKDV = 'sdpa_backward_dkdv_tiled';
 
-let engine: Engine;
-beforeAll(async () => {
-  engine = await init('webgpu');
-  engine.setKernels('hardware');
-  await engine.compileAll([DQ, DKDV]);
-});
-afterAll(() => engine?.destroy());
+const engine = useEngine('webgpu', { compile: [DQ, DKDV] });
+beforeAll(() => engine().setKernels('hardware'));
 
 /** Per-row lens cycling through 0, values inside (0, S] and values past S. */
 const rowLens = (b: number, l: number, s: number) =>
@@ -57,10 +52,10 @@ const tolerance = { atol: 1e-4, rtol: 1e-3 };
 async function checkAutograd(c: OpCase<SdpaAttrs>, seed: number): Promise<string[]> {
   const drawn = draw(c, seed);
   const expected = reference(c, drawn);
-  const spy = vi.spyOn(engine, 'dispatch');
+  const spy = vi.spyOn(engine(), 'dispatch');
   try {
-    const got = await engine.tidyAsync(async () => {
-      const [q, k, v, lens] = c.inputs.map((s, i) => upload(engine, s, drawn.values[i]));
+    const got = await engine().tidyAsync(async () => {
+      const [q, k, v, lens] = c.inputs.map((s, i) => upload(engine(), s, drawn.values[i]));
       for (const t of [q, k, v]) t.requiresGrad = true;
       const { causal, scale, p, seed: dropSeed } = c.attrs;
       const { output } = scaledDotProductAttention(q, k, v, {
@@ -70,7 +65,7 @@ async function checkAutograd(c: OpCase<SdpaAttrs>, seed: number): Promise<string
         dropout: p,
         seed: dropSeed,
       });
-      backward(output, engine.fromArray(drawn.dyValues, output.shape));
+      backward(output, engine().fromArray(drawn.dyValues, output.shape));
       return Promise.all([q, k, v].map((t) => t.grad!.data()));
     });
     ['dq', 'dk', 'dv'].forEach((what, i) =>
@@ -96,10 +91,10 @@ async function checkKernels(c: OpCase<SdpaAttrs>, seed: number): Promise<void> {
       delta += drawn.dyCpu.data[((x - 1) / 2) * dv + e] * o[((x - 1) / 2) * dv + e];
     return delta;
   });
-  const got = await engine.tidyAsync(async () => {
-    const [qt, kt, vt, lenst] = c.inputs.map((s, i) => upload(engine, s, drawn.values[i]));
-    const dyt = engine.fromArray(drawn.dyValues, drawn.dyCpu.shape);
-    const st = engine.fromArray(stats, [...drawn.dyCpu.shape.slice(0, 2), 2]);
+  const got = await engine().tidyAsync(async () => {
+    const [qt, kt, vt, lenst] = c.inputs.map((s, i) => upload(engine(), s, drawn.values[i]));
+    const dyt = engine().fromArray(drawn.dyValues, drawn.dyCpu.shape);
+    const st = engine().fromArray(stats, [...drawn.dyCpu.shape.slice(0, 2), 2]);
     const args = [qt, kt, vt, dyt, st, ...(lenst ? [lenst] : [])];
     const [dqt] = apply(sdpaBackwardDq, args, c.attrs);
     const [dkt, dvt] = apply(sdpaBackwardDkdv, args, c.attrs);
@@ -168,11 +163,11 @@ describe('sdpa backward, hardware kernel set (the tiled dq and dk/dv kernels) vs
     const values = c.inputs.map((s) => makeValues(s, rng));
     const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({ shape: s.shape, data: f32(values[k]) }));
     const dyValues = rng.normalArray(2 * 5 * 8);
-    const grads = await engine.tidyAsync(async () => {
-      const inputs = c.inputs.map((s, k) => upload(engine, s, values[k]));
+    const grads = await engine().tidyAsync(async () => {
+      const inputs = c.inputs.map((s, k) => upload(engine(), s, values[k]));
       for (const t of inputs.slice(0, 3)) t.requiresGrad = true;
       const [o] = apply(sdpaForward, inputs, c.attrs);
-      backward(o, engine.fromArray(dyValues, o.shape));
+      backward(o, engine().fromArray(dyValues, o.shape));
       return Promise.all(inputs.slice(0, 3).map((t) => t.grad!.data()));
     });
     grads.forEach((g, k) =>
@@ -204,7 +199,7 @@ describe("WebGPU's default limits", () => {
       ['dq', 'dk', 'dv'].forEach((what, i) => expectClose(got[i], expected[i], { ...tolerance, what }));
     } finally {
       small.destroy();
-      setEngine(engine);
+      setEngine(engine());
     }
   });
 });

@@ -5,7 +5,7 @@
  * dropout, each of the plan's three block sizes, a batch folded into y·z, WebGPU's default limits, and the public
  * function against the unfused path.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { Random } from '../src/data/random.js';
 import { scaledDotProductAttention } from '../src/ops/attention.js';
 import { sdpaForward } from '../src/ops/sdpa_fused.js';
@@ -13,15 +13,12 @@ import type { SdpaAttrs } from '../src/ops/sdpa_reference.js';
 import type { Engine } from '../src/runtime/engine.js';
 import { init } from '../src/runtime/global.js';
 import { apply, runReference, type CpuTensor, type OpCase } from '../src/runtime/op.js';
+import { useEngine } from './engine_fixture.js';
 import { label, sdpaCase } from './sdpa_cases.js';
 import { expectClose, f32, makeValues, upload } from './helpers.js';
 
-let engine: Engine;
-beforeAll(async () => {
-  engine = await init('webgpu');
-  engine.setKernels('hardware');
-});
-afterAll(() => engine?.destroy());
+const engine = useEngine();
+beforeAll(() => engine().setKernels('hardware'));
 
 /** Runs the op on `eng`, compares o and lse with the reference; returns the workgroup sizes it dispatched. */
 async function check(eng: Engine, c: OpCase<SdpaAttrs>, seed: number): Promise<number[]> {
@@ -57,7 +54,7 @@ const rowLens = (b: number, l: number, s: number) =>
 
 describe('sdpa_forward, hardware kernel set (sdpa_forward_tiled.wgsl) vs the float64 reference', () => {
   sdpaForward.cases.forEach((c, i) => {
-    it(`registry case: ${label(c)}`, () => check(engine, c, 1000 + i));
+    it(`registry case: ${label(c)}`, () => check(engine(), c, 1000 + i));
   });
 
   const awkward = [
@@ -74,7 +71,7 @@ describe('sdpa_forward, hardware kernel set (sdpa_forward_tiled.wgsl) vs the flo
     sdpaCase('dropout + causal, L > S', [2, 130, 65, 4, 4], { p: 0.6, seed: 99, causal: true }),
   ];
   awkward.forEach((c, i) => {
-    it(`awkward shape: ${label(c)}`, () => check(engine, c, 3000 + i));
+    it(`awkward shape: ${label(c)}`, () => check(engine(), c, 3000 + i));
   });
 
   // The plan shrinks the block while B·ceil(L / BR) < 128: these batches reach BR = 64, 32 and 16.
@@ -85,12 +82,12 @@ describe('sdpa_forward, hardware kernel set (sdpa_forward_tiled.wgsl) vs the flo
   ];
   blocks.forEach(([wg, c], i) => {
     it(`block size: WG = ${wg}, ${label(c)}`, async () => {
-      expect(await check(engine, c, 4000 + i)).toEqual([wg]);
+      expect(await check(engine(), c, 4000 + i)).toEqual([wg]);
     });
   });
 
   it('folds a batch past one dispatch (B = 65537) into y·z', () =>
-    check(engine, sdpaCase('B folded', [65537, 1, 2, 4, 4], {}, Array(65537).fill(1)), 5000));
+    check(engine(), sdpaCase('B folded', [65537, 1, 2, 4, 4], {}, Array(65537).fill(1)), 5000));
 });
 
 describe("WebGPU's default limits", () => {
@@ -113,14 +110,14 @@ describe('scaledDotProductAttention, hardware set', () => {
     const data = [rng.normalArray(b * l * d), rng.normalArray(b * s * d), rng.normalArray(b * s * dv)];
     const lens = Array.from({ length: b }, (_, i) => Array.from({ length: l }, (_, j) => (i * l + j) % 20));
     const run = (fused: boolean) =>
-      engine.tidyAsync(() => {
-        const q = engine.fromArray(data[0], [b, l, d]);
-        const k = engine.fromArray(data[1], [b, s, d]);
-        const v = engine.fromArray(data[2], [b, s, dv]);
+      engine().tidyAsync(() => {
+        const q = engine().fromArray(data[0], [b, l, d]);
+        const k = engine().fromArray(data[1], [b, s, d]);
+        const v = engine().fromArray(data[2], [b, s, dv]);
         const opts = { validLens: lens, causal: true, fused };
         return scaledDotProductAttention(q, k, v, opts).output.data();
       });
-    const spy = vi.spyOn(engine, 'dispatch');
+    const spy = vi.spyOn(engine(), 'dispatch');
     const fused = await run(true);
     const kernels = spy.mock.calls.map(([kernel]) => kernel);
     spy.mockRestore();

@@ -9,8 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../src/data/random.js';
 import { nmtData } from '../src/data/translation_arrays.js';
 import { TRANSLATION_MODELS, translationModel } from '../src/experiments/translate.js';
-import { Engine } from '../src/runtime/engine.js';
-import { setEngine } from '../src/runtime/global.js';
 import {
   decodeSafetensors,
   encodeSafetensors,
@@ -20,17 +18,14 @@ import {
 } from '../src/train/checkpoint.js';
 import { predictSeq2Seq } from '../src/train/predict.js';
 import { trainSeq2Seq } from '../src/train/trainer.js';
+import { useEngine } from './engine_fixture.js';
 
-let gpu: Engine;
+useEngine();
 let dir: string;
 beforeAll(async () => {
-  gpu = await Engine.create('webgpu');
-  setEngine(gpu);
   dir = await mkdtemp(join(tmpdir(), 'ckpt-'));
 });
 afterAll(async () => {
-  setEngine(null);
-  gpu?.destroy();
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -11,7 +11,7 @@ import { CommanderError } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
 import { USAGE_EXIT_CODE, parseMainArgs, parseTranslateArgs, type ParseOptions } from '../src/cli_args.js';
 import { runTranslation } from '../src/experiments/translate.js';
-import { init, setEngine } from '../src/runtime/global.js';
+import { useEngine } from './engine_fixture.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -200,9 +200,10 @@ describe('the entry points', () => {
     },
   );
 
-  it('runTranslation itself refuses epochs < 1 and an existing checkpoint, before reading the corpus', async () => {
-    const engine = await init('cpu');
-    try {
+  describe('runTranslation itself', () => {
+    useEngine('cpu');
+
+    it('refuses epochs < 1 and an existing checkpoint, before reading the corpus', async () => {
       const missing = join(tmp, 'missing.txt');
       await expect(
         runTranslation({ model: 'bahdanau', outDir: tmp, epochs: 0, corpus: missing }),
@@ -211,9 +212,6 @@ describe('the entry points', () => {
       await expect(runTranslation({ model: 'transformer', outDir: tmp, corpus: missing })).rejects.toThrow(
         /checkpoints\/transformer exists; pass overwrite: true/,
       );
-    } finally {
-      setEngine(null);
-      engine.destroy();
-    }
+    });
   });
 });

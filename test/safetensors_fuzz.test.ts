@@ -13,9 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../src/data/random.js';
 import { Vocab } from '../src/data/vocab.js';
 import { TRANSLATION_MODELS, translationModel } from '../src/experiments/translate.js';
-import { Engine } from '../src/runtime/engine.js';
 import { CheckpointError } from '../src/runtime/errors.js';
-import { setEngine } from '../src/runtime/global.js';
 import {
   CONFIG_FILE,
   VOCAB_FILE,
@@ -25,6 +23,7 @@ import {
   loadModel,
   saveCheckpoint,
 } from '../src/train/checkpoint.js';
+import { useEngine } from './engine_fixture.js';
 
 /** A valid file: three F32 tensors back to back. */
 const valid = encodeSafetensors(
@@ -165,7 +164,7 @@ describe('decodeSafetensors on corrupt files', () => {
 });
 
 describe('loading a corrupt checkpoint directory', () => {
-  let cpu: Engine;
+  const cpu = useEngine('cpu');
   let dir: string;
   const spec = TRANSLATION_MODELS.bahdanau;
   const config = {
@@ -180,8 +179,6 @@ describe('loading a corrupt checkpoint directory', () => {
     translationModel(c.model).build(c, src, tgt, new Random(0));
 
   beforeAll(async () => {
-    cpu = await Engine.create('cpu');
-    setEngine(cpu);
     dir = await mkdtemp(join(tmpdir(), 'ckpt-fuzz-'));
     const src = new Vocab(['go', '.'], { minFreq: 1 });
     const tgt = new Vocab(['va', '!'], { minFreq: 1 });
@@ -190,8 +187,6 @@ describe('loading a corrupt checkpoint directory', () => {
     model.dispose();
   });
   afterAll(async () => {
-    setEngine(null);
-    cpu?.destroy();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -204,18 +199,18 @@ describe('loading a corrupt checkpoint directory', () => {
   }
 
   async function loadFails(d: string, pattern: RegExp): Promise<CheckpointError> {
-    const before = cpu.memoryStats().tensors;
+    const before = cpu().memoryStats().tensors;
     const err = await loadModel(d, build as never).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CheckpointError);
     expect((err as Error).message).toMatch(pattern);
-    expect(cpu.memoryStats().tensors).toBe(before);
+    expect(cpu().memoryStats().tensors).toBe(before);
     return err as CheckpointError;
   }
 
   it('loads the intact checkpoint', async () => {
     const { model } = await loadModel(dir, build as never);
     model.dispose();
-    expect(cpu.memoryStats().tensors).toBe(0);
+    expect(cpu().memoryStats().tensors).toBe(0);
   });
 
   it('corrupt or half-truncated weights name model.safetensors', async () => {

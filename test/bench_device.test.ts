@@ -18,15 +18,15 @@ import { onCpu } from '../bench/harness/reference.js';
 import type { BenchCase } from '../bench/harness/types.js';
 import { scaledDotProductAttention } from '../src/ops/attention.js';
 import { backward } from '../src/ops/autograd.js';
-import { init } from '../src/runtime/global.js';
+import { useEngine } from './engine_fixture.js';
 
 const repo = resolve('.');
 const dir = mkdtempSync(join(tmpdir(), 'device-pack-'));
 const pack = join(dir, 'pack');
 const out = join(dir, 'out');
 
+useEngine('cpu');
 beforeAll(async () => {
-  await init('cpu');
   execFileSync('npm', ['run', 'bench:device', '--', '--pack', pack], {
     cwd: repo,
     stdio: ['ignore', 'pipe', 'pipe'],

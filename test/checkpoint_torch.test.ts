@@ -9,9 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { translationModel, type TranslationModel } from '../src/experiments/translate.js';
-import { Engine } from '../src/runtime/engine.js';
 import { CheckpointError } from '../src/runtime/errors.js';
-import { setEngine } from '../src/runtime/global.js';
 import { loadCheckpoint, loadModel, saveCheckpoint } from '../src/train/checkpoint.js';
 import { checkpointFromFiles, checkpointToFiles } from '../src/train/checkpoint_browser.js';
 import {
@@ -23,6 +21,7 @@ import {
   type ModelBuilder,
 } from '../src/train/checkpoint_files.js';
 import { encodeSafetensors } from '../src/train/safetensors.js';
+import { useEngine } from './engine_fixture.js';
 import { openTestPage } from './browser.js';
 import {
   TOLERANCE,
@@ -43,16 +42,12 @@ const ours = new Uint8Array(await readFile(join(FIXTURES, fixture.ours.file)));
 const registry: ModelBuilder<TranslationModel> = (c, src, tgt) =>
   translationModel(c.model).build(c, src, tgt);
 
-let gpu: Engine;
+const gpu = useEngine();
 let dir: string;
 beforeAll(async () => {
-  gpu = await Engine.create('webgpu');
-  setEngine(gpu);
   dir = await mkdtemp(join(tmpdir(), 'ckpt-torch-'));
 });
 afterAll(async () => {
-  setEngine(null);
-  gpu?.destroy();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -66,7 +61,7 @@ describe('PyTorch → here, in Node', () => {
     const logits = await logitsOf(model, fixture);
     expect(maxAbsDiff(logits, fixture.logits.data)).toBeLessThan(TOLERANCE);
     model.dispose();
-    expect(gpu.memoryStats().tensors).toBe(0);
+    expect(gpu().memoryStats().tensors).toBe(0);
   });
 
   it('the browser File reader gives the same checkpoint as the folder reader', async () => {
@@ -128,7 +123,7 @@ describe('loading is strict, as load_state_dict(strict=True)', () => {
     expect((err as Error).message).toBe(
       'upload/model.safetensors: decoder.pos_encoding.P: not a tensor of the transformer model the config describes',
     );
-    expect(gpu.memoryStats().tensors).toBe(0);
+    expect(gpu().memoryStats().tensors).toBe(0);
   });
 });
 

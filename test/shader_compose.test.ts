@@ -2,12 +2,11 @@
  * Shared WGSL (shaders/lib/): `// #import` composition, compile errors mapped back to the lib file and line, and
  * every kernel composing and reflecting.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Engine } from '../src/runtime/engine.js';
-import { init } from '../src/runtime/global.js';
+import { describe, expect, it } from 'vitest';
 import { Kernel } from '../src/runtime/kernel.js';
 import { shaderLibs, shaderSources } from '../src/runtime/shaders.js';
 import { composeShader } from '../src/runtime/wgsl_compose.js';
+import { useEngine } from './engine_fixture.js';
 
 const libs = {
   'lib/twice.wgsl': '// doubles\nfn twice(x: f32) -> f32 {\n  return 2.0 * x;\n}\n',
@@ -52,29 +51,25 @@ describe('composition', () => {
 });
 
 describe('on the device', () => {
-  let engine: Engine;
-  beforeAll(async () => {
-    engine = await init('webgpu');
-  });
-  afterAll(() => engine?.destroy());
+  const engine = useEngine();
 
   it('every kernel reflects its composed source', () => {
-    const supported = new Set(engine.supportedKernels());
+    const supported = new Set(engine().supportedKernels());
     for (const name of Object.keys(shaderSources).filter((n) => supported.has(n)))
-      expect(engine.kernel(name).bindings.length, name).toBeGreaterThan(0);
+      expect(engine().kernel(name).bindings.length, name).toBeGreaterThan(0);
   });
 
   it('a compile error in an imported file names that file and line', async () => {
     const src =
       '// #import broken from "lib/broken.wgsl"\n@compute @workgroup_size(1)\nfn main() {\n  _ = broken();\n}\n';
-    const k = new Kernel('uses_broken', engine.device, composeShader('uses_broken.wgsl', src, libs));
+    const k = new Kernel('uses_broken', engine().device, composeShader('uses_broken.wgsl', src, libs));
     const msg = await k.diagnostics();
     expect(msg).toMatch(
       /^shaders\/lib\/broken\.wgsl:3:\d+: error: .*\(imported by shaders\/uses_broken\.wgsl\)/,
     );
     expect(msg).toContain('  3 |   let x: f32 = 1u;');
     // The device also raised it as a validation error, which the engine reports at its next sync.
-    await expect(engine.sync()).rejects.toThrow(/WebGPU validation error/);
-    await engine.sync();
+    await expect(engine().sync()).rejects.toThrow(/WebGPU validation error/);
+    await engine().sync();
   });
 });

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Random } from '../src/data/random.js';
 import { trainNadarayaWatson } from '../src/experiments/nadaraya_watson.js';
 import { Linear } from '../src/nn/linear.js';
@@ -15,32 +15,23 @@ import { Adam } from '../src/optim/adam.js';
 import { SGD } from '../src/optim/sgd.js';
 import type { Optimizer } from '../src/optim/optimizer.js';
 import { backward } from '../src/ops/autograd.js';
-import { Engine } from '../src/runtime/engine.js';
 import { CheckpointError } from '../src/runtime/errors.js';
-import { setEngine } from '../src/runtime/global.js';
 import { memoryStore } from '../src/train/checkpoint_store.js';
 import { fileStore } from '../src/train/checkpoint_store_node.js';
 import { encodeSafetensors } from '../src/train/safetensors.js';
 import { encodeTrainingCheckpoint, restoreTrainingCheckpoint } from '../src/train/training_checkpoint.js';
+import { useEngine } from './engine_fixture.js';
 
-let e: Engine;
+const engine = useEngine();
 const dir = mkdtempSync(join(tmpdir(), 'training-state-'));
-beforeAll(async () => {
-  e = await Engine.create('webgpu');
-  setEngine(e);
-});
-afterAll(() => {
-  setEngine(null);
-  e.destroy();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Two steps of `opt` on a Linear's sum of squared outputs. */
 function steps(net: Linear, opt: Optimizer, n = 2): void {
   for (let i = 0; i < n; i++)
-    e.tidy(() => {
+    engine().tidy(() => {
       opt.zeroGrad();
-      const y = net.forward(e.fromArray([0.5, -1, 2, 0.25, 1, -0.5], [2, 3]));
+      const y = net.forward(engine().fromArray([0.5, -1, 2, 0.25, 1, -0.5], [2, 3]));
       backward(sum(mul(y, y)));
       opt.step();
     });
@@ -177,7 +168,7 @@ describe('training checkpoints', () => {
     );
     const aborted = AbortSignal.abort();
     await expect(trainNadarayaWatson({ signal: aborted })).rejects.toThrow(/abort/i);
-    expect(e.memoryStats().tensors).toBe(0);
+    expect(engine().memoryStats().tensors).toBe(0);
   });
 
   it('a resumed finished run returns its recorded losses without training again', async () => {
@@ -199,6 +190,6 @@ describe('training checkpoints', () => {
     longer.losses.forEach((l, i) =>
       expect(Math.abs(l - full.losses[i])).toBeLessThanOrEqual(1e-5 * Math.abs(full.losses[i])),
     );
-    expect(e.memoryStats().tensors).toBe(0);
+    expect(engine().memoryStats().tensors).toBe(0);
   });
 });

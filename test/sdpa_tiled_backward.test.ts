@@ -161,7 +161,11 @@ describe('sdpa backward, hardware kernel set (the tiled dq and dk/dv kernels) vs
     );
     const rng = new Random(5000);
     const values = c.inputs.map((s) => makeValues(s, rng));
-    const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({ shape: s.shape, data: f32(values[k]) }));
+    const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({
+      shape: s.shape,
+      dtype: s.dtype,
+      data: f32(values[k]),
+    }));
     const dyValues = rng.normalArray(2 * 5 * 8);
     const grads = await engine().tidyAsync(async () => {
       const inputs = c.inputs.map((s, k) => upload(engine(), s, values[k]));

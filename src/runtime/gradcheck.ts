@@ -19,7 +19,7 @@ export function finiteDifference<A, P>(
   const base = Float64Array.from(inputs[k].data);
   const grad = new Float64Array(base.length);
   const objective = (data: Float64Array) => {
-    const args = inputs.map((t, i) => (i === k ? { shape: t.shape, data } : t));
+    const args = inputs.map((t, i) => (i === k ? { ...t, data } : t));
     const out = runReference(def, args, attrs)[0];
     let s = 0;
     for (let i = 0; i < out.length; i++) s += out[i] * dy[i];

@@ -2,7 +2,7 @@
 import { expect } from 'vitest';
 import { Random } from '../src/data/random.js';
 import type { Engine } from '../src/runtime/engine.js';
-import type { InputSpec } from '../src/runtime/op.js';
+import type { CpuTensor, InputSpec } from '../src/runtime/op.js';
 import { numel, type Tensor } from '../src/runtime/tensor.js';
 
 export { finiteDifference } from '../src/runtime/gradcheck.js';
@@ -21,6 +21,21 @@ export function makeValues(spec: InputSpec, rng: Random): number[] {
 /** Values rounded to float32, as the GPU sees them. */
 export function f32(values: number[]): Float64Array {
   return Float64Array.from(Float32Array.from(values));
+}
+
+/**
+ * A case's inputs drawn from `seed`: the values to upload, and as the CPU references see them (rounded to float32);
+ * `rng` goes on to draw what else the test needs (dy).
+ */
+export function drawCase(c: { inputs: InputSpec[] }, seed: number) {
+  const rng = new Random(seed);
+  const values = c.inputs.map((s) => makeValues(s, rng));
+  const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({
+    shape: s.shape,
+    dtype: s.dtype,
+    data: f32(values[k]),
+  }));
+  return { rng, values, cpuIn };
 }
 
 export function upload(engine: Engine, spec: InputSpec, values: number[]): Tensor {

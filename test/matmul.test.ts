@@ -8,10 +8,10 @@ import { matmul, matmulOp, type MatmulAttrs } from '../src/ops/matmul.js';
 import { backward } from '../src/ops/autograd.js';
 import { Engine } from '../src/runtime/engine.js';
 import type { KernelSet } from '../src/runtime/kernel_set.js';
-import { apply, runReference, type CpuTensor, type OpCase } from '../src/runtime/op.js';
+import { apply, runReference, type OpCase } from '../src/runtime/op.js';
 import { formatShape } from '../src/runtime/tensor.js';
 import { useEngine } from './engine_fixture.js';
-import { expectClose, f32, finiteDifference, makeValues, upload } from './helpers.js';
+import { drawCase, expectClose, f32, finiteDifference, upload } from './helpers.js';
 
 const engine = useEngine();
 
@@ -161,9 +161,7 @@ const awkward: OpCase<MatmulAttrs>[] = [
 
 /** The GPU output of `c` against the CPU reference, inputs drawn from `seed`. */
 async function checkForward(engine: Engine, c: OpCase<MatmulAttrs>, seed: number): Promise<void> {
-  const rng = new Random(seed);
-  const values = c.inputs.map((s) => makeValues(s, rng));
-  const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({ shape: s.shape, data: f32(values[k]) }));
+  const { values, cpuIn } = drawCase(c, seed);
   const [expected] = runReference(matmulOp, cpuIn, c.attrs);
   await engine.tidyAsync(async () => {
     const [y] = apply(
@@ -221,9 +219,7 @@ describe('matmul, hardware kernel set (matmul_tiled.wgsl)', () => {
   ];
   gradCases.forEach((c, i) => {
     it(`backward vs finite differences: ${label(c)}`, async () => {
-      const rng = new Random(4000 + i);
-      const values = c.inputs.map((s) => makeValues(s, rng));
-      const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({ shape: s.shape, data: f32(values[k]) }));
+      const { rng, values, cpuIn } = drawCase(c, 4000 + i);
       const n = runReference(matmulOp, cpuIn, c.attrs)[0].length;
       const dyValues = Array.from({ length: n }, () => rng.normal());
       const grads = await engine().tidyAsync(async () => {

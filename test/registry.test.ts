@@ -5,15 +5,14 @@
  * The backward-only entries have no cases: each must have run in the gradient check of some forward op.
  */
 import { afterAll, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
-import { Random } from '../src/data/random.js';
 import { registry } from '../src/ops/registry.js';
 import { backward } from '../src/ops/autograd.js';
 import type { Backend } from '../src/runtime/engine.js';
-import type { AnyOpDef, CpuTensor, OpCase } from '../src/runtime/op.js';
+import type { AnyOpDef, OpCase } from '../src/runtime/op.js';
 import { apply, runReference } from '../src/runtime/op.js';
 import { formatShape } from '../src/runtime/tensor.js';
 import { useEngine } from './engine_fixture.js';
-import { expectClose, f32, finiteDifference, makeValues, upload } from './helpers.js';
+import { drawCase, expectClose, f32, finiteDifference, upload } from './helpers.js';
 
 function label<A>(c: OpCase<A>, i: number): string {
   return `${c.name ?? `case ${i}`} ${c.inputs.map((s) => formatShape(s.shape)).join(' ')} ${JSON.stringify(c.attrs)}`;
@@ -24,18 +23,6 @@ const entries = Object.entries(registry) as [string, AnyOpDef][];
 const backwardOnly = entries.filter(([, def]) => def.cases.length === 0).map(([, def]) => def);
 const isFloat = (s: OpCase<unknown>['inputs'][number]) =>
   (s.dtype ?? 'float32') === 'float32' && s.grad !== false;
-
-/** A case's inputs drawn from `seed`, as uploaded and as the CPU reference sees them (rounded to float32). */
-function draw<A>(c: OpCase<A>, seed: number) {
-  const rng = new Random(seed);
-  const values = c.inputs.map((s) => makeValues(s, rng));
-  const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({
-    shape: s.shape,
-    dtype: s.dtype,
-    data: f32(values[k]),
-  }));
-  return { rng, values, cpuIn };
-}
 
 /**
  * Finite differences by `${op}/${case}/${input}`: the same inputs on both backends (the seeds depend only on the
@@ -76,7 +63,7 @@ describe.each(backends)('on %s', (backend) => {
       if (backend === 'webgpu')
         it(`forward vs CPU reference: ${label(c, i)}`, async () => {
           const e = engine();
-          const { values, cpuIn } = draw(c, 1000 + i);
+          const { values, cpuIn } = drawCase(c, 1000 + i);
           const expected = runReference(def, cpuIn, c.attrs);
           await e.tidyAsync(async () => {
             const gpuIn = c.inputs.map((s, k) => upload(e, s, values[k]));
@@ -88,7 +75,7 @@ describe.each(backends)('on %s', (backend) => {
       if (def.backward && !c.noGradCheck)
         it(`backward vs finite differences: ${label(c, i)}`, async () => {
           const e = engine();
-          const { rng, values, cpuIn } = draw(c, 2000 + i);
+          const { rng, values, cpuIn } = drawCase(c, 2000 + i);
           const out0 = runReference(def, cpuIn, c.attrs)[0];
           const dyValues = Array.from({ length: out0.length }, () => rng.normal());
           const grads = await e.tidyAsync(async () => {

@@ -6,13 +6,12 @@
  * CAUSAL, DROPOUT): lavapipe takes about 20 s to compile each subgroup pipeline.
  */
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { Random } from '../src/data/random.js';
 import { sdpaForward } from '../src/ops/sdpa_fused.js';
 import type { SdpaAttrs } from '../src/ops/sdpa_reference.js';
-import { apply, runReference, type CpuTensor, type OpCase } from '../src/runtime/op.js';
+import { apply, runReference, type OpCase } from '../src/runtime/op.js';
 import { useEngine } from './engine_fixture.js';
 import { label, sdpaCase } from './sdpa_cases.js';
-import { expectClose, f32, makeValues, upload } from './helpers.js';
+import { drawCase, expectClose, upload } from './helpers.js';
 
 const engine = useEngine('webgpu', { kernels: 'software' });
 let subgroups = false;
@@ -23,13 +22,7 @@ beforeAll(() => {
 });
 
 async function check(c: OpCase<SdpaAttrs>, seed: number): Promise<void> {
-  const rng = new Random(seed);
-  const values = c.inputs.map((s) => makeValues(s, rng));
-  const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({
-    shape: s.shape,
-    dtype: s.dtype,
-    data: f32(values[k]),
-  }));
+  const { values, cpuIn } = drawCase(c, seed);
   const [o, lse] = runReference(sdpaForward, cpuIn, c.attrs);
   const spy = vi.spyOn(engine(), 'dispatch');
   try {

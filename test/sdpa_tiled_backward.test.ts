@@ -7,7 +7,6 @@
  * finite differences; WebGPU's default limits.
  */
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { Random } from '../src/data/random.js';
 import { scaledDotProductAttention } from '../src/ops/attention.js';
 import { sdpaBackwardDkdv, sdpaBackwardDq, sdpaForward } from '../src/ops/sdpa_fused.js';
 import type { SdpaAttrs } from '../src/ops/sdpa_reference.js';
@@ -16,7 +15,7 @@ import { init, setEngine } from '../src/runtime/global.js';
 import { apply, runReference, type CpuTensor, type OpCase } from '../src/runtime/op.js';
 import { useEngine } from './engine_fixture.js';
 import { label, sdpaCase } from './sdpa_cases.js';
-import { expectClose, f32, finiteDifference, makeValues, upload } from './helpers.js';
+import { drawCase, expectClose, f32, finiteDifference, upload } from './helpers.js';
 
 const DQ = 'sdpa_backward_dq_tiled';
 const DKDV = 'sdpa_backward_dkdv_tiled';
@@ -30,11 +29,9 @@ const rowLens = (b: number, l: number, s: number) =>
 
 /** q, k, v, (lens), and dy drawn from `seed`; CPU copies rounded to float32 as the GPU sees them. */
 function draw(c: OpCase<SdpaAttrs>, seed: number) {
-  const rng = new Random(seed);
-  const values = c.inputs.map((s) => makeValues(s, rng));
+  const { rng, values, cpuIn: cpu } = drawCase(c, seed);
   const [b, l] = c.inputs[0].shape;
   const dyValues = rng.normalArray(b * l * c.inputs[2].shape[2]);
-  const cpu: CpuTensor[] = c.inputs.map((s, k) => ({ shape: s.shape, dtype: s.dtype, data: f32(values[k]) }));
   const dyCpu: CpuTensor = { shape: [b, l, c.inputs[2].shape[2]], data: f32(Array.from(dyValues)) };
   return { values, dyValues, cpu, dyCpu };
 }
@@ -159,13 +156,7 @@ describe('sdpa backward, hardware kernel set (the tiled dq and dk/dv kernels) vs
       { causal: true, p: 0.2, seed: 9 },
       [0, 3, 7, 9, 1, 2, 5, 4, 7, 6],
     );
-    const rng = new Random(5000);
-    const values = c.inputs.map((s) => makeValues(s, rng));
-    const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({
-      shape: s.shape,
-      dtype: s.dtype,
-      data: f32(values[k]),
-    }));
+    const { rng, values, cpuIn } = drawCase(c, 5000);
     const dyValues = rng.normalArray(2 * 5 * 8);
     const grads = await engine().tidyAsync(async () => {
       const inputs = c.inputs.map((s, k) => upload(engine(), s, values[k]));

@@ -12,23 +12,17 @@ import { sdpaForward } from '../src/ops/sdpa_fused.js';
 import type { SdpaAttrs } from '../src/ops/sdpa_reference.js';
 import type { Engine } from '../src/runtime/engine.js';
 import { init } from '../src/runtime/global.js';
-import { apply, runReference, type CpuTensor, type OpCase } from '../src/runtime/op.js';
+import { apply, runReference, type OpCase } from '../src/runtime/op.js';
 import { useEngine } from './engine_fixture.js';
 import { label, sdpaCase } from './sdpa_cases.js';
-import { expectClose, f32, makeValues, upload } from './helpers.js';
+import { drawCase, expectClose, upload } from './helpers.js';
 
 const engine = useEngine();
 beforeAll(() => engine().setKernels('hardware'));
 
 /** Runs the op on `eng`, compares o and lse with the reference; returns the workgroup sizes it dispatched. */
 async function check(eng: Engine, c: OpCase<SdpaAttrs>, seed: number): Promise<number[]> {
-  const rng = new Random(seed);
-  const values = c.inputs.map((s) => makeValues(s, rng));
-  const cpuIn: CpuTensor[] = c.inputs.map((s, k) => ({
-    shape: s.shape,
-    dtype: s.dtype,
-    data: f32(values[k]),
-  }));
+  const { values, cpuIn } = drawCase(c, seed);
   const [o, lse] = runReference(sdpaForward, cpuIn, c.attrs);
   const spy = vi.spyOn(eng, 'dispatch');
   try {

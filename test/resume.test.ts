@@ -7,7 +7,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createServer, type ViteDevServer } from 'vite';
 import { trainClsMlp } from '../src/experiments/cls_mlp.js';
 import { trainNadarayaWatson } from '../src/experiments/nadaraya_watson.js';
 import { add } from '../src/ops/elementwise.js';
@@ -16,7 +15,7 @@ import { CheckpointError, DeviceLostError } from '../src/runtime/errors.js';
 import { setEngine } from '../src/runtime/global.js';
 import { memoryStore } from '../src/train/checkpoint_store.js';
 import { fileStore } from '../src/train/checkpoint_store_node.js';
-import { launchChromium } from './browser.js';
+import { openTestPage } from './browser.js';
 import { DESTROY_AT_STEP, EVERY_STEPS, resumeScenario, type ResumeOutcome } from './resume_scenario.js';
 
 const FRA = join(import.meta.dirname, '../../shared/data/fra-eng/fra.txt');
@@ -148,23 +147,9 @@ describe('resuming training', () => {
 });
 
 describe('in Chromium', () => {
-  let server: ViteDevServer | null = null;
-  afterAll(async () => server?.close());
-
   it('trainSeq2Seq, destroyed mid-epoch, resumes from IndexedDB to the same losses', async () => {
-    server = await createServer({
-      root: '.',
-      configFile: false,
-      logLevel: 'warn',
-      server: { host: '127.0.0.1', port: 0, strictPort: false },
-    });
-    await server.listen();
-    const url = `${server.resolvedUrls!.local[0]}test/pages/resume/index.html`;
-    const { browser, close } = await launchChromium();
+    const { page, errors, close } = await openTestPage('resume', 'runResume');
     try {
-      const page = await browser.newPage();
-      await page.goto(url);
-      await page.waitForFunction('typeof window.runResume === "function"', { timeout: 300_000 });
       const outcome = (await page.evaluate(
         (t: string) =>
           (window as unknown as { runResume: (t: string) => Promise<ResumeOutcome> }).runResume(t),
@@ -172,6 +157,7 @@ describe('in Chromium', () => {
       )) as ResumeOutcome & { storedBefore: boolean };
       expect(outcome.storedBefore).toBe(false);
       expectSameRun(outcome);
+      expect(errors).toEqual([]);
     } finally {
       await close();
     }

@@ -35,12 +35,15 @@ beforeAll(async () => {
   server = spawn('npm', ['run', 'demo:preview', '--', '--port', String(port), '--strictPort'], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // vite bolds the port in colour terminals (and under CI=true); plain text keeps the URL matchable.
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
   });
   let output = '';
   url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`demo:preview did not start:\n${output}`)), 110_000);
     const seen = (chunk: Buffer) => {
-      output += chunk;
+      // eslint-disable-next-line no-control-regex
+      output += String(chunk).replace(/\x1b\[[0-9;]*m/g, '');
       const m = output.match(new RegExp(`http://127\\.0\\.0\\.1:${port}/`));
       if (m) {
         clearTimeout(timer);

@@ -67,7 +67,7 @@ describe('device loss', () => {
     setEngine(null);
   });
 
-  it('a GPUDevice destroyed under a running loop surfaces as DeviceLostError at its next readback', async () => {
+  it('a GPUDevice destroyed under a running loop ends it with DeviceLostError at its next op', async () => {
     const e = await Engine.create('webgpu');
     setEngine(e);
     const err = await trainNadarayaWatson({

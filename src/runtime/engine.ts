@@ -4,11 +4,11 @@
  * a readback or an explicit `flush()`, so a training step goes to the GPU as one command buffer.
  */
 import { captureGraph, type CaptureOptions, type CaptureRecorder, type CapturedGraph } from './capture.js';
-import { FLAG_BYTES } from './device_checks.js';
+import { DispatchQueue, type DispatchSpec } from './dispatch_queue.js';
 import { requestGpu, type AdapterReport, type Gpu, type GpuOptions } from './device.js';
 import { DeviceLostError, GpuError } from './errors.js';
 import { GpuErrorScopes } from './gpu_errors.js';
-import { Kernel, type BindingInfo, type Constants, type ParamValues } from './kernel.js';
+import { Kernel } from './kernel.js';
 import { pick, type AdapterProfile, type KernelSet, type PerSet } from './kernel_set.js';
 import { BufferPool, type PoolStats } from './pool.js';
 import { checkInt32 } from './int32.js';
@@ -18,76 +18,30 @@ import { shaderSources } from './shaders.js';
 import { Storage, Tensor, formatShape, numel, type DType, type TypedArray } from './tensor.js';
 
 export type Backend = 'webgpu' | 'cpu';
-
-/** One recorded kernel launch: the node of the dispatch graph. */
-export interface DispatchNode {
-  kernel: string;
-  pipeline: GPUComputePipeline;
-  bindGroup: GPUBindGroup;
-  workgroups: [number, number, number];
-}
-
-/**
- * The work a dispatch covers; the engine derives the workgroups from the kernel's reflected `@workgroup_size` (with
- * the dispatch's override constants). A grid past `maxComputeWorkgroupsPerDimension` in its last given dimension is
- * folded into the next one, and kernels rebuild the flat index from `num_workgroups`.
- */
-export type Work =
-  /** One invocation per item (elements, or rows a thread each): ceil(n / workgroup size) workgroups. */
-  | { threads: number; groups?: never }
-  /** One workgroup per item (rows, columns, output tiles), in up to three dimensions. */
-  | { groups: number | [number, number?, number?]; threads?: never };
-
-export type DispatchSpec = Work & {
-  /**
-   * Tensors by binding name, as the WGSL declares them (`x`, `y`, `dy`, `lens`, …); `null` for a binding the kernel
-   * does not read or write with these params (the engine binds a small cached dummy: WebGPU needs every binding).
-   */
-  bindings: Record<string, Tensor | null>;
-  params?: ParamValues;
-  constants?: Constants;
-  /**
-   * Params that depend on the optimizer step t (Adam's bias corrections): `at(t)` gives them for step t, `step`
-   * is this dispatch's t. A graph captured with {@link Engine.capture} re-writes them before each replay.
-   */
-  stepParams?: { step: number; at: (step: number) => ParamValues };
-};
+export type { DispatchNode, DispatchSpec, Work } from './dispatch_queue.js';
 
 export interface MemoryStats extends PoolStats {
   /** Tensors created and not disposed. */
   tensors: number;
 }
 
-const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST, without needing the GPUBufferUsage global
-const UNIFORM = 0x40 | 0x8;
 /** Submit after this many recorded dispatches so a long graph does not hold every uniform buffer. */
 const MAX_PENDING = 4096;
-/** The binding name of the device-side check flags (src/runtime/device_checks.ts), bound by the engine. */
-const ERR_BINDING = 'err';
-/** Bytes bound for an unused binding: one vec4, the largest element a kernel declares. */
-const DUMMY_BYTES = 16;
-/** Writable dummy slots, at WebGPU's default minStorageBufferOffsetAlignment (more than any kernel's bindings). */
-const DUMMY_STRIDE = 256;
-const DUMMY_SLOTS = 16;
+const STORAGE = 0x80 | 0x4 | 0x8; // STORAGE | COPY_SRC | COPY_DST, without needing the GPUBufferUsage global
 /** int32 uploads up to this many elements keep a host copy for call-time validation (labels, indices, lengths). */
 const HOST_COPY_MAX = 1 << 20;
 
 export class Engine {
   readonly pool: BufferPool | null;
   private readonly kernels = new Map<string, Kernel>();
-  private pending: DispatchNode[] = [];
-  private uniformsInFlight: GPUBuffer[] = [];
   private readonly scopes = new Scopes();
   private readonly live = new Set<Tensor>();
   /** @internal the error scopes over the engine's device calls (null on the CPU backend). */
   readonly gpuErrors: GpuErrorScopes | null;
   /** Readbacks and the device-side check flags (null on the CPU backend). */
   private readonly readback: Readback | null;
-  /**
-   * The buffers bound for `null` bindings: one shared by read-only bindings, one with a slot per writable binding
-   * (a dispatch may neither alias writable bindings nor bind one buffer both read-only and writable).
-   */
-  private dummies: Partial<Record<'read-only-storage' | 'storage', GPUBuffer>> = {};
+  /** The recorded dispatches not submitted yet (null on the CPU backend). */
+  private readonly queue: DispatchQueue | null;
   /** Set when the device is lost or the engine destroyed: every later op throws a {@link DeviceLostError}. */
   private lost: { reason: string; message: string } | null = null;
   private destroyed = false;
@@ -96,7 +50,13 @@ export class Engine {
   /** Whether ops record the autograd tape (false inside {@link Engine.noGrad}). */
   gradEnabled = true;
   /** Dispatches submitted since creation (for dispatch-overhead accounting). */
-  dispatchCount = 0;
+  get dispatchCount(): number {
+    return this.queue?.submitted ?? 0;
+  }
+
+  set dispatchCount(n: number) {
+    if (this.queue) this.queue.submitted = n;
+  }
   /** @internal set while {@link Engine.capture} runs its function. */
   recorder: CaptureRecorder | null = null;
 
@@ -107,6 +67,15 @@ export class Engine {
     this.pool = gpu ? new BufferPool(gpu.device, gpu.report.limits.maxBufferSize) : null;
     this.gpuErrors = gpu ? new GpuErrorScopes(gpu.device) : null;
     gpu?.device.lost.then((info) => this.markLost(info.reason, info.message));
+    if (gpu) {
+      // `GPUDevice.lost` settles only some time after `device.destroy()`; until then calls on the dead device would
+      // run (and may crash Dawn). Knowing at once, every later op throws before touching it.
+      const destroyDevice = gpu.device.destroy.bind(gpu.device);
+      gpu.device.destroy = () => {
+        this.markLost('destroyed', 'GPUDevice.destroy() was called');
+        destroyDevice();
+      };
+    }
     this.whenLost = gpu
       ? gpu.device.lost.then((info) => {
           throw new DeviceLostError(this.lost?.reason ?? info.reason, this.lost?.message ?? info.message);
@@ -114,6 +83,7 @@ export class Engine {
       : new Promise<never>(() => {});
     // Only ever raced against a readback; never a rejection nobody handles.
     this.whenLost.catch(() => {});
+    this.queue = gpu ? new DispatchQueue(gpu.device, this.pool!, this.gpuErrors!) : null;
     this.readback = gpu
       ? new Readback({
           device: gpu.device,
@@ -383,88 +353,15 @@ export class Engine {
     this.checkLost();
     this.gpuErrors?.enter(kernelName);
     const kernel = this.kernel(kernelName);
-    const entries: GPUBindGroupEntry[] = [];
-    let unusedWritable = 0;
-    for (const b of kernel.tensorBindings) {
-      if (b.name === ERR_BINDING) {
-        entries.push({
-          binding: b.binding,
-          resource: { buffer: this.readback!.flagBinding(), size: FLAG_BYTES },
-        });
-        continue;
-      }
-      const t = spec.bindings[b.name];
-      if (t === undefined) throw new Error(`${kernelName}: missing binding "${b.name}"`);
-      if (t === null) {
-        // Writable bindings of one dispatch may not alias: each gets its own slot of the writable dummy.
-        const offset = b.type === 'storage' ? DUMMY_STRIDE * unusedWritable++ : 0;
-        entries.push({
-          binding: b.binding,
-          resource: { buffer: this.dummy(b.type), offset, size: DUMMY_BYTES },
-        });
-        continue;
-      }
-      if (t.disposed) throw new Error(`${kernelName}: binding "${b.name}" is a disposed tensor`);
-      entries.push({ binding: b.binding, resource: { buffer: t.buffer, size: Math.max(4, t.numel() * 4) } });
-    }
-    for (const name of Object.keys(spec.bindings))
-      if (!kernel.tensorBindings.some((b) => b.name === name))
-        throw new Error(
-          `${kernelName}: unknown binding "${name}" (expects ${kernel.tensorBindings.map((b) => b.name).join(', ')})`,
-        );
-    let ub: GPUBuffer | null = null;
-    if (kernel.paramsBinding !== null) {
-      const data = kernel.packParams(spec.params);
-      ub = this.pool!.acquire(data.byteLength, UNIFORM);
-      this.device.queue.writeBuffer(ub, 0, data);
-      this.uniformsInFlight.push(ub);
-      entries.push({ binding: kernel.paramsBinding, resource: { buffer: ub, size: data.byteLength } });
-    }
-    const [x, y, z] = this.workgroups(kernel, spec);
-    const max = this.maxWorkgroups;
-    if (x > max || y > max || z > max)
-      throw new Error(`${kernelName}: dispatch (${x}, ${y}, ${z}) exceeds ${max} workgroups per dimension`);
-    if (x * y * z === 0) return;
-    const node: DispatchNode = {
-      kernel: kernelName,
-      pipeline: kernel.pipeline(spec.constants),
-      bindGroup: this.device.createBindGroup({ label: kernelName, layout: kernel.layout, entries }),
-      workgroups: [x, y, z],
-    };
-    this.pending.push(node);
-    this.recorder?.record(node, kernel, entries, ub, spec.stepParams);
-    if (this.pending.length >= MAX_PENDING) this.flush();
+    const recorded = this.queue!.record(kernel, spec, () => this.readback!.flagBinding());
+    if (!recorded) return;
+    this.recorder?.record(recorded.node, kernel, recorded.entries, recorded.ub, spec.stepParams);
+    if (this.queue!.length >= MAX_PENDING) this.flush();
   }
 
   /** WebGPU's `maxComputeWorkgroupsPerDimension` on this device. */
   get maxWorkgroups(): number {
-    return this.gpu!.report.limits.maxComputeWorkgroupsPerDimension;
-  }
-
-  /** The grid for `spec`'s work (see {@link Work}). */
-  private workgroups(kernel: Kernel, spec: DispatchSpec): [number, number, number] {
-    let dims: number[];
-    if (spec.threads !== undefined) {
-      const [wx, wy, wz] = kernel.workgroupSize(spec.constants);
-      if (wy !== 1 || wz !== 1)
-        throw new Error(`${kernel.name}: threads needs a 1-D @workgroup_size, got (${wx}, ${wy}, ${wz})`);
-      dims = [Math.ceil(spec.threads / wx)];
-    } else {
-      dims = typeof spec.groups === 'number' ? [spec.groups] : spec.groups.map((g) => g ?? 1);
-    }
-    const last = dims.length - 1;
-    const max = this.maxWorkgroups;
-    if (dims.length < 3 && dims[last] > max) dims.splice(last, 1, max, Math.ceil(dims[last] / max));
-    const [x, y = 1, z = 1] = dims;
-    return [x, y, z];
-  }
-
-  /** The cached buffer bound where a dispatch passes `null`. */
-  private dummy(type: BindingInfo['type']): GPUBuffer {
-    const kind = type === 'storage' ? 'storage' : 'read-only-storage';
-    const size = kind === 'storage' ? DUMMY_STRIDE * DUMMY_SLOTS : DUMMY_BYTES;
-    this.dummies[kind] ??= this.device.createBuffer({ label: `unused ${kind}`, size, usage: STORAGE });
-    return this.dummies[kind];
+    return this.queue!.maxWorkgroups;
   }
 
   /** @internal a captured graph whose kernels check values was replayed: read the flags at the next readback. */
@@ -474,31 +371,10 @@ export class Engine {
 
   /** Encodes every recorded dispatch into one compute pass and submits it. Does not wait. */
   flush(): void {
-    // With nothing to submit the scopes stay open: uploads and allocations are checked with the next submit.
-    if (!this.gpu || this.pending.length === 0) return;
-    if (this.lost) {
-      // Nothing recorded can run any more; the op that recorded it already returned, the next one throws.
-      this.pending = [];
-      this.uniformsInFlight = [];
-      return;
-    }
-    const device = this.device;
-    this.gpuErrors!.enter();
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    for (const node of this.pending) {
-      pass.setPipeline(node.pipeline);
-      pass.setBindGroup(0, node.bindGroup);
-      pass.dispatchWorkgroups(...node.workgroups);
-    }
-    pass.end();
-    device.queue.submit([encoder.finish()]);
-    this.gpuErrors!.close('at a submit');
-    this.dispatchCount += this.pending.length;
-    this.pending = [];
-    // Uniform buffers were filled with writeBuffer at record time; recycle them only after their submit.
-    for (const ub of this.uniformsInFlight) this.pool!.release(ub);
-    this.uniformsInFlight = [];
+    if (!this.queue) return;
+    // Nothing recorded can run on a lost device; the op that recorded it already returned, the next one throws.
+    if (this.lost) this.queue.discard();
+    else this.queue.submit();
   }
 
   /** @internal reads a tensor back; throws validation errors raised by earlier submits, or inside a capture. */
@@ -552,14 +428,17 @@ export class Engine {
    */
   destroy(): void {
     if (this.destroyed) return;
+    // A lost device took its buffers with it: nothing to destroy one by one.
+    const deviceGone = this.lost !== null;
     this.markLost('destroyed', 'engine.destroy() was called');
     for (const t of [...this.live]) t.dispose();
     this.destroyed = true;
-    this.pending = [];
-    this.uniformsInFlight = [];
-    this.pool?.destroy();
-    this.readback?.destroy();
-    for (const d of Object.values(this.dummies)) d.destroy();
+    this.queue?.discard();
+    if (!deviceGone) {
+      this.queue?.destroy();
+      this.pool?.destroy();
+      this.readback?.destroy();
+    }
     this.gpu?.device.destroy();
   }
 }

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { trainClsMlp } from '../src/experiments/cls_mlp.js';
 import { trainNadarayaWatson } from '../src/experiments/nadaraya_watson.js';
-import { add } from '../src/ops/elementwise.js';
 import { Engine } from '../src/runtime/engine.js';
 import { CheckpointError, DeviceLostError } from '../src/runtime/errors.js';
 import { setEngine } from '../src/runtime/global.js';
@@ -40,33 +39,6 @@ function expectSameRun(o: ResumeOutcome): void {
 }
 
 describe('device loss', () => {
-  it('engine.destroy() during training ends the loop with DeviceLostError; later ops throw it too', async () => {
-    const e = await Engine.create('webgpu');
-    setEngine(e);
-    const x = e.fromArray([1, 2, 3], [3]);
-    const run = trainClsMlp({
-      model: 'attention',
-      epochs: 2,
-      onStep: ({ step }) => {
-        if (step === 3) e.destroy();
-      },
-    });
-    const err = await run.catch((x: unknown) => x);
-    expect(err).toBeInstanceOf(DeviceLostError);
-    expect((err as DeviceLostError).reason).toBe('destroyed');
-    expect((err as Error).message).toMatch(/engine\.destroy\(\) was called/);
-    expect(() => e.fromArray([1], [1])).toThrow(DeviceLostError);
-    expect(() => add(x, x)).toThrow(DeviceLostError);
-    await expect(x.data()).rejects.toThrow(DeviceLostError);
-    await expect(e.sync()).rejects.toThrow(DeviceLostError);
-    expect(() => e.dispatch('fill', { bindings: {}, groups: 1 })).toThrow(DeviceLostError);
-    // Disposing after the loss is quiet, and destroy() may be called again.
-    x.dispose();
-    e.destroy();
-    expect(e.memoryStats().tensors).toBe(0);
-    setEngine(null);
-  });
-
   it('a GPUDevice destroyed under a running loop ends it with DeviceLostError at its next op', async () => {
     const e = await Engine.create('webgpu');
     setEngine(e);

@@ -6,7 +6,8 @@
 import { captureGraph, type CaptureOptions, type CaptureRecorder, type CapturedGraph } from './capture.js';
 import { DispatchQueue, type DispatchSpec } from './dispatch_queue.js';
 import { requestGpu, type AdapterReport, type Gpu, type GpuOptions } from './device.js';
-import { DeviceLostError, GpuError } from './errors.js';
+import { DeviceLoss } from './device_loss.js';
+import { GpuError } from './errors.js';
 import { GpuErrorScopes } from './gpu_errors.js';
 import { Kernel } from './kernel.js';
 import { pick, type AdapterProfile, type KernelSet, type PerSet } from './kernel_set.js';
@@ -43,10 +44,8 @@ export class Engine {
   /** The recorded dispatches not submitted yet (null on the CPU backend). */
   private readonly queue: DispatchQueue | null;
   /** Set when the device is lost or the engine destroyed: every later op throws a {@link DeviceLostError}. */
-  private lost: { reason: string; message: string } | null = null;
+  private readonly loss: DeviceLoss;
   private destroyed = false;
-  /** Rejects with the {@link DeviceLostError} once the device is lost: a readback waits for it or its own result. */
-  private readonly whenLost: Promise<never>;
   /** Whether ops record the autograd tape (false inside {@link Engine.noGrad}). */
   gradEnabled = true;
   /** Dispatches submitted since creation (for dispatch-overhead accounting). */
@@ -66,33 +65,17 @@ export class Engine {
   ) {
     this.pool = gpu ? new BufferPool(gpu.device, gpu.report.limits.maxBufferSize) : null;
     this.gpuErrors = gpu ? new GpuErrorScopes(gpu.device) : null;
-    gpu?.device.lost.then((info) => this.markLost(info.reason, info.message));
-    if (gpu) {
-      // `GPUDevice.lost` settles only some time after `device.destroy()`; until then calls on the dead device would
-      // run (and may crash Dawn). Knowing at once, every later op throws before touching it.
-      const destroyDevice = gpu.device.destroy.bind(gpu.device);
-      gpu.device.destroy = () => {
-        this.markLost('destroyed', 'GPUDevice.destroy() was called');
-        destroyDevice();
-      };
-    }
-    this.whenLost = gpu
-      ? gpu.device.lost.then((info) => {
-          throw new DeviceLostError(this.lost?.reason ?? info.reason, this.lost?.message ?? info.message);
-        })
-      : new Promise<never>(() => {});
-    // Only ever raced against a readback; never a rejection nobody handles.
-    this.whenLost.catch(() => {});
+    this.loss = new DeviceLoss(gpu?.device ?? null);
     this.queue = gpu ? new DispatchQueue(gpu.device, this.pool!, this.gpuErrors!) : null;
     this.readback = gpu
       ? new Readback({
           device: gpu.device,
           pool: this.pool!,
           gpuErrors: this.gpuErrors!,
-          whenLost: this.whenLost,
+          whenLost: this.loss.whenLost,
           flush: () => this.flush(),
           checkLost: () => this.checkLost(),
-          lostAfterFailure: () => this.lostAfterFailure(),
+          lostAfterFailure: () => this.loss.afterFailure(),
           releaseBuffer: (buf) => this.releaseBuffer(buf),
         })
       : null;
@@ -146,27 +129,12 @@ export class Engine {
 
   /** Whether the device was lost or the engine destroyed ({@link DeviceLostError}). */
   get isLost(): boolean {
-    return this.lost !== null;
-  }
-
-  /** The first report wins: `destroy()` says more than the `'destroyed'` loss it causes. */
-  private markLost(reason: string, message: string): void {
-    this.lost ??= { reason, message };
+    return this.loss.isLost;
   }
 
   /** @internal throws the {@link DeviceLostError} once the device is lost or the engine destroyed. */
   checkLost(): void {
-    if (this.lost) throw new DeviceLostError(this.lost.reason, this.lost.message);
-  }
-
-  /**
-   * After a failed mapping, whether the device is lost: `GPUDevice.lost` settles a little after the failure it
-   * causes, so give it a moment before blaming the mapping itself.
-   */
-  private async lostAfterFailure(): Promise<boolean> {
-    if (!this.lost && this.gpu)
-      await Promise.race([this.gpu.device.lost, new Promise((resolve) => setTimeout(resolve, 100))]);
-    return this.lost !== null;
+    this.loss.check();
   }
 
   kernel(name: string): Kernel {
@@ -373,13 +341,14 @@ export class Engine {
   flush(): void {
     if (!this.queue) return;
     // Nothing recorded can run on a lost device; the op that recorded it already returned, the next one throws.
-    if (this.lost) this.queue.discard();
+    if (this.loss.isLost) this.queue.discard();
     else this.queue.submit();
   }
 
   /** @internal reads a tensor back; throws validation errors raised by earlier submits, or inside a capture. */
   read(t: Tensor): Promise<TypedArray> {
-    if (this.lost) return Promise.reject(new DeviceLostError(this.lost.reason, this.lost.message));
+    const lost = this.loss.error();
+    if (lost) return Promise.reject(lost);
     return this.recorder ? this.recorder.refuseReadback(t) : this.readBack(t);
   }
 
@@ -429,8 +398,8 @@ export class Engine {
   destroy(): void {
     if (this.destroyed) return;
     // A lost device took its buffers with it: nothing to destroy one by one.
-    const deviceGone = this.lost !== null;
-    this.markLost('destroyed', 'engine.destroy() was called');
+    const deviceGone = this.loss.isLost;
+    this.loss.mark('destroyed', 'engine.destroy() was called');
     for (const t of [...this.live]) t.dispose();
     this.destroyed = true;
     this.queue?.discard();

@@ -3,19 +3,14 @@
  * dims, stays within its element budget, leaves fixed-value cases alone, and scaled cases still pass against the
  * CPU reference (a wrong scaling, e.g. of a contracted dim on one side only, would throw or fail).
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { checkGradient } from '../demo/gradient_check.js';
 import { checkCase, kernelCases, scaledCase } from '../demo/kernel_check.js';
 import { registry } from '../src/ops/registry.js';
-import type { Engine } from '../src/runtime/engine.js';
-import { init } from '../src/runtime/global.js';
 import type { OpCase } from '../src/runtime/op.js';
+import { useEngine } from './engine_fixture.js';
 
-let engine: Engine;
-beforeAll(async () => {
-  engine = await init('webgpu');
-});
-afterAll(() => engine.destroy());
+const engine = useEngine();
 
 const shapes = (c: OpCase<unknown>) => c.inputs.map((s) => s.shape);
 
@@ -45,21 +40,21 @@ it('passes scaled matmul, masked softmax and attention cases on WebGPU', { timeo
   );
   expect(picked.length).toBeGreaterThan(6);
   for (const { op, def, index } of picked) {
-    const r = await checkCase(engine, op, def, index, 2);
+    const r = await checkCase(engine(), op, def, index, 2);
     expect(r, `${op} case ${index}: ${r.error ?? ''}`).toMatchObject({ pass: true });
   }
-  const r = await checkCase(engine, 'matmul', registry.matmul, 1, 2);
+  const r = await checkCase(engine(), 'matmul', registry.matmul, 1, 2);
   expect(r).toMatchObject({ scale: 2, shapes: '(14, 26) (26, 10)', pass: true });
 });
 
 it('names each row by its function: unary tanh, binary add backward', { timeout: 60_000 }, async () => {
   const tanh = registry.unary.cases.findIndex((c) => c.name === 'tanh');
   const add = registry.binary.cases.findIndex((c) => c.name === 'add');
-  expect(await checkCase(engine, 'unary', registry.unary, tanh)).toMatchObject({
+  expect(await checkCase(engine(), 'unary', registry.unary, tanh)).toMatchObject({
     op: 'unary tanh',
     pass: true,
   });
-  expect(await checkGradient(engine, 'binary', registry.binary, add)).toMatchObject({
+  expect(await checkGradient(engine(), 'binary', registry.binary, add)).toMatchObject({
     op: 'binary add backward',
     pass: true,
   });

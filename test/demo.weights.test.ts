@@ -6,23 +6,15 @@
  * freed afterwards.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { HeatmapData } from '../demo/charts.js';
 import type { LiveHooks, LiveOptions } from '../demo/live_common.js';
 import { evaluateLive, trainLive, type ModelName } from '../demo/live_training.js';
 import { WEIGHTS_FORMAT, decodeWeights, encodeWeights } from '../demo/weights.js';
-import type { Engine } from '../src/runtime/engine.js';
 import { CheckpointError } from '../src/runtime/errors.js';
-import { init, setEngine } from '../src/runtime/global.js';
+import { useEngine } from './engine_fixture.js';
 
-let engine: Engine;
-beforeAll(async () => {
-  engine = await init('webgpu');
-});
-afterAll(() => {
-  setEngine(null);
-  engine.destroy();
-});
+const engine = useEngine();
 
 const pairs = readFileSync('test/fixtures/pairs.txt', 'utf8');
 const options = (epochs: number, corpus = pairs): LiveOptions => ({
@@ -63,7 +55,7 @@ describe('weights download and load', () => {
       expect(loaded.weights).toEqual(trained.weights);
       expect(loaded.heatmap.values).toEqual(trained.heatmap.values);
       expect(loaded.heatmap.title).toMatch(/of the loaded weights/);
-      expect(engine.memoryStats().tensors).toBe(0);
+      expect(engine().memoryStats().tensors).toBe(0);
     },
   );
 
@@ -87,6 +79,6 @@ describe('weights download and load', () => {
       /loadStateDict: missing/,
     );
     expect(() => decodeWeights(new Uint8Array([1, 2, 3]), 'notes.txt')).toThrow(CheckpointError);
-    expect(engine.memoryStats().tensors).toBe(0);
+    expect(engine().memoryStats().tensors).toBe(0);
   });
 });

@@ -14,7 +14,7 @@ import { sum } from '../src/ops/reduce.js';
 import { SGD } from '../src/optim/sgd.js';
 import { backward } from '../src/ops/autograd.js';
 import type { Engine } from '../src/runtime/engine.js';
-import { init, setEngine } from '../src/runtime/global.js';
+import { useEngine } from './engine_fixture.js';
 import { decodeSafetensors } from '../src/train/safetensors.js';
 import { createTrainingWorker, type TrainingWorker } from '../src/worker/client.js';
 import { exposeTrainer } from '../src/worker/expose.js';
@@ -93,22 +93,19 @@ function nwSession(e: Engine, { seed, failAt }: NwJob): TrainingSession {
   };
 }
 
-let engine: Engine;
+const engine = useEngine();
 let channel: MessageChannel;
 let client: TrainingWorker<NwJob, Heatmap>;
 
 beforeAll(async () => {
-  engine = await init('webgpu');
   channel = new MessageChannel();
-  exposeTrainer((job: NwJob) => nwSession(engine, job), { endpoint: channel.port1, engine });
+  exposeTrainer((job: NwJob) => nwSession(engine(), job), { endpoint: channel.port1, engine: engine() });
   client = createTrainingWorker<NwJob, Heatmap>(channel.port2);
 });
 
 afterAll(() => {
   client.terminate();
   channel.port1.close();
-  setEngine(null);
-  engine.destroy();
 });
 
 /** Trains through the worker API, keeping every report. */
@@ -148,10 +145,10 @@ it('reports every step and epoch, and returns the weights as safetensors', { tim
   expect(await client.memoryStats()).toMatchObject({ tensors: 0, inUse: 0, buffers: 0 });
 
   // The same run in this thread, without the worker API: the same losses and weights.
-  const direct = await runTraining(nwSession(engine, { epochs: 2, seed: 0 }), { epochs: 2 });
+  const direct = await runTraining(nwSession(engine(), { epochs: 2, seed: 0 }), { epochs: 2 });
   expect(direct.losses).toEqual(run.losses);
   expect(direct.weights).toEqual(run.weights);
-  expect(engine.memoryStats()).toMatchObject({ tensors: 0, inUse: 0 });
+  expect(engine().memoryStats()).toMatchObject({ tensors: 0, inUse: 0 });
 });
 
 it('stops between steps, and a run from the returned weights continues', { timeout: 60_000 }, async () => {

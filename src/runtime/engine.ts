@@ -403,11 +403,19 @@ export class Engine {
     for (const t of [...this.live]) t.dispose();
     this.destroyed = true;
     this.queue?.discard();
-    if (!deviceGone) {
-      this.queue?.destroy();
-      this.pool?.destroy();
-      this.readback?.destroy();
-    }
-    this.gpu?.device.destroy();
+    const gpu = this.gpu;
+    if (!gpu) return;
+    const teardown = () => {
+      if (!deviceGone) {
+        this.queue?.destroy();
+        this.pool?.destroy();
+        this.readback?.destroy();
+      }
+      gpu.device.destroy();
+    };
+    // Work already submitted may still be running (destroy() can come from inside a training step): free the
+    // buffers and the device once it is done; lavapipe under Dawn has crashed when they went while it ran.
+    if (deviceGone) teardown();
+    else gpu.device.queue.onSubmittedWorkDone().then(teardown, teardown);
   }
 }

@@ -10,7 +10,7 @@ import { Vocab, type VocabJSON } from '../data/vocab.js';
 import type { Module } from '../nn/module.js';
 import { CheckpointError } from '../runtime/errors.js';
 import { engine } from '../runtime/global.js';
-import { decodeSafetensors, encodeSafetensors, parseJsonFile, type NamedArray } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, parseJsonFile, readTensors } from './safetensors.js';
 
 export const WEIGHTS_FILE = 'model.safetensors';
 export const VOCAB_FILE = 'vocab.json';
@@ -63,9 +63,7 @@ export async function encodeCheckpoint(
   model: Module,
   { srcVocab, tgtVocab, config }: CheckpointContents,
 ): Promise<CheckpointFiles> {
-  const tensors: Record<string, NamedArray> = {};
-  for (const [name, t] of model.namedTensors())
-    tensors[name] = { shape: [...t.shape], data: Float32Array.from(await t.data()) };
+  const tensors = await readTensors(model);
   const text = new TextEncoder();
   return {
     [WEIGHTS_FILE]: encodeSafetensors(tensors, { format: 'pt', model: config.model }),

@@ -5,6 +5,7 @@
  * relative to the buffer's start, tensors are row-major little-endian and together cover the buffer without holes.
  * The header may be padded with spaces (the reference writer pads to a multiple of 8 so the buffer is aligned).
  */
+import type { Module } from '../nn/module.js';
 import { CheckpointError } from '../runtime/errors.js';
 
 /** One tensor's entry in a safetensors header. */
@@ -17,6 +18,17 @@ export interface SafetensorsEntry {
 export interface NamedArray {
   shape: number[];
   data: Float32Array;
+}
+
+/**
+ * Every tensor of `model` (`namedTensors()`, PyTorch state_dict names), read back from the device, keyed
+ * `prefix + name`: what {@link encodeSafetensors} takes.
+ */
+export async function readTensors(model: Module, prefix = ''): Promise<Record<string, NamedArray>> {
+  const tensors: Record<string, NamedArray> = {};
+  for (const [name, t] of model.namedTensors())
+    tensors[prefix + name] = { shape: [...t.shape], data: Float32Array.from(await t.data()) };
+  return tensors;
 }
 
 /**

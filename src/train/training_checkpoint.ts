@@ -10,7 +10,7 @@ import type { RandomState } from '../runtime/random.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
 import { CheckpointError } from '../runtime/errors.js';
-import { decodeSafetensors, encodeSafetensors, type NamedArray } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, readTensors } from './safetensors.js';
 
 /** The metadata key of the JSON state. */
 const STATE_KEY = 'training';
@@ -41,9 +41,7 @@ export async function encodeTrainingCheckpoint(
   optimizer: Optimizer,
   state: Omit<TrainingState, 'optimizerStep'>,
 ): Promise<Uint8Array> {
-  const tensors: Record<string, NamedArray> = {};
-  for (const [name, t] of model.namedTensors())
-    tensors[`model.${name}`] = { shape: [...t.shape], data: Float32Array.from(await t.data()) };
+  const tensors = await readTensors(model, 'model.');
   const opt = await optimizer.stateDict();
   for (const [name, value] of Object.entries(opt.tensors)) tensors[`optimizer.${name}`] = value;
   const full: TrainingState = { ...state, optimizerStep: opt.step };

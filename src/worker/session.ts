@@ -6,7 +6,7 @@
  */
 import type { Module } from '../nn/module.js';
 import type { Tensor } from '../runtime/tensor.js';
-import { decodeSafetensors, encodeSafetensors, type NamedArray } from '../train/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, readTensors } from '../train/safetensors.js';
 
 /** A matrix to draw, e.g. attention weights: values[row][col] (queries × keys), with optional labels. */
 export interface Heatmap {
@@ -97,10 +97,7 @@ export interface RunHandlers<H = Heatmap> {
 
 /** `net`'s tensors read back from the device, as safetensors bytes. */
 export async function weightsOf(net: Module): Promise<Uint8Array> {
-  const tensors: Record<string, NamedArray> = {};
-  for (const [name, t] of net.namedTensors())
-    tensors[name] = { shape: [...t.shape], data: Float32Array.from(await t.data()) };
-  return encodeSafetensors(tensors, { format: 'pt' });
+  return encodeSafetensors(await readTensors(net), { format: 'pt' });
 }
 
 /** Loads safetensors bytes into `net`. @throws CheckpointError for bad bytes; Error naming a tensor that does not fit. */

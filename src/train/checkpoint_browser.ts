@@ -4,9 +4,9 @@
  * Downloaded files put in one folder are a checkpoint that Node's `loadModel` and the translate CLI read, and whose
  * `model.safetensors` PyTorch loads with `strict=True`; a folder written by Node or by PyTorch uploads here.
  */
-import { openDB, type IDBPDatabase } from 'idb';
 import type { Module } from '../nn/module.js';
 import { CheckpointError } from '../runtime/errors.js';
+import { STORE, withDb } from './indexed_db.js';
 import {
   CHECKPOINT_FILES,
   decodeCheckpoint,
@@ -25,25 +25,6 @@ export interface IndexedDbCheckpointOptions {
 }
 
 const DEFAULT_DATABASE = 'webgpu-attention-models';
-const STORE = 'checkpoints';
-
-function open(database: string): Promise<IDBPDatabase> {
-  return openDB(database, 1, {
-    upgrade(db) {
-      if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE);
-    },
-  });
-}
-
-/** Runs `use` on the open database, then closes it, so a later version change or deletion is not blocked. */
-async function withDb<T>(database: string, use: (db: IDBPDatabase) => Promise<T>): Promise<T> {
-  const db = await open(database);
-  try {
-    return await use(db);
-  } finally {
-    db.close();
-  }
-}
 
 /** `indexeddb:<database>/<name>`, the location errors give. */
 const location = (name: string, database: string) => `indexeddb:${database}/${name}`;

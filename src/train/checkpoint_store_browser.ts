@@ -1,8 +1,6 @@
-/** The browser {@link CheckpointStore}: a record in IndexedDB, through `idb` (Jake Archibald's promise wrapper). */
-import { openDB, type IDBPDatabase } from 'idb';
+/** The browser {@link CheckpointStore}: a record in IndexedDB (./indexed_db.ts). */
 import type { CheckpointStore } from './checkpoint_store.js';
-
-const STORE = 'checkpoints';
+import { STORE, withDb } from './indexed_db.js';
 
 /**
  * A training checkpoint kept in IndexedDB: database `database` (version 1, object store `checkpoints`), under
@@ -12,24 +10,14 @@ const STORE = 'checkpoints';
  *   (quota), with the browser's message.
  */
 export function indexedDbStore(key: string, database = 'webgpu-attention'): CheckpointStore {
-  let db: Promise<IDBPDatabase> | null = null;
-  const open = () =>
-    (db ??= openDB(database, 1, {
-      upgrade(d) {
-        if (!d.objectStoreNames.contains(STORE)) d.createObjectStore(STORE);
-      },
-    }));
   return {
     location: `indexeddb:${database}/${key}`,
-    async write(bytes) {
-      await (await open()).put(STORE, bytes.slice(), key);
-    },
-    async read() {
-      const value: unknown = await (await open()).get(STORE, key);
-      return value instanceof Uint8Array ? value : null;
-    },
-    async clear() {
-      await (await open()).delete(STORE, key);
-    },
+    write: (bytes) => withDb(database, async (db) => void (await db.put(STORE, bytes.slice(), key))),
+    read: () =>
+      withDb(database, async (db) => {
+        const value: unknown = await db.get(STORE, key);
+        return value instanceof Uint8Array ? value : null;
+      }),
+    clear: () => withDb(database, (db) => db.delete(STORE, key)),
   };
 }

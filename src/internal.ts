@@ -14,6 +14,7 @@ export {
 } from './runtime/op.js';
 export { formatShape, numel } from './runtime/tensor.js';
 export { finiteDifference } from './runtime/gradcheck.js';
+export { awaitGpu } from './runtime/gpu_wait.js';
 export { registry } from './ops/registry.js';
 export { additiveScoreComposed } from './ops/additive_score.js';
 export { maskedSoftmaxOp } from './ops/masked_softmax.js';

@@ -5,6 +5,7 @@
  * every argument passed is consumed, so the case's inputs are passed as `.ref`.
  */
 import type { Array as JaxArray, OwnedFunction } from '@jax-js/jax';
+import { awaitGpu } from '../../src/internal.js';
 import type { Jax, Variant } from './types.js';
 
 /** The first line of an error, short enough for a table note. */
@@ -33,7 +34,8 @@ export async function startJax(): Promise<{ jax: Jax | null; unavailable?: strin
 
 /** Waits until jax-js's queue is idle (what it has submitted, not what it still holds lazily). */
 export async function jaxSync(jax: Jax): Promise<void> {
-  await jax.getWebGPUDevice().queue.onSubmittedWorkDone();
+  const queue = jax.getWebGPUDevice().queue;
+  await awaitGpu(() => queue.onSubmittedWorkDone());
 }
 
 /** jax-js's adapter, to show that it runs on the same one as ours. */

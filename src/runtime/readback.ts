@@ -6,6 +6,7 @@
  */
 import { FLAG_BYTES, flagError } from './device_checks.js';
 import { GpuError } from './errors.js';
+import { awaitGpu } from './gpu_wait.js';
 import type { GpuErrorScopes } from './gpu_errors.js';
 import type { BufferPool } from './pool.js';
 
@@ -81,14 +82,14 @@ export class Readback {
     } else {
       gpuErrors.close('in the device calls since the previous submit');
       // A lost device may never settle its pending promises.
-      await Promise.race([device.queue.onSubmittedWorkDone(), whenLost]);
+      await awaitGpu(() => Promise.race([device.queue.onSubmittedWorkDone(), whenLost]));
     }
     let data: ArrayBuffer | null = null;
     let words: Uint32Array | null = null;
     let mapFailure: unknown = null;
     if (staging) {
       try {
-        await Promise.race([staging.mapAsync(GPUMapMode.READ, 0, total), whenLost]);
+        await awaitGpu(() => Promise.race([staging!.mapAsync(GPUMapMode.READ, 0, total), whenLost]));
         const range = staging.getMappedRange(0, total);
         data = src ? range.slice(0, bytes) : null;
         if (flags) words = new Uint32Array(range.slice(total - FLAG_BYTES, total));

@@ -3,20 +3,25 @@
 // as vec4 (a: along K, or along M with TRANS_A; b: along N, or along K with TRANS_B; y along N), K 4 at a time.
 // Shapes: a (B, M, K), or (B, K, M) with TRANS_A; b (B, K, N), or (B, N, K) with TRANS_B; y (B, M, N); K, N and
 // (with TRANS_A) M multiples of 4 (src/ops/matmul.ts checks, else it uses matmul.wgsl).
-// Dispatch: (ceil(N / (4·WG)), ceil(M / 16), B), batches in chunks from z0; WG a multiple of the largest subgroup
-// size, so that subgroups are whole. A workgroup owns 16 whole rows of y; thread lid owns the vec4 column group
-// lid. Each subgroup lane loads the a values of one k-block (16 rows × 4 k) and subgroupShuffle hands them to
-// the other lanes, so one load feeds the whole subgroup. On CPU-emulated adapters (lavapipe) every load is a per-lane
-// gather with a bounds check, also where the address is the same for all lanes, and loads, not multiply-adds, bound
-// the kernel: this one is about 2.5× faster than matmul.wgsl at 512² and 1024² (16 rows × 4 columns per thread
-// measured best of 8…32 × 4…8; more accumulators spill). The block is written out by hand, not as arrays indexed by
-// loop counters, which SwiftShader keeps in memory (see matmul.wgsl). No workgroup memory, no barriers. Backward:
-// composed from matmul with the transpose flags in src/ops/matmul.ts.
+// Dispatch: (ceil(N / (4·WG)), ceil(M / (16·BLOCKS)), B), batches in chunks from z0; WG a multiple of the largest
+// subgroup size, so that subgroups are whole. A workgroup owns 16·BLOCKS whole rows of y; thread lid owns the vec4
+// column group lid. Each subgroup lane loads the a values of one k-block (16·BLOCKS rows × 4 k) and subgroupShuffle
+// hands them to the other lanes, so one load feeds the whole subgroup.
+// Why this shape (lavapipe, Mesa 25, read off its machine code): every storage load inside a loop is a per-lane
+// gather of about 8 instructions per lane and component (bounds check, branch, insert), the uniform ones too, while
+// a multiply-add is 2 (lavapipe emits fma() as vmulps + vaddps). So loads per multiply-add decide the speed: a
+// subgroup's (16·BLOCKS) × 32 tile of y loads (16·BLOCKS + 32) values per k for 16·BLOCKS·32 products, and more
+// rows beat the spills their accumulators cause up to 64 rows (BLOCKS = 4: 25 → 33 GFLOP/s at 1024², 20 → 30 at
+// 2048²; 128 rows fell back to 29). src/ops/matmul.ts takes BLOCKS = 4 where M fills it. The blocks are written
+// out by hand, not as arrays indexed by loop counters, which SwiftShader keeps in memory (see matmul.wgsl). No
+// workgroup memory, no barriers. Backward: composed from matmul with the transpose flags in src/ops/matmul.ts.
 enable subgroups;
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override WG: u32 = 64u;
+// 16-row blocks of y per workgroup: 1 or 4.
+override BLOCKS: u32 = 1u;
 
 struct Params { m: u32, n: u32, k: u32, astride: u32, bstride: u32, z0: u32 }
 
@@ -76,67 +81,102 @@ fn store(z: u32, row: u32, c4: u32, v: vec4f) {
   if (row < params.m) { y[(z * params.m + row) * (params.n / 4u) + c4] = v; }
 }
 
+// 16 rows of a 4-column group of y (rows 4·g + i in qg.ri), or of op(a)'s k-block.
+struct Rows16 { q0: Quad, q1: Quad, q2: Quad, q3: Quad }
+
+const ZERO16 = Rows16(Quad(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0)),
+                      Quad(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0)),
+                      Quad(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0)),
+                      Quad(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0)));
+
+// op(a)[row .. row + 15, 4·kc .. 4·kc + 3], zero unless `keep`.
+fn aRows16(base: u32, row: u32, kc: u32, keep: bool) -> Rows16 {
+  return Rows16(zeroUnless(aQuad(base, row, kc), keep), zeroUnless(aQuad(base, row + 4u, kc), keep),
+                zeroUnless(aQuad(base, row + 8u, kc), keep), zeroUnless(aQuad(base, row + 12u, kc), keep));
+}
+
+// acc + lane t's 16 rows of op(a) (its k-block) times op(b)'s 4 rows at that k-block (bq).
+fn madd16(acc: Rows16, a: Rows16, t: u32, bq: Quad) -> Rows16 {
+  var r = acc;
+  r.q0.r0 = madd(r.q0.r0, subgroupShuffle(a.q0.r0, t), bq);
+  r.q0.r1 = madd(r.q0.r1, subgroupShuffle(a.q0.r1, t), bq);
+  r.q0.r2 = madd(r.q0.r2, subgroupShuffle(a.q0.r2, t), bq);
+  r.q0.r3 = madd(r.q0.r3, subgroupShuffle(a.q0.r3, t), bq);
+  r.q1.r0 = madd(r.q1.r0, subgroupShuffle(a.q1.r0, t), bq);
+  r.q1.r1 = madd(r.q1.r1, subgroupShuffle(a.q1.r1, t), bq);
+  r.q1.r2 = madd(r.q1.r2, subgroupShuffle(a.q1.r2, t), bq);
+  r.q1.r3 = madd(r.q1.r3, subgroupShuffle(a.q1.r3, t), bq);
+  r.q2.r0 = madd(r.q2.r0, subgroupShuffle(a.q2.r0, t), bq);
+  r.q2.r1 = madd(r.q2.r1, subgroupShuffle(a.q2.r1, t), bq);
+  r.q2.r2 = madd(r.q2.r2, subgroupShuffle(a.q2.r2, t), bq);
+  r.q2.r3 = madd(r.q2.r3, subgroupShuffle(a.q2.r3, t), bq);
+  r.q3.r0 = madd(r.q3.r0, subgroupShuffle(a.q3.r0, t), bq);
+  r.q3.r1 = madd(r.q3.r1, subgroupShuffle(a.q3.r1, t), bq);
+  r.q3.r2 = madd(r.q3.r2, subgroupShuffle(a.q3.r2, t), bq);
+  r.q3.r3 = madd(r.q3.r3, subgroupShuffle(a.q3.r3, t), bq);
+  return r;
+}
+
+fn storeQuad(z: u32, row: u32, c4: u32, q: Quad) {
+  store(z, row, c4, q.r0);
+  store(z, row + 1u, c4, q.r1);
+  store(z, row + 2u, c4, q.r2);
+  store(z, row + 3u, c4, q.r3);
+}
+
+fn store16(z: u32, row: u32, c4: u32, acc: Rows16) {
+  storeQuad(z, row, c4, acc.q0);
+  storeQuad(z, row + 4u, c4, acc.q1);
+  storeQuad(z, row + 8u, c4, acc.q2);
+  storeQuad(z, row + 12u, c4, acc.q3);
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u,
         @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) sg: u32) {
   let K4 = params.k / 4u;
   let z = wid.z + params.z0;
-  let row0 = wid.y * 16u;
+  let row0 = wid.y * 16u * BLOCKS;
   let c4 = wid.x * WG + lid.x;
   let abase = z * params.astride / 4u;
   let bbase = z * params.bstride / 4u;
   // Column groups past the edge read the last one (never stored).
   let cb = min(c4, params.n / 4u - 1u);
-  // y rows row0 + 4·g + i in accg.ri.
-  var acc0 = Quad(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
-  var acc1 = acc0;
-  var acc2 = acc0;
-  var acc3 = acc0;
+  // y rows row0 + 16·j + … in accj (blocks 1–3 only with BLOCKS = 4; the override folds the rest away).
+  var acc0 = ZERO16;
+  var acc1 = ZERO16;
+  var acc2 = ZERO16;
+  var acc3 = ZERO16;
   for (var k40 = 0u; k40 < K4; k40 += sg) {
-    // This lane's k-block: op(a)[row0 .. row0 + 15, 4·kl .. 4·kl + 3], zero past K.
+    // This lane's k-block: op(a)[row0 .. row0 + 16·BLOCKS − 1, 4·kl .. 4·kl + 3], zero past K.
     let kl = k40 + lane;
     let kc = min(kl, K4 - 1u);
-    let a0 = zeroUnless(aQuad(abase, row0, kc), kl < K4);
-    let a1 = zeroUnless(aQuad(abase, row0 + 4u, kc), kl < K4);
-    let a2 = zeroUnless(aQuad(abase, row0 + 8u, kc), kl < K4);
-    let a3 = zeroUnless(aQuad(abase, row0 + 12u, kc), kl < K4);
+    let a0 = aRows16(abase, row0, kc, kl < K4);
+    var a1 = ZERO16;
+    var a2 = ZERO16;
+    var a3 = ZERO16;
+    if (BLOCKS == 4u) {
+      a1 = aRows16(abase, row0 + 16u, kc, kl < K4);
+      a2 = aRows16(abase, row0 + 32u, kc, kl < K4);
+      a3 = aRows16(abase, row0 + 48u, kc, kl < K4);
+    }
     for (var t = 0u; t < sg; t++) {
       // Past K the a values are zero, so any k-block in range will do for b.
       let bq = bQuad(bbase, cb, min(k40 + t, K4 - 1u));
-      acc0.r0 = madd(acc0.r0, subgroupShuffle(a0.r0, t), bq);
-      acc0.r1 = madd(acc0.r1, subgroupShuffle(a0.r1, t), bq);
-      acc0.r2 = madd(acc0.r2, subgroupShuffle(a0.r2, t), bq);
-      acc0.r3 = madd(acc0.r3, subgroupShuffle(a0.r3, t), bq);
-      acc1.r0 = madd(acc1.r0, subgroupShuffle(a1.r0, t), bq);
-      acc1.r1 = madd(acc1.r1, subgroupShuffle(a1.r1, t), bq);
-      acc1.r2 = madd(acc1.r2, subgroupShuffle(a1.r2, t), bq);
-      acc1.r3 = madd(acc1.r3, subgroupShuffle(a1.r3, t), bq);
-      acc2.r0 = madd(acc2.r0, subgroupShuffle(a2.r0, t), bq);
-      acc2.r1 = madd(acc2.r1, subgroupShuffle(a2.r1, t), bq);
-      acc2.r2 = madd(acc2.r2, subgroupShuffle(a2.r2, t), bq);
-      acc2.r3 = madd(acc2.r3, subgroupShuffle(a2.r3, t), bq);
-      acc3.r0 = madd(acc3.r0, subgroupShuffle(a3.r0, t), bq);
-      acc3.r1 = madd(acc3.r1, subgroupShuffle(a3.r1, t), bq);
-      acc3.r2 = madd(acc3.r2, subgroupShuffle(a3.r2, t), bq);
-      acc3.r3 = madd(acc3.r3, subgroupShuffle(a3.r3, t), bq);
+      acc0 = madd16(acc0, a0, t, bq);
+      if (BLOCKS == 4u) {
+        acc1 = madd16(acc1, a1, t, bq);
+        acc2 = madd16(acc2, a2, t, bq);
+        acc3 = madd16(acc3, a3, t, bq);
+      }
     }
   }
   if (c4 < params.n / 4u) {
-    store(z, row0, c4, acc0.r0);
-    store(z, row0 + 1u, c4, acc0.r1);
-    store(z, row0 + 2u, c4, acc0.r2);
-    store(z, row0 + 3u, c4, acc0.r3);
-    store(z, row0 + 4u, c4, acc1.r0);
-    store(z, row0 + 5u, c4, acc1.r1);
-    store(z, row0 + 6u, c4, acc1.r2);
-    store(z, row0 + 7u, c4, acc1.r3);
-    store(z, row0 + 8u, c4, acc2.r0);
-    store(z, row0 + 9u, c4, acc2.r1);
-    store(z, row0 + 10u, c4, acc2.r2);
-    store(z, row0 + 11u, c4, acc2.r3);
-    store(z, row0 + 12u, c4, acc3.r0);
-    store(z, row0 + 13u, c4, acc3.r1);
-    store(z, row0 + 14u, c4, acc3.r2);
-    store(z, row0 + 15u, c4, acc3.r3);
+    store16(z, row0, c4, acc0);
+    if (BLOCKS == 4u) {
+      store16(z, row0 + 16u, c4, acc1);
+      store16(z, row0 + 32u, c4, acc2);
+      store16(z, row0 + 48u, c4, acc3);
+    }
   }
 }

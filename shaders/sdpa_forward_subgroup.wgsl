@@ -6,7 +6,7 @@
 // column become one. Backward: sdpa_backward_delta, _dq, _dkdv.wgsl (or their _subgroup variants).
 enable subgroups;
 // #import pcg, hash_uniform from "lib/hash.wgsl"
-// #import Params, rowLen, keysNeeded, rowNeeded from "lib/sdpa.wgsl"
+// #import Params, headD4, headDV4, rowLen, keysNeeded, rowNeeded from "lib/sdpa.wgsl"
 // #import share from "lib/subgroup_share.wgsl"
 
 override WG: u32 = 64u;
@@ -24,8 +24,8 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
         @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
   let L = params.l;
   let S = params.s;
-  let D4 = params.d4;
-  let DV4 = params.dv4;
+  let D4 = headD4();
+  let DV4 = headDV4();
   let b = wid.y + wid.z * nwg.y;
   if (b >= params.batch) { return; }
   let i0 = wid.x * WG * RM;

@@ -10,6 +10,9 @@ override CAUSAL: bool = false;
 override DROPOUT: bool = false;
 // Private arrays need creation-time sizes: head dims up to 4·MAXD4 = 128 (SDPA_MAX_HEAD_DIM in sdpa_fused.ts).
 const MAXD4 = 32u;
+// The head dims in vec4 when the pipeline was made for them (0: read params.d4 / dv4).
+override HEAD_D4: u32 = 0u;
+override HEAD_DV4: u32 = 0u;
 
 // d2l's `_sequence_mask(X, valid_len, value=-1e6)`: the score a masked key gets.
 const MASKED = -1e6;
@@ -42,3 +45,7 @@ fn keysNeeded(b: u32, i: u32, none: u32) -> u32 {
 fn rowNeeded(len: i32, i: u32, j0: u32) -> bool {
   return len <= 0 || (i32(j0) < len && (!CAUSAL || j0 <= i));
 }
+
+// D / 4 and DV / 4: the pipeline's constants where set, so that loops over them have a known trip count.
+fn headD4() -> u32 { return select(params.d4, HEAD_D4, HEAD_D4 > 0u); }
+fn headDV4() -> u32 { return select(params.dv4, HEAD_DV4, HEAD_DV4 > 0u); }

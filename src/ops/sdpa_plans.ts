@@ -25,29 +25,44 @@ const RM = 8;
 /** Keys (or query rows) per step of the software kernels (KB in the WGSL): the lanes a _subgroup variant reads. */
 const KB = 8;
 
+/** The _named kernels: rows per thread (RK / RQ in the WGSL) and the largest head dim in vec4 (lib/sdpa_rows.wgsl). */
+const NAMED_ROWS = 4;
+const NAMED_MAX_D4 = 16;
+
 /**
  * WG, or fewer (8, 16 or 32: few pipelines, whole SIMD groups) when the rows do not fill it. Where the device has
- * subgroups of KB to WG lanes and the kernel has a `_subgroup` variant (one lane loads each shared k / v row and
- * subgroupShuffle hands it on), that variant, with WG a multiple of the largest subgroup so that subgroups are
- * whole.
+ * subgroups of KB to WG lanes: the kernel's `_named` variant where it has one and the head dims are at most
+ * 4·NAMED_MAX_D4 (rows in named variables, the head dims as pipeline constants; src/ops/sdpa_path.ts has the
+ * timings), else its `_subgroup` variant (one lane loads each shared k / v row and subgroupShuffle hands it on), with
+ * WG a multiple of the largest subgroup so that subgroups are whole, and the head dims as pipeline constants, which
+ * fix the trip count of its loops over them.
  */
-function softwarePlan(kernel: string, rows: number, engine?: Engine): SdpaPlan {
+function softwarePlan(kernel: string, rows: number, dm: Dims, engine?: Engine): SdpaPlan {
   const gpu = engine?.gpu;
   const info = gpu?.adapter.info;
   const [sgMin, sgMax] = [info?.subgroupMinSize ?? 0, info?.subgroupMaxSize ?? 0];
-  const subgroups =
-    gpu?.device.features.has('subgroups') === true &&
-    `${kernel}_subgroup` in shaderSources &&
-    sgMin >= KB &&
-    sgMax <= WG;
-  let wg = subgroups ? sgMax : 8;
-  while (wg < WG && wg * RM < rows) wg *= 2;
-  return { kernel: subgroups ? `${kernel}_subgroup` : kernel, constants: { WG: wg }, rowsPerGroup: wg * RM };
+  const subgroups = gpu?.device.features.has('subgroups') === true && sgMin >= KB && sgMax <= WG;
+  const heads = { HEAD_D4: dm.d / 4, HEAD_DV4: dm.dv / 4 };
+  const named =
+    subgroups &&
+    `${kernel}_named` in shaderSources &&
+    dm.d % 4 === 0 &&
+    dm.dv % 4 === 0 &&
+    Math.max(heads.HEAD_D4, heads.HEAD_DV4) <= NAMED_MAX_D4;
+  const variant = named ? '_named' : subgroups && `${kernel}_subgroup` in shaderSources ? '_subgroup' : '';
+  const perThread = named ? NAMED_ROWS : RM;
+  let wg = variant ? sgMax : 8;
+  while (wg < WG && wg * perThread < rows) wg *= 2;
+  return {
+    kernel: kernel + variant,
+    constants: { WG: wg, ...(variant ? heads : {}) },
+    rowsPerGroup: wg * perThread,
+  };
 }
 
 export const sdpaPlans: Record<'forward' | 'dq' | 'dkdv', PerSet<(dm: Dims, engine?: Engine) => SdpaPlan>> = {
   forward: {
-    software: (dm, engine) => softwarePlan('sdpa_forward', dm.l, engine),
+    software: (dm, engine) => softwarePlan('sdpa_forward', dm.l, dm, engine),
     // sdpa_forward_tiled.wgsl: 4 threads per query row, so WG = 4·BR. BR = 64 rows reuse each staged k/v tile
     // most; halved (down to 16) while B·ceil(L / BR) < 128 workgroups, too few to fill a large GPU.
     hardware: (dm) => {
@@ -57,12 +72,12 @@ export const sdpaPlans: Record<'forward' | 'dq' | 'dkdv', PerSet<(dm: Dims, engi
     },
   },
   dq: {
-    software: (dm, engine) => softwarePlan('sdpa_backward_dq', dm.l, engine),
+    software: (dm, engine) => softwarePlan('sdpa_backward_dq', dm.l, dm, engine),
     // sdpa_backward_dq_tiled.wgsl: 16 query rows per workgroup of 128 threads (8 per row), fixed in the WGSL.
     hardware: () => ({ kernel: 'sdpa_backward_dq_tiled', constants: {}, rowsPerGroup: 16 }),
   },
   dkdv: {
-    software: (dm, engine) => softwarePlan('sdpa_backward_dkdv', dm.s, engine),
+    software: (dm, engine) => softwarePlan('sdpa_backward_dkdv', dm.s, dm, engine),
     // sdpa_backward_dkdv_tiled.wgsl: 16 key rows per workgroup of 128 threads (8 per row), fixed in the WGSL.
     hardware: () => ({ kernel: 'sdpa_backward_dkdv_tiled', constants: {}, rowsPerGroup: 16 }),
   },

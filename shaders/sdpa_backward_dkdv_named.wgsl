@@ -1,0 +1,101 @@
+// shaders/sdpa_backward_dkdv.wgsl (same math, bindings and params; see there) for the software kernel set on devices
+// with subgroups of at least 8 lanes and head dims up to 64, set as the pipeline constants HEAD_D4 and HEAD_DV4.
+// Each thread owns RK keys, their k and v rows and their dk and dv sums held in named variables (lib/sdpa_rows.wgsl:
+// no private array indexed by a loop counter, which lavapipe gathers per lane and SwiftShader keeps in memory), and
+// walks the query rows one at a time: every lane needs the same q and dy row, which rowShared loads two vec4 per lane
+// and hands round by subgroupBroadcast. No (B, L, S) buffer, no workgroup memory, no barriers.
+// Dispatch: (ceil(S / (WG·RK)), B) folded as the other sdpa kernels (src/ops/sdpa_plans.ts).
+enable subgroups;
+// #import pcg, hash_uniform from "lib/hash.wgsl"
+// #import Params, HEAD_D4, HEAD_DV4, rowLen, rowNeeded from "lib/sdpa.wgsl"
+// #import Row, rowLoad, rowShared, rowDot, rowAxpy, rowGet from "lib/sdpa_rows.wgsl"
+
+override WG: u32 = 64u;
+// Keys per thread (src/ops/sdpa_plans.ts: NAMED_ROWS).
+const RK = 4u;
+
+// q, k, v, lens: bindings 0–3 (lib/sdpa.wgsl).
+@group(0) @binding(4) var<storage, read> dy: array<vec4f>;
+@group(0) @binding(5) var<storage, read> stats: array<vec2f>;
+@group(0) @binding(6) var<storage, read_write> dk: array<vec4f>;
+@group(0) @binding(7) var<storage, read_write> dv: array<vec4f>;
+@group(0) @binding(8) var<uniform> params: Params;
+
+// One key's rows and running gradient sums.
+struct Key { j: u32, k: Row, v: Row, dk: Row, dv: Row }
+
+// A query row's shared values: index i in its batch item and row = b·L + i, q and dy rows, lse, delta =
+// rowsum(dy ∘ o), valid length, dropout seed.
+struct Query { i: u32, row: u32, q: Row, dy: Row, lse: f32, delta: f32, len: i32, seed: u32 }
+
+fn keyLoad(b: u32, j: u32) -> Key {
+  let key = b * params.s + min(j, params.s - 1u);
+  var st: Key;
+  st.j = j;
+  st.k = rowLoad(1u, key * HEAD_D4, HEAD_D4);
+  st.v = rowLoad(2u, key * HEAD_DV4, HEAD_DV4);
+  return st;
+}
+
+// What query row `qr` adds to the key's dk and dv (FlashAttention-2's backward, d2l's -1e6 mask: a row without
+// valid keys weighs every key 1/S, and its dS is 0).
+fn visit(st: Key, qr: Query) -> Key {
+  let valid = i32(st.j) < qr.len && (!CAUSAL || st.j <= qr.i);
+  var w = select(0.0, exp(rowDot(st.k, qr.q, HEAD_D4) * params.scale - qr.lse), valid);
+  w = select(w, 1.0 / f32(params.s), qr.len <= 0);
+  var f = 1.0;
+  if (DROPOUT) {
+    let u = hash_uniform(qr.row * params.s + st.j, qr.seed);
+    f = select(0.0, params.drop_scale, u >= params.p);
+  }
+  let dp = rowDot(st.v, qr.dy, HEAD_DV4);
+  let ds = select(0.0, w, valid) * (dp * f - qr.delta);
+  var r = st;
+  r.dv = rowAxpy(st.dv, w * f, qr.dy, HEAD_DV4);
+  r.dk = rowAxpy(st.dk, ds, qr.q, HEAD_D4);
+  return r;
+}
+
+fn keyStore(b: u32, st: Key) {
+  if (st.j >= params.s) { return; }
+  let key = b * params.s + st.j;
+  for (var c = 0u; c < HEAD_D4; c++) { dk[key * HEAD_D4 + c] = rowGet(st.dk, c) * params.scale; }
+  for (var c = 0u; c < HEAD_DV4; c++) { dv[key * HEAD_DV4 + c] = rowGet(st.dv, c); }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u,
+        @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let L = params.l;
+  let b = wid.y + wid.z * nwg.y;
+  if (b >= params.batch) { return; }
+  let j0 = wid.x * WG * RK;
+  // One row range for the whole workgroup keeps every thread's loop the same length.
+  var lo = L;
+  var hi = 0u;
+  for (var i = 0u; i < L; i++) {
+    if (rowNeeded(rowLen(b, i), i, j0)) {
+      lo = min(lo, i);
+      hi = i + 1u;
+    }
+  }
+  var k0 = keyLoad(b, j0 + lid.x);
+  var k1 = keyLoad(b, j0 + lid.x + WG);
+  var k2 = keyLoad(b, j0 + lid.x + 2u * WG);
+  var k3 = keyLoad(b, j0 + lid.x + 3u * WG);
+  let hseed = pcg(params.seed);
+  for (var i = lo; i < hi; i++) {
+    let row = b * L + i;
+    let st = stats[row];
+    let qr = Query(i, row, rowShared(0u, row * HEAD_D4, HEAD_D4, lane), rowShared(3u, row * HEAD_DV4, HEAD_DV4, lane), st.x,
+                   st.y, rowLen(b, i), hseed);
+    k0 = visit(k0, qr);
+    k1 = visit(k1, qr);
+    k2 = visit(k2, qr);
+    k3 = visit(k3, qr);
+  }
+  keyStore(b, k0);
+  keyStore(b, k1);
+  keyStore(b, k2);
+  keyStore(b, k3);
+}

@@ -1,0 +1,88 @@
+// shaders/sdpa_backward_dq.wgsl (same math, bindings and params; see there) for the software kernel set on devices
+// with subgroups of at least 8 lanes and head dims up to 64, set as the pipeline constants HEAD_D4 and HEAD_DV4.
+// Each thread owns RQ query rows, their q and dy rows and dq sums held in named variables (lib/sdpa_rows.wgsl: no
+// private array indexed by a loop counter, which lavapipe gathers per lane and SwiftShader keeps in memory), and
+// walks the keys one at a time: every lane needs the same k and v row, which rowShared loads two vec4 per lane and
+// hands round by subgroupBroadcast. No (B, L, S) buffer, no workgroup memory, no barriers.
+// Dispatch: (ceil(L / (WG·RQ)), B) folded as the other sdpa kernels (src/ops/sdpa_plans.ts).
+enable subgroups;
+// #import pcg, hash_uniform from "lib/hash.wgsl"
+// #import Params, HEAD_D4, HEAD_DV4, rowLen, keysNeeded from "lib/sdpa.wgsl"
+// #import Row, rowLoad, rowShared, rowDot, rowAxpy, rowGet from "lib/sdpa_rows.wgsl"
+
+override WG: u32 = 64u;
+// Query rows per thread (src/ops/sdpa_plans.ts: NAMED_ROWS).
+const RQ = 4u;
+
+// q, k, v, lens: bindings 0–3 (lib/sdpa.wgsl).
+@group(0) @binding(4) var<storage, read> dy: array<vec4f>;
+@group(0) @binding(5) var<storage, read> stats: array<vec2f>;
+@group(0) @binding(6) var<storage, read_write> dq: array<vec4f>;
+@group(0) @binding(7) var<uniform> params: Params;
+
+// One query row: index i in its batch item and row = b·L + i, q and dy rows, lse, delta = rowsum(dy ∘ o), valid
+// length, and the running dq sum.
+struct Query { i: u32, row: u32, q: Row, dy: Row, lse: f32, delta: f32, len: i32, dq: Row }
+
+fn queryLoad(b: u32, i: u32) -> Query {
+  let row = b * params.l + min(i, params.l - 1u);
+  let st = stats[row];
+  var qr: Query;
+  qr.i = i;
+  qr.row = row;
+  qr.q = rowLoad(0u, row * HEAD_D4, HEAD_D4);
+  qr.dy = rowLoad(3u, row * HEAD_DV4, HEAD_DV4);
+  qr.lse = st.x;
+  qr.delta = st.y;
+  qr.len = rowLen(b, min(i, params.l - 1u));
+  return qr;
+}
+
+// What key j (its k and v rows) adds to the row's dq: dS = P ∘ (dP − delta), zero where the key is masked.
+fn visit(qr: Query, j: u32, kj: Row, vj: Row, hseed: u32) -> Query {
+  let valid = i32(j) < qr.len && (!CAUSAL || j <= qr.i);
+  var g = rowDot(qr.dy, vj, HEAD_DV4);
+  if (DROPOUT) {
+    let u = hash_uniform(qr.row * params.s + j, hseed);
+    g = select(0.0, g * params.drop_scale, u >= params.p);
+  }
+  let ds = select(0.0, exp(rowDot(qr.q, kj, HEAD_D4) * params.scale - qr.lse) * (g - qr.delta), valid);
+  var r = qr;
+  r.dq = rowAxpy(qr.dq, ds, kj, HEAD_D4);
+  return r;
+}
+
+fn queryStore(qr: Query) {
+  if (qr.i >= params.l) { return; }
+  for (var c = 0u; c < HEAD_D4; c++) { dq[qr.row * HEAD_D4 + c] = rowGet(qr.dq, c) * params.scale; }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u,
+        @builtin(num_workgroups) nwg: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
+  let L = params.l;
+  let b = wid.y + wid.z * nwg.y;
+  if (b >= params.batch) { return; }
+  let i0 = wid.x * WG * RQ;
+  // One key bound for the whole workgroup keeps every thread's loop the same length.
+  var n = 0u;
+  for (var r = i0; r < min(i0 + WG * RQ, L); r++) { n = max(n, keysNeeded(b, r, 0u)); }
+  var q0 = queryLoad(b, i0 + lid.x);
+  var q1 = queryLoad(b, i0 + lid.x + WG);
+  var q2 = queryLoad(b, i0 + lid.x + 2u * WG);
+  var q3 = queryLoad(b, i0 + lid.x + 3u * WG);
+  let hseed = pcg(params.seed);
+  for (var j = 0u; j < n; j++) {
+    let key = b * params.s + j;
+    let kj = rowShared(1u, key * HEAD_D4, HEAD_D4, lane);
+    let vj = rowShared(2u, key * HEAD_DV4, HEAD_DV4, lane);
+    q0 = visit(q0, j, kj, vj, hseed);
+    q1 = visit(q1, j, kj, vj, hseed);
+    q2 = visit(q2, j, kj, vj, hseed);
+    q3 = visit(q3, j, kj, vj, hseed);
+  }
+  queryStore(q0);
+  queryStore(q1);
+  queryStore(q2);
+  queryStore(q3);
+}

@@ -22,8 +22,10 @@ export interface MatmulAttrs {
 const WX = 4;
 const WY = 4;
 const BLOCK = 8;
-/** matmul_subgroup.wgsl: 16 rows of y per workgroup, one vec4 column group per thread (fixed in the WGSL). */
+/** matmul_subgroup.wgsl: 16 rows of y per block, one vec4 column group per thread (fixed in the WGSL). */
 const SG_ROWS = 16;
+/** matmul_subgroup.wgsl's BLOCKS: 4 blocks (64 rows) per workgroup where M fills them, else 1. */
+const SG_BLOCKS = 4;
 /** matmul_subgroup.wgsl: threads per workgroup at most (fewer when N is narrow). */
 const SG_WG = 64;
 /** matmul_tiled.wgsl: the side of the square tile of y one workgroup computes (fixed in the WGSL). */
@@ -90,7 +92,8 @@ function plan(engine: Engine, d: Dims, attrs: MatmulAttrs): Plan {
 /**
  * The software set's kernel: matmul_subgroup.wgsl where the device has subgroups, K, N and (with transA) M are
  * multiples of 4 (it reads vec4 and steps through K 4 at a time) and M fills at least half its row tile (it
- * computes whole tiles); matmul.wgsl everywhere else.
+ * computes whole tiles), with 64-row tiles where M has 64 rows or more (fewer loads per multiply-add: see the WGSL);
+ * matmul.wgsl everywhere else.
  */
 function softwarePlan(engine: Engine, d: Dims, { transA }: MatmulAttrs): Plan {
   const gpu = engine.gpu;
@@ -102,7 +105,12 @@ function softwarePlan(engine: Engine, d: Dims, { transA }: MatmulAttrs): Plan {
     // A multiple of the largest subgroup (the kernel needs whole subgroups), smaller for narrow N.
     let wg = sgMax;
     while (wg < SG_WG && wg * 4 < d.n) wg *= 2;
-    return { kernel: 'matmul_subgroup', constants: { WG: wg }, tiles: [4 * wg, SG_ROWS] };
+    const blocks = d.m >= SG_BLOCKS * SG_ROWS ? SG_BLOCKS : 1;
+    return {
+      kernel: 'matmul_subgroup',
+      constants: { WG: wg, BLOCKS: blocks },
+      tiles: [4 * wg, blocks * SG_ROWS],
+    };
   }
   return { kernel: 'matmul', constants: { WX, WY }, tiles: [BLOCK * WX, BLOCK * WY] };
 }
@@ -142,6 +150,11 @@ const cases: OpCase<MatmulAttrs>[] = [
   mmCase([2, 12, 20], [12, 36], true, false),
   mmCase([2, 20, 12], [2, 36, 12], false, true),
   mmCase([12, 20], [2, 36, 12], true, true),
+  // 64-row tiles (BLOCKS = 4): M ≥ 64 and not a multiple of 64, every transpose.
+  mmCase([2, 76, 12], [2, 12, 20]),
+  mmCase([2, 12, 76], [12, 20], true, false),
+  mmCase([2, 76, 12], [2, 20, 12], false, true),
+  mmCase([12, 76], [2, 20, 12], true, true),
   // K not a multiple of 4 with the other dims multiples of 4: matmul.wgsl.
   mmCase([2, 13, 20], [2, 13, 36], true, false),
   mmCase([2, 20, 13], [2, 36, 13], false, true),

@@ -27,6 +27,7 @@ import { parseArgs } from 'node:util';
 import { writePng } from '../src/plot/write.js';
 import { allCases, selectCases } from './cases/index.js';
 import { runInChrome } from './harness/chrome.js';
+import { measureCpuPeak, type CpuPeak } from './harness/cpu_peak.js';
 import { createEnv, destroyEnv } from './harness/env.js';
 import { parseKernelSets } from './harness/kernels.js';
 import { adapterName, markdown, speedupChart, type RunFile, type RunInfo } from './harness/report.js';
@@ -95,6 +96,7 @@ function git(cmd: string): string {
 const commit = `${git('rev-parse --short HEAD')}${git('status --porcelain --untracked-files=no') ? ' (modified)' : ''}`;
 const machine = `${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${osType()} ${release()}`;
 const started = new Date();
+let cpuPeak: CpuPeak | undefined;
 const date = started.toISOString().slice(0, 10);
 const timestamp = started.toISOString();
 
@@ -111,7 +113,7 @@ async function jaxVersion(): Promise<string | undefined> {
 }
 
 async function save(result: SuiteResult, host: string): Promise<string> {
-  const run: RunInfo = { date, timestamp, commit, machine, host };
+  const run: RunInfo = { date, timestamp, commit, machine, host, ...(cpuPeak ? { cpuPeak } : {}) };
   const file: RunFile = { run, ...result, meta: { ...result.meta, jaxVersion: await jaxVersion() } };
   const base = join(
     args.out,
@@ -178,6 +180,13 @@ async function main(): Promise<void> {
     return;
   }
   const measure = { runs, warmup, ...(kernels ? { kernels } : {}) };
+  // Before any suite, so that both cores are idle; the same machine serves Node and Chrome.
+  cpuPeak = await measureCpuPeak();
+  console.log(
+    'gflops' in cpuPeak
+      ? `CPU FP32 FMA peak: ${cpuPeak.gflops.toFixed(1)} GFLOP/s (${cpuPeak.threads} threads)`
+      : `CPU FP32 FMA peak not measured: ${cpuPeak.unavailable}`,
+  );
   if (targets.includes('node')) {
     console.log(`Node: ${cases.length} cases`);
     const env = await createEnv('node', args.quick);

@@ -1,18 +1,18 @@
 // shaders/sdpa_backward_dkdv.wgsl (same math, bindings and params; see there) for the software kernel set on devices
 // with subgroups of at least 8 lanes and head dims up to 64, set as the pipeline constants HEAD_D4 and HEAD_DV4.
-// Each thread owns RK keys, their k and v rows and their dk and dv sums held in named variables (lib/sdpa_rows.wgsl:
+// Each thread owns ROWS keys, their k and v rows and their dk and dv sums held in named variables (lib/sdpa_rows.wgsl:
 // no private array indexed by a loop counter, which lavapipe gathers per lane and SwiftShader keeps in memory), and
 // walks the query rows one at a time: every lane needs the same q and dy row, which rowShared loads two vec4 per lane
 // and hands round by subgroupBroadcast. No (B, L, S) buffer, no workgroup memory, no barriers.
-// Dispatch: (ceil(S / (WG·RK)), B) folded as the other sdpa kernels (src/ops/sdpa_plans.ts).
+// Dispatch: (ceil(S / (WG·ROWS)), B) folded as the other sdpa kernels (src/ops/sdpa_plans.ts).
 enable subgroups;
 // #import pcg, hash_uniform from "lib/hash.wgsl"
 // #import Params, HEAD_D4, HEAD_DV4, rowLen, rowNeeded from "lib/sdpa.wgsl"
 // #import Row, rowLoad, rowShared, rowDot, rowAxpy, rowGet from "lib/sdpa_rows.wgsl"
 
 override WG: u32 = 64u;
-// Keys per thread (src/ops/sdpa_plans.ts: NAMED_ROWS).
-const RK = 4u;
+// Keys per thread, 1 to 8 (src/ops/sdpa_plans.ts: namedRows).
+override ROWS: u32 = 4u;
 
 // q, k, v, lens: bindings 0–3 (lib/sdpa.wgsl).
 @group(0) @binding(4) var<storage, read> dy: array<vec4f>;
@@ -69,7 +69,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let L = params.l;
   let b = wid.y + wid.z * nwg.y;
   if (b >= params.batch) { return; }
-  let j0 = wid.x * WG * RK;
+  let j0 = wid.x * WG * ROWS;
   // One row range for the whole workgroup keeps every thread's loop the same length.
   var lo = L;
   var hi = 0u;
@@ -79,10 +79,15 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
       hi = i + 1u;
     }
   }
+  // ROWS of these are live; the override folds the rest away.
   var k0 = keyLoad(b, j0 + lid.x);
   var k1 = keyLoad(b, j0 + lid.x + WG);
   var k2 = keyLoad(b, j0 + lid.x + 2u * WG);
   var k3 = keyLoad(b, j0 + lid.x + 3u * WG);
+  var k4 = keyLoad(b, j0 + lid.x + 4u * WG);
+  var k5 = keyLoad(b, j0 + lid.x + 5u * WG);
+  var k6 = keyLoad(b, j0 + lid.x + 6u * WG);
+  var k7 = keyLoad(b, j0 + lid.x + 7u * WG);
   let hseed = pcg(params.seed);
   for (var i = lo; i < hi; i++) {
     let row = b * L + i;
@@ -90,12 +95,20 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
     let qr = Query(i, row, rowShared(0u, row * HEAD_D4, HEAD_D4, lane), rowShared(3u, row * HEAD_DV4, HEAD_DV4, lane), st.x,
                    st.y, rowLen(b, i), hseed);
     k0 = visit(k0, qr);
-    k1 = visit(k1, qr);
-    k2 = visit(k2, qr);
-    k3 = visit(k3, qr);
+    if (ROWS > 1u) { k1 = visit(k1, qr); }
+    if (ROWS > 2u) { k2 = visit(k2, qr); }
+    if (ROWS > 3u) { k3 = visit(k3, qr); }
+    if (ROWS > 4u) { k4 = visit(k4, qr); }
+    if (ROWS > 5u) { k5 = visit(k5, qr); }
+    if (ROWS > 6u) { k6 = visit(k6, qr); }
+    if (ROWS > 7u) { k7 = visit(k7, qr); }
   }
   keyStore(b, k0);
-  keyStore(b, k1);
-  keyStore(b, k2);
-  keyStore(b, k3);
+  if (ROWS > 1u) { keyStore(b, k1); }
+  if (ROWS > 2u) { keyStore(b, k2); }
+  if (ROWS > 3u) { keyStore(b, k3); }
+  if (ROWS > 4u) { keyStore(b, k4); }
+  if (ROWS > 5u) { keyStore(b, k5); }
+  if (ROWS > 6u) { keyStore(b, k6); }
+  if (ROWS > 7u) { keyStore(b, k7); }
 }

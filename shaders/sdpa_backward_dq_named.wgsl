@@ -1,18 +1,18 @@
 // shaders/sdpa_backward_dq.wgsl (same math, bindings and params; see there) for the software kernel set on devices
 // with subgroups of at least 8 lanes and head dims up to 64, set as the pipeline constants HEAD_D4 and HEAD_DV4.
-// Each thread owns RQ query rows, their q and dy rows and dq sums held in named variables (lib/sdpa_rows.wgsl: no
+// Each thread owns ROWS query rows, their q and dy rows and dq sums held in named variables (lib/sdpa_rows.wgsl: no
 // private array indexed by a loop counter, which lavapipe gathers per lane and SwiftShader keeps in memory), and
 // walks the keys one at a time: every lane needs the same k and v row, which rowShared loads two vec4 per lane and
 // hands round by subgroupBroadcast. No (B, L, S) buffer, no workgroup memory, no barriers.
-// Dispatch: (ceil(L / (WG·RQ)), B) folded as the other sdpa kernels (src/ops/sdpa_plans.ts).
+// Dispatch: (ceil(L / (WG·ROWS)), B) folded as the other sdpa kernels (src/ops/sdpa_plans.ts).
 enable subgroups;
 // #import pcg, hash_uniform from "lib/hash.wgsl"
 // #import Params, HEAD_D4, HEAD_DV4, rowLen, keysNeeded from "lib/sdpa.wgsl"
 // #import Row, rowLoad, rowShared, rowDot, rowAxpy, rowGet from "lib/sdpa_rows.wgsl"
 
 override WG: u32 = 64u;
-// Query rows per thread (src/ops/sdpa_plans.ts: NAMED_ROWS).
-const RQ = 4u;
+// Query rows per thread, 1 to 8 (src/ops/sdpa_plans.ts: namedRows).
+override ROWS: u32 = 4u;
 
 // q, k, v, lens: bindings 0–3 (lib/sdpa.wgsl).
 @group(0) @binding(4) var<storage, read> dy: array<vec4f>;
@@ -63,26 +63,39 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let L = params.l;
   let b = wid.y + wid.z * nwg.y;
   if (b >= params.batch) { return; }
-  let i0 = wid.x * WG * RQ;
+  let i0 = wid.x * WG * ROWS;
   // One key bound for the whole workgroup keeps every thread's loop the same length.
   var n = 0u;
-  for (var r = i0; r < min(i0 + WG * RQ, L); r++) { n = max(n, keysNeeded(b, r, 0u)); }
+  for (var r = i0; r < min(i0 + WG * ROWS, L); r++) { n = max(n, keysNeeded(b, r, 0u)); }
+  // ROWS of these are live; the override folds the rest away.
   var q0 = queryLoad(b, i0 + lid.x);
   var q1 = queryLoad(b, i0 + lid.x + WG);
   var q2 = queryLoad(b, i0 + lid.x + 2u * WG);
   var q3 = queryLoad(b, i0 + lid.x + 3u * WG);
+  var q4 = queryLoad(b, i0 + lid.x + 4u * WG);
+  var q5 = queryLoad(b, i0 + lid.x + 5u * WG);
+  var q6 = queryLoad(b, i0 + lid.x + 6u * WG);
+  var q7 = queryLoad(b, i0 + lid.x + 7u * WG);
   let hseed = pcg(params.seed);
   for (var j = 0u; j < n; j++) {
     let key = b * params.s + j;
     let kj = rowShared(1u, key * HEAD_D4, HEAD_D4, lane);
     let vj = rowShared(2u, key * HEAD_DV4, HEAD_DV4, lane);
     q0 = visit(q0, j, kj, vj, hseed);
-    q1 = visit(q1, j, kj, vj, hseed);
-    q2 = visit(q2, j, kj, vj, hseed);
-    q3 = visit(q3, j, kj, vj, hseed);
+    if (ROWS > 1u) { q1 = visit(q1, j, kj, vj, hseed); }
+    if (ROWS > 2u) { q2 = visit(q2, j, kj, vj, hseed); }
+    if (ROWS > 3u) { q3 = visit(q3, j, kj, vj, hseed); }
+    if (ROWS > 4u) { q4 = visit(q4, j, kj, vj, hseed); }
+    if (ROWS > 5u) { q5 = visit(q5, j, kj, vj, hseed); }
+    if (ROWS > 6u) { q6 = visit(q6, j, kj, vj, hseed); }
+    if (ROWS > 7u) { q7 = visit(q7, j, kj, vj, hseed); }
   }
   queryStore(q0);
-  queryStore(q1);
-  queryStore(q2);
-  queryStore(q3);
+  if (ROWS > 1u) { queryStore(q1); }
+  if (ROWS > 2u) { queryStore(q2); }
+  if (ROWS > 3u) { queryStore(q3); }
+  if (ROWS > 4u) { queryStore(q4); }
+  if (ROWS > 5u) { queryStore(q5); }
+  if (ROWS > 6u) { queryStore(q6); }
+  if (ROWS > 7u) { queryStore(q7); }
 }

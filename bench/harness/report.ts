@@ -3,6 +3,7 @@
  * over each peer (TF.js, jax-js), and `bench/RESULTS.md` with the latest full run per runtime.
  */
 import type { TopLevelSpec } from 'vega-lite';
+import type { CpuPeak } from './cpu_peak.js';
 import type { CaseResult, Speedups, VariantResult } from './measure.js';
 import type { SuiteMeta, SuiteResult } from './suite.js';
 import { PEER_NAMES, PEERS, type Peer } from './types.js';
@@ -16,6 +17,8 @@ export interface RunInfo {
   machine: string;
   /** `node v20…` or the browser's version string. */
   host: string;
+  /** The CPU's FP32 FMA peak measured before the run (absent in runs before it was measured). */
+  cpuPeak?: CpuPeak;
 }
 
 export interface RunFile extends SuiteResult {
@@ -73,6 +76,15 @@ function peersLine(meta: SuiteMeta): string {
   return `${tfjs}; ${jax}${kernels}.`;
 }
 
+/** The header line on the CPU's peak: on a CPU-emulated adapter the yardstick for every GFLOP/s below. */
+function peakLine(peak: CpuPeak | undefined): string[] {
+  if (!peak) return [];
+  if ('unavailable' in peak) return [`CPU FP32 FMA peak: not measured (${peak.unavailable}).`];
+  return [
+    `CPU FP32 FMA peak: **${peak.gflops.toFixed(1)} GFLOP/s** (${peak.how}); "% of CPU peak" below is ours GFLOP/s over it (meaningful on CPU-emulated adapters, where the kernels run on these cores).`,
+  ];
+}
+
 /** Variant names over every case of a group, in first-seen order (runs merged into RESULTS.md may differ). */
 function variantNames(cases: CaseResult[]): VariantResult[] {
   const seen = new Map<string, VariantResult>();
@@ -101,6 +113,7 @@ export function markdown(file: RunFile, from: Record<string, RunInfo[]> = {}): s
     `### ${meta.runtime === 'node' ? 'Node (Dawn)' : 'Chrome'} on ${adapterName(file)}, ${run.date}`,
     '',
     `Commit ${run.commit}; ${run.machine}; ${run.host}; ${peersLine(meta)}`,
+    ...peakLine(run.cpuPeak),
     `Median of ${meta.runs} runs after ${meta.warmup} warm-up runs, min–max in brackets, ms; every library interleaved in one process. ` +
       `Wait: ${meta.waitMethod}. Speedup vs a peer = the peer's median / ours median (> 1: ours is faster). ` +
       `Compile = first (cold) run minus the median.`,
@@ -115,6 +128,8 @@ export function markdown(file: RunFile, from: Record<string, RunInfo[]> = {}): s
     const peers = PEERS.filter((p) => cases.some((c) => speedupsOf(c)[p]));
     const peerName = (p: Peer) => variants.find((v) => v.library === p)?.name ?? PEER_NAMES[p];
     const rate = cases[0].flops ? 'GFLOP/s' : cases[0].bytes ? 'GB/s' : '';
+    const cpuPeak = run.cpuPeak && 'gflops' in run.cpuPeak ? run.cpuPeak.gflops : 0;
+    const peak = rate === 'GFLOP/s' && cpuPeak > 0;
     const sources = from[g] ?? [];
     const other = sources.length > 1 || (sources.length === 1 && sources[0] !== run);
     const cols = [
@@ -123,6 +138,7 @@ export function markdown(file: RunFile, from: Record<string, RunInfo[]> = {}): s
       // One column per variant of ours, a value per peer: half as many columns as a column per pair.
       ...ours.map((n) => `speedup ${n} vs ${peers.map((p) => PEER_NAMES[p]).join(' / ')}`),
       ...(rate ? [`${ours[0]} ${rate}`] : []),
+      ...(peak ? [`${ours[0]} % of CPU peak`] : []),
       `compile ${[ours[0], ...peers.map(peerName)].join(' / ')} (ms)`,
     ];
     lines.push(
@@ -159,7 +175,14 @@ export function markdown(file: RunFile, from: Record<string, RunInfo[]> = {}): s
         v ? fmt(v.compileMs) : '–',
       );
       lines.push(
-        `| ${[describe(c), ...cells, ...speed, ...(rate ? [r ? r.toFixed(1) : '–'] : []), compile.join(' / ')].join(' | ')} |`,
+        `| ${[
+          describe(c),
+          ...cells,
+          ...speed,
+          ...(rate ? [r ? r.toFixed(1) : '–'] : []),
+          ...(peak ? [r ? `${((100 * r) / cpuPeak).toFixed(1)}%` : '–'] : []),
+          compile.join(' / '),
+        ].join(' | ')} |`,
       );
     }
     const notes = unavailableNotes(cases);

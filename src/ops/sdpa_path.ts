@@ -20,20 +20,19 @@ export const SDPA_UNFUSED_MAX_BYTES = 128 * 1024 * 1024;
 
 /**
  * Whether the fused kernels beat the unfused composition, per kernel set, for a forward alone or (`backward`)
- * forward + backward. Software: only the `_subgroup` kernels (one lane loads each shared k / v or q / dy row,
- * subgroupBroadcast hands it on) can; the plain ones lost to the unfused path (0.5–0.94×) since the subgroup matmul
- * (lavapipe) and the named-variable matmul (SwiftShader) made it fast, so devices without subgroups of 8 or more
- * lanes take the unfused path. Measured on lavapipe (interleaved medians, B·H = 32, 1-D lens, fused / unfused):
- * forward 2.0–2.4× at L = 128, 2.1× at 256 (D = 64), 1.9× at 512 (D = 32), 2.3× at 512 (D = 64), so a forward
- * alone runs fused; forward + backward 0.7–1.0× at L = 128, 0.87–0.94× at 256, 0.92× (D = 64) and 1.23× (D = 32)
- * at 512 in quiet runs (1.6–1.8× in runs beside other jobs): at best even, so with a tape the unfused path runs.
- * Steady state only: lavapipe compiles each _subgroup pipeline for 0.5 (forward) to 2 minutes (dq, dk/dv) the
+ * forward + backward. Software: where the _subgroup forward runs (subgroups of 8 or more lanes), and for forward +
+ * backward where the _named dq and dk/dv kernels run too (head dims up to 64); devices without such subgroups take
+ * the unfused path (the plain fused kernels lost to it, 0.5–0.94×). Measured on lavapipe (interleaved medians,
+ * B·H = 32, 1-D lens with half the rows at L / 2, fused / unfused): forward 1.6–2.0× at L = 128, 1.9–2.0× at 256,
+ * 2.2–2.7× at 512; forward + backward 1.1–1.3× at L = 128 (1.1 at D = 64), 1.3–1.8× at 256, 1.5–2.0× at 512.
+ * Steady state only: lavapipe compiles each fused pipeline for 0.5 (forward) to about 1 minute (backward) the
  * first time; Mesa keeps them in its disk cache. Hardware: the tiled FlashAttention-2 kernels read each k/v tile
  * once per 16–64 query rows and write no (B, L, S) buffer; not timed here (no GPU), so memory decides.
  */
 const fusedFaster: PerSet<(dm: Dims, engine: Engine, backward: boolean) => boolean> = {
   software: (dm, engine, backward) =>
-    !backward && engine.pick(sdpaPlans.forward)(dm, engine).kernel.endsWith('_subgroup'),
+    engine.pick(sdpaPlans.forward)(dm, engine).kernel.endsWith('_subgroup') &&
+    (!backward || engine.pick(sdpaPlans.dq)(dm, engine).kernel.endsWith('_named')),
   hardware: () => true,
 };
 

@@ -25,9 +25,19 @@ const RM = 8;
 /** Keys (or query rows) per step of the software kernels (KB in the WGSL): the lanes a _subgroup variant reads. */
 const KB = 8;
 
-/** The _named kernels: rows per thread (RK / RQ in the WGSL) and the largest head dim in vec4 (lib/sdpa_rows.wgsl). */
-const NAMED_ROWS = 4;
+/** The _named kernels' largest head dim in vec4 (lib/sdpa_rows.wgsl). */
 const NAMED_MAX_D4 = 16;
+
+/**
+ * The _named kernels' rows per thread (ROWS in the WGSL, 1 to 8): more rows share each loaded k / v (or q / dy) row,
+ * but each holds 3 (dq) or 4 (dk/dv) head-dim rows in named variables that spill. Best on lavapipe (B·H = 32, L = 256,
+ * kernels timed alone, ms, ROWS = 1 / 2 / 3 / 4 / 8): dk/dv at D = 64 42 / 29 / 40 / 42 / 39, at D = 32 21 / 15 /
+ * 21 / 16; dq at D = 64 (ROWS 4 / 8) 15 / 22, at D = 32 8.9 / 7.8.
+ */
+function namedRows(kernel: string, dm: Dims): number {
+  if (kernel === 'sdpa_backward_dkdv') return 2;
+  return Math.max(dm.d, dm.dv) <= 32 ? 8 : 4;
+}
 
 /**
  * WG, or fewer (8, 16 or 32: few pipelines, whole SIMD groups) when the rows do not fill it. Where the device has
@@ -50,12 +60,12 @@ function softwarePlan(kernel: string, rows: number, dm: Dims, engine?: Engine): 
     dm.dv % 4 === 0 &&
     Math.max(heads.HEAD_D4, heads.HEAD_DV4) <= NAMED_MAX_D4;
   const variant = named ? '_named' : subgroups && `${kernel}_subgroup` in shaderSources ? '_subgroup' : '';
-  const perThread = named ? NAMED_ROWS : RM;
+  const perThread = named ? namedRows(kernel, dm) : RM;
   let wg = variant ? sgMax : 8;
   while (wg < WG && wg * perThread < rows) wg *= 2;
   return {
     kernel: kernel + variant,
-    constants: { WG: wg, ...(variant ? heads : {}) },
+    constants: { WG: wg, ...(variant ? heads : {}), ...(named ? { ROWS: perThread } : {}) },
     rowsPerGroup: wg * perThread,
   };
 }

@@ -25,6 +25,11 @@ export interface VariantResult {
   maxMs: number;
   gflops?: number;
   gbps?: number;
+  /**
+   * Ours only: the most GPU memory (bytes) one run held at once beyond what was live before it (the engine pool's
+   * in-use peak): inputs excluded, outputs, gradients and intermediates included.
+   */
+  peakBytes?: number;
 }
 
 /** Per peer, for each of our variants: the peer's median over ours (> 1: ours is faster). */
@@ -104,6 +109,15 @@ export async function measureCase(c: BenchCase, env: BenchEnv, opts: MeasureOpti
       if (t !== null) cold.set(v, t);
     }
     await p.validate();
+    const peaks = new Map<Variant, number>();
+    const pool = env.engine.pool;
+    for (const v of p.variants)
+      if (v.library === 'ours' && pool) {
+        await sync(env, 'ours');
+        const before = pool.stats().inUseBytes;
+        pool.resetPeak();
+        if ((await tryTime(env, p, v)) !== null) peaks.set(v, pool.stats().peakBytes - before);
+      }
     for (let w = 0; w < opts.warmup; w++) for (const v of p.variants) await tryTime(env, p, v);
     const samples = new Map<Variant, number[]>();
     for (let r = 0; r < opts.runs; r++) {
@@ -131,6 +145,7 @@ export async function measureCase(c: BenchCase, env: BenchEnv, opts: MeasureOpti
         maxMs: s.at(-1)!,
         ...(c.flops ? { gflops: c.flops / med / 1e6 } : {}),
         ...(c.bytes ? { gbps: c.bytes / med / 1e6 } : {}),
+        ...(peaks.has(v) ? { peakBytes: peaks.get(v) } : {}),
       };
     });
     return {

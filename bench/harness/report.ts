@@ -130,6 +130,9 @@ export function markdown(file: RunFile, from: Record<string, RunInfo[]> = {}): s
     const rate = cases[0].flops ? 'GFLOP/s' : cases[0].bytes ? 'GB/s' : '';
     const cpuPeak = run.cpuPeak && 'gflops' in run.cpuPeak ? run.cpuPeak.gflops : 0;
     const peak = rate === 'GFLOP/s' && cpuPeak > 0;
+    // Memory matters where our paths differ in what they allocate: the attention cases (fused vs unfused).
+    const memory =
+      g.startsWith('sdpa') && cases.some((c) => c.variants.some((v) => v.peakBytes !== undefined));
     const sources = from[g] ?? [];
     const other = sources.length > 1 || (sources.length === 1 && sources[0] !== run);
     const cols = [
@@ -139,6 +142,7 @@ export function markdown(file: RunFile, from: Record<string, RunInfo[]> = {}): s
       ...ours.map((n) => `speedup ${n} vs ${peers.map((p) => PEER_NAMES[p]).join(' / ')}`),
       ...(rate ? [`${ours[0]} ${rate}`] : []),
       ...(peak ? [`${ours[0]} % of CPU peak`] : []),
+      ...(memory ? [`peak MiB ${ours.join(' / ')}`] : []),
       `compile ${[ours[0], ...peers.map(peerName)].join(' / ')} (ms)`,
     ];
     lines.push(
@@ -181,6 +185,14 @@ export function markdown(file: RunFile, from: Record<string, RunInfo[]> = {}): s
           ...speed,
           ...(rate ? [r ? r.toFixed(1) : '–'] : []),
           ...(peak ? [r ? `${((100 * r) / cpuPeak).toFixed(1)}%` : '–'] : []),
+          ...(memory
+            ? [
+                ours
+                  .map((n) => byName(n)?.peakBytes)
+                  .map((b) => (b === undefined ? '–' : (b / 2 ** 20).toFixed(1)))
+                  .join(' / '),
+              ]
+            : []),
           compile.join(' / '),
         ].join(' | ')} |`,
       );

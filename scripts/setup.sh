@@ -33,6 +33,11 @@ if command -v apt-get >/dev/null 2>&1 && grep -q bookworm /etc/os-release 2>/dev
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq fonts-dejavu-core >/dev/null
   fi
+  # The bench measures the CPU's FMA peak with a small C program (bench/peak/fma_peak.c).
+  if ! command -v cc >/dev/null 2>&1; then
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq gcc libc6-dev >/dev/null
+  fi
 fi
 
 export PUPPETEER_SKIP_DOWNLOAD=1

@@ -1,9 +1,9 @@
 /**
  * How each fused attention kernel is launched, per kernel set (src/runtime/kernel_set.ts). Every plan shares one
  * geometry: x = blocks of `rowsPerGroup` rows (query rows for the forward and dq, key rows for dk/dv), B folded
- * into y·z; the params and bindings are those of sdpa_fused.ts. The software kernels give each thread RM rows in
- * private arrays (few bounds-checked loads, no barriers); the hardware kernels stage k/v (or q/dy) tiles in
- * workgroup memory (FlashAttention-2).
+ * into y·z; the params and bindings are those of sdpa_fused.ts. The software kernels give each thread several rows
+ * (few bounds-checked loads, no barriers): the _named backward kernels hold them in named variables, the others in
+ * private arrays; the hardware kernels stage k/v (or q/dy) tiles in workgroup memory (FlashAttention-2).
  */
 import type { Engine } from '../runtime/engine.js';
 import type { PerSet } from '../runtime/kernel_set.js';

@@ -12,7 +12,7 @@
 // KB query rows per step. Query rows that give no key of the workgroup a weight are skipped. Forward:
 // sdpa_forward.wgsl.
 // #import pcg, hash_uniform from "lib/hash.wgsl"
-// #import Params, rowLen, keysNeeded, rowNeeded from "lib/sdpa.wgsl"
+// #import Params, rowLen, rowsNeeded from "lib/sdpa.wgsl"
 override WG: u32 = 64u;
 // Private arrays need creation-time sizes: head dims up to 4·MAXD4 = 128 (lib/sdpa.wgsl), RM keys × KB query rows per step.
 const RM = 8u;
@@ -35,15 +35,9 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let b = wid.y + wid.z * nwg.y;
   if (b >= params.batch) { return; }
   let j0 = wid.x * WG * RM;
-  // One row range for the whole workgroup keeps every thread's loop the same length.
-  var lo = L;
-  var hi = 0u;
-  for (var i = 0u; i < L; i++) {
-    if (rowNeeded(rowLen(b, i), i, j0)) {
-      lo = min(lo, i);
-      hi = i + 1u;
-    }
-  }
+  let range = rowsNeeded(b, j0);
+  let lo = range.x;
+  let hi = range.y;
   var jr: array<u32, RM>;
   var kr: array<array<vec4f, MAXD4>, RM>;
   var vr: array<array<vec4f, MAXD4>, RM>;

@@ -7,7 +7,7 @@
 // Dispatch: (ceil(S / (WG·ROWS)), B) folded as the other sdpa kernels (src/ops/sdpa_plans.ts).
 enable subgroups;
 // #import pcg, hash_uniform from "lib/hash.wgsl"
-// #import Params, HEAD_D4, HEAD_DV4, rowLen, rowNeeded from "lib/sdpa.wgsl"
+// #import Params, HEAD_D4, HEAD_DV4, rowLen, rowsNeeded from "lib/sdpa.wgsl"
 // #import Row, rowLoad, rowShared, rowDot, rowAxpy, rowGet from "lib/sdpa_rows.wgsl"
 
 override WG: u32 = 64u;
@@ -70,15 +70,9 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let b = wid.y + wid.z * nwg.y;
   if (b >= params.batch) { return; }
   let j0 = wid.x * WG * ROWS;
-  // One row range for the whole workgroup keeps every thread's loop the same length.
-  var lo = L;
-  var hi = 0u;
-  for (var i = 0u; i < L; i++) {
-    if (rowNeeded(rowLen(b, i), i, j0)) {
-      lo = min(lo, i);
-      hi = i + 1u;
-    }
-  }
+  let range = rowsNeeded(b, j0);
+  let lo = range.x;
+  let hi = range.y;
   // ROWS of these are live; the override folds the rest away.
   var k0 = keyLoad(b, j0 + lid.x);
   var k1 = keyLoad(b, j0 + lid.x + WG);

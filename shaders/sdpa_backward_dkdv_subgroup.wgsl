@@ -6,7 +6,7 @@
 // KB loads per lane per vec4 column become one.
 enable subgroups;
 // #import pcg, hash_uniform from "lib/hash.wgsl"
-// #import Params, headD4, headDV4, rowLen, keysNeeded, rowNeeded from "lib/sdpa.wgsl"
+// #import Params, headD4, headDV4, rowLen, rowsNeeded from "lib/sdpa.wgsl"
 // #import share from "lib/subgroup_share.wgsl"
 
 override WG: u32 = 64u;
@@ -31,15 +31,9 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let b = wid.y + wid.z * nwg.y;
   if (b >= params.batch) { return; }
   let j0 = wid.x * WG * RM;
-  // One row range for the whole workgroup keeps every thread's loop the same length.
-  var lo = L;
-  var hi = 0u;
-  for (var i = 0u; i < L; i++) {
-    if (rowNeeded(rowLen(b, i), i, j0)) {
-      lo = min(lo, i);
-      hi = i + 1u;
-    }
-  }
+  let range = rowsNeeded(b, j0);
+  let lo = range.x;
+  let hi = range.y;
   var jr: array<u32, RM>;
   var kr: array<array<vec4f, MAXD4>, RM>;
   var vr: array<array<vec4f, MAXD4>, RM>;

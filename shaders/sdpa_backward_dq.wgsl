@@ -10,7 +10,7 @@
 // keeps their q, dy and dq in private arrays, KB keys per step; keys past the last valid one of every row of the
 // workgroup are skipped. Forward: sdpa_forward.wgsl.
 // #import pcg, hash_uniform from "lib/hash.wgsl"
-// #import Params, rowLen, keysNeeded, rowNeeded from "lib/sdpa.wgsl"
+// #import Params, rowLen, keysNeededMax from "lib/sdpa.wgsl"
 override WG: u32 = 64u;
 // Private arrays need creation-time sizes: head dims up to 4·MAXD4 = 128 (lib/sdpa.wgsl), RM rows × KB keys per step.
 const RM = 8u;
@@ -32,8 +32,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let b = wid.y + wid.z * nwg.y;
   if (b >= params.batch) { return; }
   let i0 = wid.x * WG * RM;
-  var n = 0u;
-  for (var r = i0; r < min(i0 + WG * RM, L); r++) { n = max(n, keysNeeded(b, r, 0u)); }
+  let n = keysNeededMax(b, i0, min(i0 + WG * RM, L), 0u);
   var ir: array<u32, RM>;
   var len: array<i32, RM>;
   var rlse: array<f32, RM>;

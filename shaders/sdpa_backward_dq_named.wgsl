@@ -7,7 +7,7 @@
 // Dispatch: (ceil(L / (WG·ROWS)), B) folded as the other sdpa kernels (src/ops/sdpa_plans.ts).
 enable subgroups;
 // #import pcg, hash_uniform from "lib/hash.wgsl"
-// #import Params, HEAD_D4, HEAD_DV4, rowLen, keysNeeded from "lib/sdpa.wgsl"
+// #import Params, HEAD_D4, HEAD_DV4, rowLen, keysNeededMax from "lib/sdpa.wgsl"
 // #import Row, rowLoad, rowShared, rowDot, rowAxpy, rowGet from "lib/sdpa_rows.wgsl"
 
 override WG: u32 = 64u;
@@ -65,8 +65,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   if (b >= params.batch) { return; }
   let i0 = wid.x * WG * ROWS;
   // One key bound for the whole workgroup keeps every thread's loop the same length.
-  var n = 0u;
-  for (var r = i0; r < min(i0 + WG * ROWS, L); r++) { n = max(n, keysNeeded(b, r, 0u)); }
+  let n = keysNeededMax(b, i0, min(i0 + WG * ROWS, L), 0u);
   // ROWS of these are live; the override folds the rest away.
   var q0 = queryLoad(b, i0 + lid.x);
   var q1 = queryLoad(b, i0 + lid.x + WG);

@@ -6,7 +6,7 @@
 // per vec4 column become one.
 enable subgroups;
 // #import pcg, hash_uniform from "lib/hash.wgsl"
-// #import Params, headD4, headDV4, rowLen, keysNeeded, rowNeeded from "lib/sdpa.wgsl"
+// #import Params, headD4, headDV4, rowLen, keysNeededMax from "lib/sdpa.wgsl"
 // #import share from "lib/subgroup_share.wgsl"
 
 override WG: u32 = 64u;
@@ -30,8 +30,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let b = wid.y + wid.z * nwg.y;
   if (b >= params.batch) { return; }
   let i0 = wid.x * WG * RM;
-  var n = 0u;
-  for (var r = i0; r < min(i0 + WG * RM, L); r++) { n = max(n, keysNeeded(b, r, 0u)); }
+  let n = keysNeededMax(b, i0, min(i0 + WG * RM, L), 0u);
   var ir: array<u32, RM>;
   var len: array<i32, RM>;
   var rlse: array<f32, RM>;

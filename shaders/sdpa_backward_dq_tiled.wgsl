@@ -17,7 +17,7 @@
 // 16 × 8 × 8 × 8 = 16384 bytes, WebGPU's default limit. Forward: sdpa_forward_tiled.wgsl; the software-set twin:
 // sdpa_backward_dq.wgsl.
 // #import pcg, hash_uniform from "lib/hash.wgsl"
-// #import Params, rowLen, keysNeeded, rowNeeded from "lib/sdpa.wgsl"
+// #import Params, rowLen, keysNeededMax from "lib/sdpa.wgsl"
 // Fixed because they size the workgroup and private arrays: head dims up to 4·MAXD4 = 128 (lib/sdpa.wgsl), T threads per query
 // row holding NC vec4 of each row vector, R query rows per workgroup, BT keys per tile. Phase 2 gives thread t key t
 // of the tile, so BT = T.
@@ -73,8 +73,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let i0 = wid.x * R;
   let i = i0 + r;
   // One key bound for the whole workgroup keeps every thread's loop (and barrier count) the same.
-  var n = 0u;
-  for (var x = i0; x < min(i0 + R, L); x++) { n = max(n, keysNeeded(b, x, 0u)); }
+  let n = keysNeededMax(b, i0, min(i0 + R, L), 0u);
   // Rows past L compute on a copy of row L − 1 and are never stored.
   let row = b * L + min(i, L - 1u);
   let len = rowLen(b, min(i, L - 1u));

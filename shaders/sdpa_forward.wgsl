@@ -13,7 +13,7 @@
 // Keys past the last valid one of every row of the workgroup only add exp(−1e6 − m) = 0, so the key loop stops
 // there, except when a row has no valid key at all. Backward: sdpa_backward_delta, _dq, _dkdv.wgsl.
 // #import pcg, hash_uniform from "lib/hash.wgsl"
-// #import Params, rowLen, keysNeeded, rowNeeded from "lib/sdpa.wgsl"
+// #import Params, rowLen, keysNeededMax from "lib/sdpa.wgsl"
 override WG: u32 = 64u;
 // Private arrays need creation-time sizes, so these are consts (MAXD4 in lib/sdpa.wgsl): RM rows, KB keys.
 const RM = 8u;
@@ -35,8 +35,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   if (b >= params.batch) { return; }
   let i0 = wid.x * WG * RM;
   // One key bound for the whole workgroup keeps every thread's loop the same length.
-  var n = 0u;
-  for (var r = i0; r < min(i0 + WG * RM, L); r++) { n = max(n, keysNeeded(b, r, S)); }
+  let n = keysNeededMax(b, i0, min(i0 + WG * RM, L), S);
   var ir: array<u32, RM>;
   var len: array<i32, RM>;
   var qr: array<array<vec4f, MAXD4>, RM>;

@@ -6,7 +6,7 @@
 // column become one. Backward: sdpa_backward_delta, _dq, _dkdv.wgsl (or their _subgroup variants).
 enable subgroups;
 // #import pcg, hash_uniform from "lib/hash.wgsl"
-// #import Params, headD4, headDV4, rowLen, keysNeeded, rowNeeded from "lib/sdpa.wgsl"
+// #import Params, headD4, headDV4, rowLen, keysNeededMax from "lib/sdpa.wgsl"
 // #import share from "lib/subgroup_share.wgsl"
 
 override WG: u32 = 64u;
@@ -30,8 +30,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   if (b >= params.batch) { return; }
   let i0 = wid.x * WG * RM;
   // One key bound for the whole workgroup keeps every thread's loop the same length.
-  var n = 0u;
-  for (var r = i0; r < min(i0 + WG * RM, L); r++) { n = max(n, keysNeeded(b, r, S)); }
+  let n = keysNeededMax(b, i0, min(i0 + WG * RM, L), S);
   var ir: array<u32, RM>;
   var len: array<i32, RM>;
   var qr: array<array<vec4f, MAXD4>, RM>;

@@ -20,7 +20,7 @@
 // uniform control flow).
 // Backward: shaders/sdpa_backward_delta, _dq and _dkdv.wgsl, or their hardware-set kernels (src/ops/sdpa_plans.ts).
 // #import pcg, hash_uniform from "lib/hash.wgsl"
-// #import Params, rowLen, keysNeeded, rowNeeded from "lib/sdpa.wgsl"
+// #import Params, rowLen, keysNeededMax from "lib/sdpa.wgsl"
 override WG: u32 = 256u;
 // Threads per query row, keys per tile, and the vec4 columns a thread holds (MAXD4 / TPR): consts because they size
 // private arrays and keep the loops over them unrolled (indexed registers, no local-memory spills).
@@ -74,8 +74,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let ir = min(i, L - 1u);
   let len = rowLen(b, ir);
   // Every thread walks the block's rows itself (lens is read-only storage, so n is uniform to the compiler too).
-  var n = 0u;
-  for (var rr = i0; rr < min(i0 + BR, L); rr++) { n = max(n, keysNeeded(b, rr, S)); }
+  let n = keysNeededMax(b, i0, min(i0 + BR, L), S);
 
   var qr: array<vec4f, CPT>;
   var acc: array<vec4f, CPT>;

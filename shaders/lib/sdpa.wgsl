@@ -49,3 +49,25 @@ fn rowNeeded(len: i32, i: u32, j0: u32) -> bool {
 // D / 4 and DV / 4: the pipeline's constants where set, so that loops over them have a known trip count.
 fn headD4() -> u32 { return select(params.d4, HEAD_D4, HEAD_D4 > 0u); }
 fn headDV4() -> u32 { return select(params.dv4, HEAD_DV4, HEAD_DV4 > 0u); }
+
+// The most keys any query row in [i0, i1) must visit (keysNeeded): one bound for a block of rows keeps every thread's
+// loop over keys the same length.
+fn keysNeededMax(b: u32, i0: u32, i1: u32, none: u32) -> u32 {
+  var n = 0u;
+  for (var i = i0; i < i1; i++) { n = max(n, keysNeeded(b, i, none)); }
+  return n;
+}
+
+// The query rows (lo, hi) of batch item b that give any key ≥ j0 a weight (rowNeeded), hi = 0 when none: one row
+// range for a block of keys keeps every thread's loop over rows the same length.
+fn rowsNeeded(b: u32, j0: u32) -> vec2u {
+  var lo = params.l;
+  var hi = 0u;
+  for (var i = 0u; i < params.l; i++) {
+    if (rowNeeded(rowLen(b, i), i, j0)) {
+      lo = min(lo, i);
+      hi = i + 1u;
+    }
+  }
+  return vec2u(lo, hi);
+}

@@ -1,6 +1,7 @@
 /** Case builders shared by the fused attention kernel tests (tiled forward and backward, subgroup forward). */
 import { sdpaAttrs } from '../src/ops/sdpa_fused.js';
 import type { SdpaAttrs } from '../src/ops/sdpa_reference.js';
+import type { Engine } from '../src/runtime/engine.js';
 import type { OpCase } from '../src/runtime/op.js';
 import { formatShape } from '../src/runtime/tensor.js';
 
@@ -26,4 +27,10 @@ export function sdpaCase(
     ],
     attrs: { ...sdpaAttrs(d), ...attrs },
   };
+}
+
+/** Whether the software plans take the subgroup attention kernels on this engine's device (subgroups of 8 to 64 lanes). */
+export function subgroupKernels(engine: Engine): boolean {
+  const info = engine.gpu!.adapter.info;
+  return engine.profile.subgroups && (info.subgroupMinSize ?? 0) >= 8 && (info.subgroupMaxSize ?? 0) <= 64;
 }

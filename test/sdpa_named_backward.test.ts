@@ -8,15 +8,13 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useEngine } from './engine_fixture.js';
-import { label, sdpaCase } from './sdpa_cases.js';
+import { label, sdpaCase, subgroupKernels } from './sdpa_cases.js';
 import { awkward, checkAutograd, checkKernels, rowLens } from './sdpa_backward_check.js';
 
 const engine = useEngine('webgpu', { kernels: 'software' });
 let subgroups = false;
 beforeAll(() => {
-  const info = engine().gpu!.adapter.info;
-  subgroups =
-    engine().profile.subgroups && (info.subgroupMinSize ?? 0) >= 8 && (info.subgroupMaxSize ?? 0) <= 64;
+  subgroups = subgroupKernels(engine());
 });
 
 const within64 = awkward.filter((c) => Math.max(c.inputs[0].shape[2], c.inputs[2].shape[2]) <= 64);

@@ -13,6 +13,7 @@ import { backward } from '../src/ops/autograd.js';
 import type { KernelSet } from '../src/runtime/kernel_set.js';
 import { useEngine } from './engine_fixture.js';
 import { expectClose } from './helpers.js';
+import { subgroupKernels } from './sdpa_cases.js';
 
 const engine = useEngine();
 let own: KernelSet;
@@ -20,9 +21,7 @@ let own: KernelSet;
 let subgroups = false;
 beforeAll(() => {
   own = engine().profile.kernels;
-  const info = engine().gpu!.adapter.info;
-  subgroups =
-    engine().profile.subgroups && (info.subgroupMinSize ?? 0) >= 8 && (info.subgroupMaxSize ?? 0) <= 64;
+  subgroups = subgroupKernels(engine());
 });
 afterEach(() => engine().setKernels(own));
 

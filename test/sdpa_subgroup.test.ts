@@ -10,15 +10,13 @@ import { sdpaForward } from '../src/ops/sdpa_fused.js';
 import type { SdpaAttrs } from '../src/ops/sdpa_reference.js';
 import { apply, runReference, type OpCase } from '../src/runtime/op.js';
 import { useEngine } from './engine_fixture.js';
-import { label, sdpaCase } from './sdpa_cases.js';
+import { label, sdpaCase, subgroupKernels } from './sdpa_cases.js';
 import { drawCase, expectClose, upload } from './helpers.js';
 
 const engine = useEngine('webgpu', { kernels: 'software' });
 let subgroups = false;
 beforeAll(() => {
-  const info = engine().gpu!.adapter.info;
-  subgroups =
-    engine().profile.subgroups && (info.subgroupMinSize ?? 0) >= 8 && (info.subgroupMaxSize ?? 0) <= 64;
+  subgroups = subgroupKernels(engine());
 });
 
 async function check(c: OpCase<SdpaAttrs>, seed: number): Promise<void> {

@@ -1,8 +1,8 @@
 // shaders/sdpa_backward_dkdv.wgsl (same math, bindings and params; see there) for the software kernel set on devices
-// with subgroups of at least 8 lanes and head dims up to 64, set as the pipeline constants HEAD_D4 and HEAD_DV4.
+// with subgroups of at least 4 lanes and head dims up to 64, set as the pipeline constants HEAD_D4 and HEAD_DV4.
 // Each thread owns ROWS keys, their k and v rows and their dk and dv sums held in named variables (lib/sdpa_rows.wgsl:
 // no private array indexed by a loop counter, which lavapipe gathers per lane and SwiftShader keeps in memory), and
-// walks the query rows one at a time: every lane needs the same q and dy row, which rowShared loads two vec4 per lane
+// walks the query rows one at a time: every lane needs the same q and dy row, which rowShared loads 2 (4 on 4-lane subgroups) vec4 per lane
 // and hands round by subgroupBroadcast. No (B, L, S) buffer, no workgroup memory, no barriers.
 // Dispatch: (ceil(S / (WG·ROWS)), B) folded as the other sdpa kernels (src/ops/sdpa_plans.ts).
 enable subgroups;
@@ -16,6 +16,8 @@ override ROWS: u32 = 4u;
 
 // q, k, v, lens: bindings 0–3 (lib/sdpa.wgsl).
 @group(0) @binding(4) var<storage, read> dy: array<vec4f>;
+// Operand 3 of lib/sdpa_rows.wgsl's load4.
+fn dyAt(i: u32) -> vec4f { return dy[i]; }
 @group(0) @binding(5) var<storage, read> stats: array<vec2f>;
 @group(0) @binding(6) var<storage, read_write> dk: array<vec4f>;
 @group(0) @binding(7) var<storage, read_write> dv: array<vec4f>;

@@ -38,6 +38,12 @@ export function reference(
 
 export const tolerance = { atol: 1e-4, rtol: 1e-3 };
 
+/** A kernel dispatched, with the lanes it shares rows over where it is a _named one (SHARE_LANES). */
+export interface Dispatched {
+  kernel: string;
+  shareLanes?: number;
+}
+
 /**
  * dq, dk, dv of the public function (fused path) through autograd on `engine`'s current kernel set; returns the
  * kernels dispatched.
@@ -46,7 +52,7 @@ export async function checkAutograd(
   engine: () => Engine,
   c: OpCase<SdpaAttrs>,
   seed: number,
-): Promise<string[]> {
+): Promise<Dispatched[]> {
   const drawn = draw(c, seed);
   const expected = reference(c, drawn);
   const spy = vi.spyOn(engine(), 'dispatch');
@@ -69,7 +75,7 @@ export async function checkAutograd(
     ['dq', 'dk', 'dv'].forEach((what, i) =>
       expectClose(got[i], expected[i], { ...tolerance, what: `${label(c)} ${what}` }),
     );
-    return spy.mock.calls.map(([kernel]) => kernel);
+    return spy.mock.calls.map(([kernel, spec]) => ({ kernel, shareLanes: spec.constants?.SHARE_LANES }));
   } finally {
     spy.mockRestore();
   }

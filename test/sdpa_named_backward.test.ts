@@ -3,18 +3,21 @@
  * and sdpa_backward_dkdv_named.wgsl, lib/sdpa_rows.wgsl) against the float64 reference: dq, dk and dv through
  * autograd and of the two kernels alone, on the awkward shapes of test/sdpa_backward_check.ts (head dims 4 to 64 and
  * D ≠ Dv; past 64 the _subgroup kernels run, checked too), rows past one workgroup's tile, lengths 0 and > S, causal,
- * dropout. Where the device has no subgroups of 8 to 64 lanes the plan keeps the other software kernels, and the
- * dispatch check says so by name.
+ * dropout. Where the device has no subgroups of 4 (8 for _subgroup) to 64 lanes the plan keeps the other software
+ * kernels, and the dispatch check says so by name. A few cases run again with the adapter reporting SwiftShader's
+ * 4-lane subgroups, so that the kernels share rows over 4 lanes (lavapipe's 8-lane subgroups run them correctly).
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useEngine } from './engine_fixture.js';
-import { label, sdpaCase, subgroupKernels } from './sdpa_cases.js';
+import { label, namedKernels, reportSubgroupSizes, sdpaCase, subgroupKernels } from './sdpa_cases.js';
 import { awkward, checkAutograd, checkKernels, rowLens } from './sdpa_backward_check.js';
 
 const engine = useEngine('webgpu', { kernels: 'software' });
 let subgroups = false;
+let named = false;
 beforeAll(() => {
   subgroups = subgroupKernels(engine());
+  named = namedKernels(engine());
 });
 
 const within64 = awkward.filter((c) => Math.max(c.inputs[0].shape[2], c.inputs[2].shape[2]) <= 64);
@@ -39,14 +42,12 @@ describe('sdpa backward, software kernel set: the _named dq and dk/dv kernels vs
   it('dispatches the _named kernels for head dims up to 64 and the _subgroup ones past it', async () => {
     const small = await checkAutograd(engine, sdpaCase('small', [2, 3, 5, 8, 4], {}, [5, 2]), 1);
     const large = await checkAutograd(engine, sdpaCase('D = 68', [1, 9, 10, 68, 8]), 2);
-    const want = (named: boolean) =>
-      subgroups
-        ? named
-          ? ['sdpa_backward_dq_named', 'sdpa_backward_dkdv_named']
-          : ['sdpa_backward_dq_subgroup', 'sdpa_backward_dkdv_subgroup']
-        : ['sdpa_backward_dq', 'sdpa_backward_dkdv'];
-    expect(small).toEqual(expect.arrayContaining(want(true)));
-    expect(large).toEqual(expect.arrayContaining(want(false)));
+    const suffix = (isNamed: boolean) => (isNamed && named ? '_named' : subgroups ? '_subgroup' : '');
+    const want = (isNamed: boolean) =>
+      ['sdpa_forward', 'sdpa_backward_dq', 'sdpa_backward_dkdv'].map((k) => k + suffix(isNamed));
+    expect(small.map((d) => d.kernel)).toEqual(expect.arrayContaining(want(true)));
+    expect(large.map((d) => d.kernel)).toEqual(expect.arrayContaining(want(false)));
+    for (const d of small.filter((x) => x.kernel.endsWith('_named'))) expect(d.shareLanes).toBe(8);
   });
 
   cases.forEach((c, i) => {
@@ -55,5 +56,24 @@ describe('sdpa backward, software kernel set: the _named dq and dk/dv kernels vs
 
   cases.slice(0, 4).forEach((c, i) => {
     it(`the kernels alone: ${label(c)}`, () => checkKernels(engine, c, 9000 + i), 300_000);
+  });
+});
+
+describe('sdpa forward + backward with rows shared over 4 lanes (the adapter reports 4-lane subgroups)', () => {
+  let restore = () => {};
+  beforeAll(() => {
+    restore = reportSubgroupSizes(engine(), 4, 8);
+  });
+  afterAll(() => restore());
+  const four = [cases[0], cases[7], cases[cases.length - 3], cases[cases.length - 2]];
+  four.forEach((c, i) => {
+    it(`through autograd: ${label(c)}`, async () => {
+      const dispatched = await checkAutograd(engine, c, 8500 + i);
+      const namedOnes = dispatched.filter((d) => d.kernel.endsWith('_named'));
+      expect(namedOnes.map((d) => d.kernel).sort()).toEqual(
+        named ? ['sdpa_backward_dkdv_named', 'sdpa_backward_dq_named', 'sdpa_forward_named'] : [],
+      );
+      for (const d of namedOnes) expect(d.shareLanes).toBe(4);
+    }, 300_000);
   });
 });

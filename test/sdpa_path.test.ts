@@ -1,7 +1,7 @@
 /**
  * The default path of scaledDotProductAttention (src/ops/sdpa_path.ts): with `fused` unset the software set runs
- * the fused kernels where its _subgroup forward runs (and, with a tape, its _named backward: head dims up to 64) and
- * the unfused composition elsewhere, the hardware set the fused kernels, large (B, L, S) sizes stay fused on both, and
+ * the fused kernels where its _named or _subgroup forward runs (and, with a tape, its _named backward: head dims up
+ * to 64, subgroups of 4 lanes or more) and the unfused composition elsewhere, the hardware set the fused kernels, large (B, L, S) sizes stay fused on both, and
  * `fused: true / false` still forces a path. Checked on the kernels dispatched, and the default agrees with both.
  */
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -13,15 +13,20 @@ import { backward } from '../src/ops/autograd.js';
 import type { KernelSet } from '../src/runtime/kernel_set.js';
 import { useEngine } from './engine_fixture.js';
 import { expectClose } from './helpers.js';
-import { subgroupKernels } from './sdpa_cases.js';
+import { namedKernels, reportSubgroupSizes, subgroupKernels } from './sdpa_cases.js';
 
 const engine = useEngine();
 let own: KernelSet;
-/** Whether the software plans take the _subgroup kernels here (the only software kernels faster than unfused). */
+/**
+ * Whether the software plans take the _subgroup kernels (head dims past 64, forward only) and the _named ones (up
+ * to 64) here: the only software kernels faster than unfused.
+ */
 let subgroups = false;
+let named = false;
 beforeAll(() => {
   own = engine().profile.kernels;
   subgroups = subgroupKernels(engine());
+  named = namedKernels(engine());
 });
 afterEach(() => engine().setKernels(own));
 
@@ -52,16 +57,32 @@ const fusedKernel = (kernels: Set<string>) => [...kernels].some((k) => k.startsW
 describe('default path per kernel set', () => {
   it('software: fused with subgroups, else unfused below the size cap; fused above it', () => {
     engine().setKernels('software');
-    expect(preferFused(engine(), dm(32, 512, 512))).toBe(subgroups);
-    expect(preferFused(engine(), dm(32, 128, 128, 32))).toBe(subgroups);
+    expect(preferFused(engine(), dm(32, 512, 512))).toBe(named);
+    expect(preferFused(engine(), dm(32, 128, 128, 32))).toBe(named);
+    expect(preferFused(engine(), dm(32, 128, 128, 96))).toBe(subgroups);
     // Forward + backward: fused where the _named backward kernels run (head dims up to 64), else unfused.
-    expect(preferFused(engine(), dm(32, 512, 512), true)).toBe(subgroups);
-    expect(preferFused(engine(), dm(32, 128, 128, 32), true)).toBe(subgroups);
+    expect(preferFused(engine(), dm(32, 512, 512), true)).toBe(named);
+    expect(preferFused(engine(), dm(32, 128, 128, 32), true)).toBe(named);
     expect(preferFused(engine(), dm(32, 128, 128, 96), true)).toBe(false);
     const over = SDPA_UNFUSED_MAX_BYTES / 4 / 1024 + 1;
     expect(preferFused(engine(), dm(1024, 32, over))).toBe(true);
     // Head dims the fused kernels cannot hold.
     expect(preferFused(engine(), dm(2, 8, 8, 132))).toBe(false);
+  });
+
+  it('software on 4-lane subgroups (SwiftShader): fused up to head dim 64, unfused past it', () => {
+    engine().setKernels('software');
+    const restore = reportSubgroupSizes(engine(), 4, 4);
+    try {
+      for (const backward of [false, true]) {
+        expect(preferFused(engine(), dm(32, 128, 128), backward)).toBe(engine().profile.subgroups);
+        expect(preferFused(engine(), dm(32, 1024, 1024, 32), backward)).toBe(engine().profile.subgroups);
+        // Past 64 only the _subgroup forward (8 lanes or more) would beat unfused.
+        expect(preferFused(engine(), dm(32, 128, 128, 96), backward)).toBe(false);
+      }
+    } finally {
+      restore();
+    }
   });
 
   it('hardware: fused', () => {
@@ -78,8 +99,8 @@ describe('default path per kernel set', () => {
       const auto = await run(b, l, s, d, options);
       const fused = await run(b, l, s, d, { ...options, fused: true });
       const unfused = await run(b, l, s, d, { ...options, fused: false });
-      // With a tape the software default is fused where the _named backward runs (subgroups of 8 to 64 lanes).
-      expect(fusedKernel(auto.kernels)).toBe(set === 'hardware' || subgroups);
+      // With a tape the software default is fused where the _named backward runs (subgroups of 4 to 64 lanes).
+      expect(fusedKernel(auto.kernels)).toBe(set === 'hardware' || named);
       expect(fusedKernel(fused.kernels)).toBe(true);
       expect(fusedKernel(unfused.kernels)).toBe(false);
       expect([...unfused.kernels].some((k) => k.startsWith('masked_softmax'))).toBe(true);

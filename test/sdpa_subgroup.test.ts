@@ -1,25 +1,36 @@
 /**
- * The software set's subgroup attention forward (shaders/sdpa_forward_subgroup.wgsl) against the float64 reference
- * on awkward shapes: L and S off the 8-key block and the row tile, lens modes 0 / 1 / 2 with 0 and > S, causal with
- * L ≠ S, dropout, D ≠ Dv up to 128. Where the device has no subgroups of 8 to 64 lanes the plan keeps
- * sdpa_forward.wgsl, and these cases check that one. Cases are few and mostly L ≤ 64 (one pipeline per WG,
- * CAUSAL, DROPOUT): lavapipe takes about 20 s to compile each subgroup pipeline.
+ * The software set's subgroup attention forwards against the float64 reference on awkward shapes: L and S off the
+ * 4- and 8-key blocks and the row tile, lens modes 0 / 1 / 2 with 0 and > S, causal with L ≠ S, dropout, D ≠ Dv up
+ * to 128. Head dims up to 64 take shaders/sdpa_forward_named.wgsl (rows in named variables), larger ones
+ * sdpa_forward_subgroup.wgsl; where the device has no subgroups of 8 to 64 lanes (4 to 64 for _named) the plan
+ * keeps sdpa_forward.wgsl, and these cases check that one. The _named cases run again with the adapter reporting
+ * SwiftShader's 4-lane subgroups (rows shared over 4 lanes). Cases are few and mostly L ≤ 64 (one pipeline per WG,
+ * CAUSAL, DROPOUT, head dims): lavapipe takes about 20 s to compile each subgroup pipeline.
  */
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sdpaForward } from '../src/ops/sdpa_fused.js';
 import type { SdpaAttrs } from '../src/ops/sdpa_reference.js';
 import { apply, runReference, type OpCase } from '../src/runtime/op.js';
 import { useEngine } from './engine_fixture.js';
-import { label, sdpaCase, subgroupKernels } from './sdpa_cases.js';
+import { label, namedKernels, reportSubgroupSizes, sdpaCase, subgroupKernels } from './sdpa_cases.js';
 import { drawCase, expectClose, upload } from './helpers.js';
 
 const engine = useEngine('webgpu', { kernels: 'software' });
 let subgroups = false;
+let named = false;
 beforeAll(() => {
   subgroups = subgroupKernels(engine());
+  named = namedKernels(engine());
 });
 
-async function check(c: OpCase<SdpaAttrs>, seed: number): Promise<void> {
+/** The kernel the plan should take for this case, and the lanes a _named one shares rows over. */
+function expected(c: OpCase<SdpaAttrs>, lanes: number): { kernel: string; share?: number } {
+  if (named && Math.max(c.inputs[0].shape[2], c.inputs[2].shape[2]) <= 64)
+    return { kernel: 'sdpa_forward_named', share: lanes };
+  return { kernel: subgroups ? 'sdpa_forward_subgroup' : 'sdpa_forward' };
+}
+
+async function check(c: OpCase<SdpaAttrs>, seed: number, lanes = 8): Promise<void> {
   const { values, cpuIn } = drawCase(c, seed);
   const [o, lse] = runReference(sdpaForward, cpuIn, c.attrs);
   const spy = vi.spyOn(engine(), 'dispatch');
@@ -33,8 +44,9 @@ async function check(c: OpCase<SdpaAttrs>, seed: number): Promise<void> {
       expectClose(await outs[0].data(), o, { what: `${label(c)} o` });
       expectClose(await outs[1].data(), lse, { what: `${label(c)} lse` });
     });
-    const kernels = spy.mock.calls.map(([kernel]) => kernel);
-    expect(kernels).toEqual([subgroups ? 'sdpa_forward_subgroup' : 'sdpa_forward']);
+    const want = expected(c, lanes);
+    expect(spy.mock.calls.map(([kernel]) => kernel)).toEqual([want.kernel]);
+    expect(spy.mock.calls[0][1].constants?.SHARE_LANES).toBe(want.share);
   } finally {
     spy.mockRestore();
   }
@@ -55,8 +67,35 @@ describe('sdpa_forward, software kernel set with subgroups, vs the float64 refer
     sdpaCase('dropout, per-row lens', [2, 61, 63, 16, 8], { p: 0.25, seed: 11 }, rowLens(2, 61, 63)),
     sdpaCase('dropout + causal', [2, 50, 37, 4, 4], { p: 0.6, seed: 99, causal: true }),
     sdpaCase('several row tiles (WG = 32), per-batch lens', [2, 200, 70, 8, 8], {}, [70, 3]),
+    sdpaCase(
+      'several row tiles of the _named forward (WG = 64, 8 rows each)',
+      [2, 600, 40, 8, 8],
+      {},
+      [40, 3],
+    ),
   ];
   cases.forEach((c, i) => {
     it(`${label(c)}`, () => check(c, 7000 + i), 180_000);
+  });
+});
+
+describe('sdpa_forward_named with rows shared over 4 lanes (the adapter reports 4-lane subgroups), vs the float64 reference', () => {
+  let restore = () => {};
+  beforeAll(() => {
+    restore = reportSubgroupSizes(engine(), 4, 8);
+  });
+  afterAll(() => restore());
+  const cases = [
+    sdpaCase(
+      'L = 63, S = 65, D = 64, per-row lens with 0 and > S',
+      [2, 63, 65, 64, 64],
+      {},
+      rowLens(2, 63, 65),
+    ),
+    sdpaCase('D = 12 ≠ Dv = 20, per-batch lens with 0 and > S', [3, 17, 33, 12, 20], {}, [0, 40, 9]),
+    sdpaCase('dropout + causal, L > S', [2, 50, 37, 4, 4], { p: 0.6, seed: 99, causal: true }),
+  ];
+  cases.forEach((c, i) => {
+    it(`${label(c)}`, () => check(c, 7100 + i, 4), 180_000);
   });
 });

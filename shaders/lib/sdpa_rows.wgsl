@@ -5,7 +5,7 @@
 // machine code under perf); SwiftShader keeps such arrays in memory. Fields become SSA values (spilled, if at all,
 // to fixed stack slots). Every function takes the head dim in vec4 (`n4`, the pipeline's HEAD_D4 or HEAD_DV4 at
 // every call) and skips the fields past it, which the compiler folds away; fields past n4 stay zero.
-// Reads lib/sdpa.wgsl's q, k, v and the kernel's `dy` (binding 4 in both kernels) through `load4`.
+// Reads lib/sdpa.wgsl's q, k, v and, through `dyAt(i)` which each kernel declares, the backward's dy, through `load4`.
 
 struct Row {
   c0: vec4f, c1: vec4f, c2: vec4f, c3: vec4f, c4: vec4f, c5: vec4f, c6: vec4f, c7: vec4f,
@@ -18,7 +18,7 @@ fn load4(which: u32, i: u32) -> vec4f {
     case 0u: { return q[i]; }
     case 1u: { return k[i]; }
     case 2u: { return v[i]; }
-    default: { return dy[i]; }
+    default: { return dyAt(i); }
   }
 }
 
@@ -44,12 +44,18 @@ fn rowLoad(which: u32, base: u32, n4: u32) -> Row {
   return r;
 }
 
+// Lanes that load a shared row (rowShared): 8, or 4 on devices whose subgroups have 4 lanes (SwiftShader); at
+// most the device's smallest subgroup (src/ops/sdpa_plans.ts).
+override SHARE_LANES: u32 = 8u;
+
 // A row every lane of the subgroup needs (the same address in all of them): lane l loads vec4 columns l % 8 and
-// l % 8 + 8 and subgroupBroadcast from constant lanes hands every lane all of them, so each lane loads 2 vec4
-// instead of 16 (lavapipe gathers every load per lane, the same address too). Needs subgroups of at least 8 lanes.
+// l % 8 + 8 (SHARE_LANES = 4: l % 4, + 4, + 8, + 12) and subgroupBroadcast from constant lanes hands every lane all
+// of them, so each lane loads 2 (4) vec4 instead of 16 (lavapipe and SwiftShader load per lane, the same address
+// too).
 fn rowShared(which: u32, base: u32, n4: u32, lane: u32) -> Row {
+  if (SHARE_LANES == 4u) { return rowShared4(which, base, n4, lane); }
   let c = lane % 8u;
-  let lo = select(vec4f(0.0), load4(which, base + min(c, n4 - 1u)), c < n4);
+  let lo = sharedPart(which, base, n4, c);
   var r: Row;
   r.c0 = subgroupBroadcast(lo, 0u);
   r.c1 = subgroupBroadcast(lo, 1u);
@@ -60,7 +66,7 @@ fn rowShared(which: u32, base: u32, n4: u32, lane: u32) -> Row {
   r.c6 = subgroupBroadcast(lo, 6u);
   r.c7 = subgroupBroadcast(lo, 7u);
   if (n4 > 8u) {
-    let hi = select(vec4f(0.0), load4(which, base + min(c + 8u, n4 - 1u)), c + 8u < n4);
+    let hi = sharedPart(which, base, n4, c + 8u);
     r.c8 = subgroupBroadcast(hi, 0u);
     r.c9 = subgroupBroadcast(hi, 1u);
     r.c10 = subgroupBroadcast(hi, 2u);
@@ -69,6 +75,43 @@ fn rowShared(which: u32, base: u32, n4: u32, lane: u32) -> Row {
     r.c13 = subgroupBroadcast(hi, 5u);
     r.c14 = subgroupBroadcast(hi, 6u);
     r.c15 = subgroupBroadcast(hi, 7u);
+  }
+  return r;
+}
+
+// Column c of the row (zero past n4) for rowShared: one vec4 per lane, the index clamped so no lane reads past it.
+fn sharedPart(which: u32, base: u32, n4: u32, c: u32) -> vec4f {
+  return select(vec4f(0.0), load4(which, base + min(c, n4 - 1u)), c < n4);
+}
+
+fn rowShared4(which: u32, base: u32, n4: u32, lane: u32) -> Row {
+  let c = lane % 4u;
+  var r: Row;
+  let p0 = sharedPart(which, base, n4, c);
+  r.c0 = subgroupBroadcast(p0, 0u);
+  r.c1 = subgroupBroadcast(p0, 1u);
+  r.c2 = subgroupBroadcast(p0, 2u);
+  r.c3 = subgroupBroadcast(p0, 3u);
+  if (n4 > 4u) {
+    let p1 = sharedPart(which, base, n4, c + 4u);
+    r.c4 = subgroupBroadcast(p1, 0u);
+    r.c5 = subgroupBroadcast(p1, 1u);
+    r.c6 = subgroupBroadcast(p1, 2u);
+    r.c7 = subgroupBroadcast(p1, 3u);
+  }
+  if (n4 > 8u) {
+    let p2 = sharedPart(which, base, n4, c + 8u);
+    r.c8 = subgroupBroadcast(p2, 0u);
+    r.c9 = subgroupBroadcast(p2, 1u);
+    r.c10 = subgroupBroadcast(p2, 2u);
+    r.c11 = subgroupBroadcast(p2, 3u);
+  }
+  if (n4 > 12u) {
+    let p3 = sharedPart(which, base, n4, c + 12u);
+    r.c12 = subgroupBroadcast(p3, 0u);
+    r.c13 = subgroupBroadcast(p3, 1u);
+    r.c14 = subgroupBroadcast(p3, 2u);
+    r.c15 = subgroupBroadcast(p3, 3u);
   }
   return r;
 }

@@ -20,18 +20,19 @@ export const SDPA_UNFUSED_MAX_BYTES = 128 * 1024 * 1024;
 
 /**
  * Whether the fused kernels beat the unfused composition, per kernel set, for a forward alone or (`backward`)
- * forward + backward. Software: where the _subgroup forward runs (subgroups of 8 or more lanes), and for forward +
- * backward where the _named dq and dk/dv kernels run too (head dims up to 64); devices without such subgroups take
- * the unfused path (the plain fused kernels lost to it, 0.5–0.94×). Measured on lavapipe (interleaved medians,
- * B·H = 32, 1-D lens with half the rows at L / 2, fused / unfused): forward 1.6–2.0× at L = 128, 1.9–2.0× at 256,
- * 2.2–2.7× at 512; forward + backward 1.1–1.3× at L = 128 (1.1 at D = 64), 1.3–1.8× at 256, 1.5–2.0× at 512.
- * Steady state only: lavapipe compiles each fused pipeline for 0.5 (forward) to about 1 minute (backward) the
- * first time; Mesa keeps them in its disk cache. Hardware: the tiled FlashAttention-2 kernels read each k/v tile
- * once per 16–64 query rows and write no (B, L, S) buffer; not timed here (no GPU), so memory decides.
+ * forward + backward. Software: where the _named or _subgroup forward runs (subgroups of 4 or 8 lanes and more),
+ * and for forward + backward where the _named dq and dk/dv kernels run too (head dims up to 64); elsewhere the
+ * unfused path (the plain fused kernels, rows in private arrays, lost to it: 0.5–0.94×). Measured with interleaved
+ * medians, B·H = 32, 1-D lens with half the rows at L / 2, fused / unfused: lavapipe forward 1.6–2.7×, forward +
+ * backward 1.1–2.0× (L 128–1024, D 32 and 64); SwiftShader (Chrome, 4-lane subgroups) forward 1.9–2.6×, forward +
+ * backward 1.3–1.9× (L 128–512). Steady state only: lavapipe compiles each fused pipeline for 0.5 (forward) to
+ * about 1 minute (backward) the first time; Mesa keeps them in its disk cache. Hardware: the tiled
+ * FlashAttention-2 kernels read each k/v tile once per 16–64 query rows and write no (B, L, S) buffer; not timed
+ * here (no GPU), so memory decides.
  */
 const fusedFaster: PerSet<(dm: Dims, engine: Engine, backward: boolean) => boolean> = {
   software: (dm, engine, backward) =>
-    engine.pick(sdpaPlans.forward)(dm, engine).kernel.endsWith('_subgroup') &&
+    /_(named|subgroup)$/.test(engine.pick(sdpaPlans.forward)(dm, engine).kernel) &&
     (!backward || engine.pick(sdpaPlans.dq)(dm, engine).kernel.endsWith('_named')),
   hardware: () => true,
 };

@@ -2,7 +2,7 @@
  * How each fused attention kernel is launched, per kernel set (src/runtime/kernel_set.ts). Every plan shares one
  * geometry: x = blocks of `rowsPerGroup` rows (query rows for the forward and dq, key rows for dk/dv), B folded
  * into y·z; the params and bindings are those of sdpa_fused.ts. The software kernels give each thread several rows
- * (few bounds-checked loads, no barriers): the _named backward kernels hold them in named variables, the others in
+ * (few bounds-checked loads, no barriers): the _named kernels hold them in named variables, the others in
  * private arrays; the hardware kernels stage k/v (or q/dy) tiles in workgroup memory (FlashAttention-2).
  */
 import type { Engine } from '../runtime/engine.js';
@@ -25,25 +25,32 @@ const RM = 8;
 /** Keys (or query rows) per step of the software kernels (KB in the WGSL): the lanes a _subgroup variant reads. */
 const KB = 8;
 
-/** The _named kernels' largest head dim in vec4 (lib/sdpa_rows.wgsl). */
+/**
+ * The _named kernels' largest head dim in vec4, and the fewest subgroup lanes they share rows over (SHARE_LANES in
+ * lib/sdpa_rows.wgsl: 8, or 4 where the smallest subgroup has fewer than 8 lanes, as on SwiftShader).
+ */
 const NAMED_MAX_D4 = 16;
+const NAMED_MIN_LANES = 4;
 
 /**
  * The _named kernels' rows per thread (ROWS in the WGSL, 1 to 8): more rows share each loaded k / v (or q / dy) row,
  * but each holds 3 (dq) or 4 (dk/dv) head-dim rows in named variables that spill. Best on lavapipe (B·H = 32, L = 256,
  * kernels timed alone, ms, ROWS = 1 / 2 / 3 / 4 / 8): dk/dv at D = 64 42 / 29 / 40 / 42 / 39, at D = 32 21 / 15 /
- * 21 / 16; dq at D = 64 (ROWS 4 / 8) 15 / 22, at D = 32 8.9 / 7.8.
+ * 21 / 16; dq at D = 64 (ROWS 4 / 8) 15 / 22, at D = 32 8.9 / 7.8; the forward at D = 64 (ROWS 2 / 4 / 8) 23 / 16 /
+ * 14.5, at D = 32 15 / 8.8 / 8.9. On SwiftShader (Chrome) ROWS from 1 to 8 changed no kernel's time by more than
+ * the noise (±3%).
  */
 function namedRows(kernel: string, dm: Dims): number {
   if (kernel === 'sdpa_backward_dkdv') return 2;
+  if (kernel === 'sdpa_forward') return 8;
   return Math.max(dm.d, dm.dv) <= 32 ? 8 : 4;
 }
 
 /**
  * WG, or fewer (8, 16 or 32: few pipelines, whole SIMD groups) when the rows do not fill it. Where the device has
- * subgroups of KB to WG lanes: the kernel's `_named` variant where it has one and the head dims are at most
- * 4·NAMED_MAX_D4 (rows in named variables, the head dims as pipeline constants; src/ops/sdpa_path.ts has the
- * timings), else its `_subgroup` variant (one lane loads each shared k / v row and subgroupShuffle hands it on), with
+ * subgroups of NAMED_MIN_LANES to WG lanes: the kernel's `_named` variant where it has one and the head dims are at
+ * most 4·NAMED_MAX_D4 (rows in named variables, the head dims as pipeline constants; src/ops/sdpa_path.ts has the
+ * timings); else, with subgroups of KB lanes or more, its `_subgroup` variant (one lane loads each shared k / v row and subgroupShuffle hands it on), with
  * WG a multiple of the largest subgroup so that subgroups are whole, and the head dims as pipeline constants, which
  * fix the trip count of its loops over them.
  */
@@ -51,21 +58,30 @@ function softwarePlan(kernel: string, rows: number, dm: Dims, engine?: Engine): 
   const gpu = engine?.gpu;
   const info = gpu?.adapter.info;
   const [sgMin, sgMax] = [info?.subgroupMinSize ?? 0, info?.subgroupMaxSize ?? 0];
-  const subgroups = gpu?.device.features.has('subgroups') === true && sgMin >= KB && sgMax <= WG;
+  const hasSubgroups = gpu?.device.features.has('subgroups') === true && sgMax <= WG;
+  const subgroups = hasSubgroups && sgMin >= KB;
   const heads = { HEAD_D4: dm.d / 4, HEAD_DV4: dm.dv / 4 };
   const named =
-    subgroups &&
+    hasSubgroups &&
+    sgMin >= NAMED_MIN_LANES &&
     `${kernel}_named` in shaderSources &&
     dm.d % 4 === 0 &&
     dm.dv % 4 === 0 &&
     Math.max(heads.HEAD_D4, heads.HEAD_DV4) <= NAMED_MAX_D4;
   const variant = named ? '_named' : subgroups && `${kernel}_subgroup` in shaderSources ? '_subgroup' : '';
   const perThread = named ? namedRows(kernel, dm) : RM;
+  // The _named dk/dv kernel's key blocks cover at most half the keys, so that a block past every row's valid
+  // length is skipped (lavapipe, L = 128 with half the rows at 64, D = 64: 10.0 → 8.9 ms).
+  const fill = named && kernel === 'sdpa_backward_dkdv' ? Math.ceil(rows / 2) : rows;
   let wg = variant ? sgMax : 8;
-  while (wg < WG && wg * perThread < rows) wg *= 2;
+  while (wg < WG && wg * perThread < fill) wg *= 2;
   return {
     kernel: kernel + variant,
-    constants: { WG: wg, ...(variant ? heads : {}), ...(named ? { ROWS: perThread } : {}) },
+    constants: {
+      WG: wg,
+      ...(variant ? heads : {}),
+      ...(named ? { ROWS: perThread, SHARE_LANES: sgMin >= 8 ? 8 : 4 } : {}),
+    },
     rowsPerGroup: wg * perThread,
   };
 }

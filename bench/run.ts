@@ -8,6 +8,8 @@
  *   --cases a,b         groups or id prefixes: matmul, masked-softmax, sdpa-fwd, sdpa-fwd-bwd, additive-fwd-bwd, …
  *   --sizes 128,512     only cases whose main size is listed
  *   --max-size N        only cases whose main size is at most N (e.g. 512 for a slow software adapter)
+ *   --peer-max-size N   above this main size, cases that can leave the peers out run ours only (attention: TF.js
+ *                       on SwiftShader takes minutes per run at L = 1024)
  *   --runs N            timed runs per variant (at least 7; default 7)
  *   --warmup N          warm-up runs per variant (default 2)
  *   --kernels a,b       our kernel sets to run, each as its own labelled variants: software, hardware, auto
@@ -42,6 +44,7 @@ const { values: args } = parseArgs({
     cases: { type: 'string', default: '' },
     sizes: { type: 'string', default: '' },
     'max-size': { type: 'string', default: 'Infinity' },
+    'peer-max-size': { type: 'string', default: 'Infinity' },
     runs: { type: 'string', default: '7' },
     warmup: { type: 'string', default: '2' },
     target: { type: 'string', default: 'node,chrome' },
@@ -71,6 +74,9 @@ for (const t of targets)
 const sizes = list(args.sizes).map(Number);
 const maxSize = Number(args['max-size']);
 if (!(maxSize > 0)) throw new Error(`--max-size must be a positive number, got ${args['max-size']}`);
+const peerMaxSize = Number(args['peer-max-size']);
+if (!(peerMaxSize > 0))
+  throw new Error(`--peer-max-size must be a positive number, got ${args['peer-max-size']}`);
 const kernels = parseKernelSets(list(args.kernels));
 const options = {
   quick: args.quick,
@@ -189,7 +195,7 @@ async function main(): Promise<void> {
   );
   if (targets.includes('node')) {
     console.log(`Node: ${cases.length} cases`);
-    const env = await createEnv('node', args.quick);
+    const env = await createEnv('node', args.quick, peerMaxSize);
     const bar = new SingleBar(
       // In CI logs (no TTY) too, every 10 s.
       { format: 'node {bar} {value}/{total} {case}', noTTYOutput: true, notTTYSchedule: 10_000 },
@@ -207,7 +213,8 @@ async function main(): Promise<void> {
   }
   if (targets.includes('chrome')) {
     console.log(`Chrome (${args.chrome}): ${cases.length} cases`);
-    const { result, browser } = await runInChrome(args.chrome, options, (line) =>
+    const pageOptions = { ...options, ...(peerMaxSize < Infinity ? { peerMaxSize } : {}) };
+    const { result, browser } = await runInChrome(args.chrome, pageOptions, (line) =>
       console.log(`  chrome ${line}`),
     );
     await save(result, browser);

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectCases } from '../bench/cases/index.js';
 import { matmulCases } from '../bench/cases/matmul.js';
+import { sdpaCase } from '../bench/cases/sdpa.js';
 import { expectClose } from '../bench/harness/check.js';
 import { createEnv, destroyEnv } from '../bench/harness/env.js';
 import { measureCase } from '../bench/harness/measure.js';
@@ -100,6 +101,19 @@ it('runs a quick matmul case in Node against TF.js and jax-js, with every sample
   expect(md).toContain('| speedup ours vs TF.js / jax-js |');
   expect(md).toMatch(/\| \*\*[\d.]+×\*\* \/ \*\*[\d.]+×\*\* \|/);
   expect(JSON.stringify(speedupChart(file))).toContain(c.id);
+});
+
+it('leaves the peers out of a case above --peer-max-size, with the reason, and times ours alone', async () => {
+  const c = sdpaCase(16, 8, true, true);
+  const r = await measureCase(c, { ...env, peerMaxSize: 8 }, { warmup: 1, runs: 7 });
+  expect(r.validated).toBe(true);
+  expect(r.variants.map((v) => v.name)).toEqual(['ours fused', 'ours unfused']);
+  expect(r.unavailable).toEqual({
+    tfjs: 'left out above --peer-max-size 8',
+    jax: 'left out above --peer-max-size 8',
+  });
+  const within = await measureCase(c, { ...env, peerMaxSize: 16 }, { warmup: 1, runs: 7 });
+  expect(within.variants.map((v) => v.library)).toEqual(['ours', 'ours', 'tfjs', 'jax']);
 });
 
 it('runs our variants once per kernel set, labelled, and notes a peer that cannot run the case', async () => {

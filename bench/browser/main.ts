@@ -8,7 +8,8 @@ import type { MeasureOptions } from '../harness/measure.js';
 import { speedupLine } from '../harness/report.js';
 import { runSuite, type SuiteResult } from '../harness/suite.js';
 
-export type PageOptions = CaseFilter & MeasureOptions;
+/** `peerMaxSize`: BenchEnv's (absent: Infinity). */
+export type PageOptions = CaseFilter & MeasureOptions & { peerMaxSize?: number };
 
 export interface BenchState {
   status: 'idle' | 'running' | 'done' | 'failed';
@@ -37,7 +38,7 @@ window.startBench = (options) => {
   void (async () => {
     try {
       const cases = selectCases(options);
-      const env = await createEnv('browser', options.quick ?? false);
+      const env = await createEnv('browser', options.quick ?? false, options.peerMaxSize ?? Infinity);
       try {
         state.result = await runSuite(env, cases, options, (c, i, r) =>
           log(`${i + 1}/${cases.length} ${c.id}: ${speedupLine(r)}`),

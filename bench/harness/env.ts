@@ -23,7 +23,11 @@ export function waitMethod(runtime: 'node' | 'browser'): string {
  * @throws Error with the installation hint when there is no WebGPU adapter, or when TF.js's WebGPU backend
  *   fails to initialise (jax-js failing to start only leaves it out, with the reason).
  */
-export async function createEnv(runtime: 'node' | 'browser', quick: boolean): Promise<BenchEnv> {
+export async function createEnv(
+  runtime: 'node' | 'browser',
+  quick: boolean,
+  peerMaxSize = Infinity,
+): Promise<BenchEnv> {
   const engine = await init('webgpu');
   if (runtime === 'node') {
     // Node ≥ 21 has a read-only `navigator` without `gpu`: redefine it rather than assign.
@@ -49,6 +53,7 @@ export async function createEnv(runtime: 'node' | 'browser', quick: boolean): Pr
     autoKernels: engine.profile.kernels,
     runtime,
     quick,
+    peerMaxSize,
   };
 }
 

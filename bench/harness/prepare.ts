@@ -60,7 +60,8 @@ export async function prepareCase(
       instances.push({ set, inst: await c.setup(env) });
     }
     const first = instances[0].inst;
-    if (!env.jax) unavailable.jax = env.jaxUnavailable ?? 'jax-js is not loaded';
+    if (first.peersLeftOut) unavailable.tfjs = unavailable.jax = first.peersLeftOut;
+    else if (!env.jax) unavailable.jax = env.jaxUnavailable ?? 'jax-js is not loaded';
     else if (!first.jax) unavailable.jax = 'no jax-js version of this case';
     else
       try {

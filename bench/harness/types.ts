@@ -34,6 +34,11 @@ export interface BenchEnv {
   /** `'node'` (Dawn) or `'browser'` (Chrome). */
   runtime: 'node' | 'browser';
   quick: boolean;
+  /**
+   * Cases whose `params.size` exceeds this leave the peers out where they can (`--peer-max-size`; Infinity: never):
+   * TF.js on SwiftShader takes minutes per run of attention at L = 1024.
+   */
+  peerMaxSize: number;
 }
 
 /** One way of computing the case: ours fused, ours unfused, TF.js composed, … */
@@ -77,6 +82,8 @@ export interface CaseInstance {
    * jax-js unavailable for the case instead of failing the run.
    */
   jax?(jax: Jax): PeerPart | string | Promise<PeerPart | string>;
+  /** Why this instance has no peer variants (TF.js, jax-js) and validates none, where it leaves them out. */
+  peersLeftOut?: string;
 }
 
 export interface BenchCase {

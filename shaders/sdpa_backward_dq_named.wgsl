@@ -2,8 +2,8 @@
 // with subgroups of at least 4 lanes and head dims up to 64, set as the pipeline constants HEAD_D4 and HEAD_DV4.
 // Each thread owns ROWS query rows, their q and dy rows and dq sums held in named variables (lib/sdpa_rows.wgsl: no
 // private array indexed by a loop counter, which lavapipe gathers per lane and SwiftShader keeps in memory), and
-// walks the keys one at a time: every lane needs the same k and v row, which rowShared loads 2 (4 on 4-lane subgroups) vec4 per lane and
-// hands round by subgroupBroadcast. No (B, L, S) buffer, no workgroup memory, no barriers.
+// walks the keys one at a time: every lane needs the same k and v row, which rowShared loads 2 (4 on 4-lane
+// subgroups) vec4 per lane and hands round by subgroupBroadcast. No (B, L, S) buffer, no workgroup memory, no barriers.
 // Dispatch: (ceil(L / (WG·ROWS)), B) folded as the other sdpa kernels (src/ops/sdpa_plans.ts).
 enable subgroups;
 // #import pcg, hash_uniform from "lib/hash.wgsl"

@@ -38,9 +38,14 @@ fn queryLoad(b: u32, i: u32) -> Query {
   return qr;
 }
 
-// Slot t (0 … 3) of v set to x, selected rather than indexed so that no lane indexes a vector by a variable.
+// Slot t (0 … 3) of v set to x, and read: selected rather than indexed, so that no lane indexes a vector by a
+// variable.
 fn withSlot(v: vec4f, t: u32, x: f32) -> vec4f {
   return select(v, vec4f(x), vec4u(0u, 1u, 2u, 3u) == vec4u(t));
+}
+
+fn slot(v: vec4f, t: u32) -> f32 {
+  return dot(select(vec4f(0.0), v, vec4u(0u, 1u, 2u, 3u) == vec4u(t)), vec4f(1.0));
 }
 
 // The scaled and masked scores of keys j0 … j0 + 3 (those at or past n count as absent: weight 0), the new running
@@ -125,15 +130,14 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
     if (ROWS > 7u) { q7 = softmaxStep(q7, j0, n, hseed); }
     for (var t = 0u; t < 4u; t++) {
       let vj = rowShared(2u, (b * S + min(j0 + t, n - 1u)) * HEAD_DV4, HEAD_DV4, lane);
-      let pick = vec4u(0u, 1u, 2u, 3u) == vec4u(t);
-      q0.acc = rowAxpy(q0.acc, dot(select(vec4f(0.0), q0.s, pick), vec4f(1.0)), vj, HEAD_DV4);
-      if (ROWS > 1u) { q1.acc = rowAxpy(q1.acc, dot(select(vec4f(0.0), q1.s, pick), vec4f(1.0)), vj, HEAD_DV4); }
-      if (ROWS > 2u) { q2.acc = rowAxpy(q2.acc, dot(select(vec4f(0.0), q2.s, pick), vec4f(1.0)), vj, HEAD_DV4); }
-      if (ROWS > 3u) { q3.acc = rowAxpy(q3.acc, dot(select(vec4f(0.0), q3.s, pick), vec4f(1.0)), vj, HEAD_DV4); }
-      if (ROWS > 4u) { q4.acc = rowAxpy(q4.acc, dot(select(vec4f(0.0), q4.s, pick), vec4f(1.0)), vj, HEAD_DV4); }
-      if (ROWS > 5u) { q5.acc = rowAxpy(q5.acc, dot(select(vec4f(0.0), q5.s, pick), vec4f(1.0)), vj, HEAD_DV4); }
-      if (ROWS > 6u) { q6.acc = rowAxpy(q6.acc, dot(select(vec4f(0.0), q6.s, pick), vec4f(1.0)), vj, HEAD_DV4); }
-      if (ROWS > 7u) { q7.acc = rowAxpy(q7.acc, dot(select(vec4f(0.0), q7.s, pick), vec4f(1.0)), vj, HEAD_DV4); }
+      q0.acc = rowAxpy(q0.acc, slot(q0.s, t), vj, HEAD_DV4);
+      if (ROWS > 1u) { q1.acc = rowAxpy(q1.acc, slot(q1.s, t), vj, HEAD_DV4); }
+      if (ROWS > 2u) { q2.acc = rowAxpy(q2.acc, slot(q2.s, t), vj, HEAD_DV4); }
+      if (ROWS > 3u) { q3.acc = rowAxpy(q3.acc, slot(q3.s, t), vj, HEAD_DV4); }
+      if (ROWS > 4u) { q4.acc = rowAxpy(q4.acc, slot(q4.s, t), vj, HEAD_DV4); }
+      if (ROWS > 5u) { q5.acc = rowAxpy(q5.acc, slot(q5.s, t), vj, HEAD_DV4); }
+      if (ROWS > 6u) { q6.acc = rowAxpy(q6.acc, slot(q6.s, t), vj, HEAD_DV4); }
+      if (ROWS > 7u) { q7.acc = rowAxpy(q7.acc, slot(q7.s, t), vj, HEAD_DV4); }
     }
   }
   queryStore(q0);

@@ -29,20 +29,19 @@ export function sdpaCase(
   };
 }
 
-/** Whether the software plans take the _subgroup attention kernels on this engine's device (subgroups of 8 to 64 lanes). */
-export function subgroupKernels(engine: Engine): boolean {
+/** Whether this engine's device has subgroups of `minLanes` to 64 lanes. */
+function subgroupsFrom(engine: Engine, minLanes: number): boolean {
   const info = engine.gpu!.adapter.info;
-  return engine.profile.subgroups && (info.subgroupMinSize ?? 0) >= 8 && (info.subgroupMaxSize ?? 0) <= 64;
+  return (
+    engine.profile.subgroups && (info.subgroupMinSize ?? 0) >= minLanes && (info.subgroupMaxSize ?? 0) <= 64
+  );
 }
 
-/**
- * Whether the software plans take the _named attention kernels on this engine's device for head dims up to 64
- * (subgroups of 4 to 64 lanes).
- */
-export function namedKernels(engine: Engine): boolean {
-  const info = engine.gpu!.adapter.info;
-  return engine.profile.subgroups && (info.subgroupMinSize ?? 0) >= 4 && (info.subgroupMaxSize ?? 0) <= 64;
-}
+/** Whether the software plans take the _subgroup attention kernels here (subgroups of 8 to 64 lanes). */
+export const subgroupKernels = (engine: Engine) => subgroupsFrom(engine, 8);
+
+/** Whether the software plans take the _named attention kernels here for head dims up to 64 (4 to 64 lanes). */
+export const namedKernels = (engine: Engine) => subgroupsFrom(engine, 4);
 
 /**
  * Makes the adapter report subgroups of `min` to `max` lanes until the returned function is called, so that the

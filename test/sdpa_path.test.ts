@@ -1,7 +1,8 @@
 /**
  * The default path of scaledDotProductAttention (src/ops/sdpa_path.ts): with `fused` unset the software set runs
  * the fused kernels where its _named or _subgroup forward runs (and, with a tape, its _named backward: head dims up
- * to 64, subgroups of 4 lanes or more) and the unfused composition elsewhere, the hardware set the fused kernels, large (B, L, S) sizes stay fused on both, and
+ * to 64, subgroups of 4 lanes or more) and the unfused composition elsewhere, the hardware set the fused kernels,
+ * large (B, L, S) sizes stay fused on both, and
  * `fused: true / false` still forces a path. Checked on the kernels dispatched, and the default agrees with both.
  */
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';

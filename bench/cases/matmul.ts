@@ -6,6 +6,7 @@
 import type { Array as JaxArray } from '@jax-js/jax';
 import { matmul } from '../../src/index.js';
 import { expectClose, randomValues, samplePositions, tfValues } from '../harness/check.js';
+import { peersLeftOut } from '../harness/env.js';
 import { jaxArray, jaxValues, jaxVariant } from '../harness/jax.js';
 import type { BenchCase } from '../harness/types.js';
 
@@ -36,8 +37,10 @@ export function matmulCase(s: MatmulShape): BenchCase {
     flops: 2 * batch * m * n * k,
     bytes: 4 * batch * (m * k + k * n + m * n),
     quick: s.quick,
-    async setup({ engine, tf, peerMaxSize }) {
-      const peers = Math.max(m, n) <= peerMaxSize;
+    async setup(env) {
+      const { engine, tf } = env;
+      const leftOut = peersLeftOut(env, Math.max(m, n));
+      const peers = leftOut === undefined;
       const av = randomValues(
         a.reduce((x, y) => x * y),
         1,
@@ -71,7 +74,7 @@ export function matmulCase(s: MatmulShape): BenchCase {
           { name: 'ours', library: 'ours', run: () => void engine.tidy(runOurs) },
           ...(peers ? [{ name: 'tfjs', library: 'tfjs' as const, run: () => void tf.tidy(runPeer) }] : []),
         ],
-        ...(peers ? {} : { peersLeftOut: `left out above --peer-max-size ${peerMaxSize}` }),
+        ...(leftOut ? { peersLeftOut: leftOut } : {}),
         async validate() {
           const { at, want } = reference();
           const got = await engine.tidyAsync(() => runOurs().data());

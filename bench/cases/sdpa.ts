@@ -9,6 +9,7 @@ import type { Array as JaxArray } from '@jax-js/jax';
 import type { Tensor as TfTensor } from '@tensorflow/tfjs-core';
 import { backward, scaledDotProductAttention, type Tensor } from '../../src/index.js';
 import { expectClose, randomInts, randomValues } from '../harness/check.js';
+import { peersLeftOut } from '../harness/env.js';
 import { jaxArray, jaxValues, jaxVariant } from '../harness/jax.js';
 import { leading, once, onCpu } from '../harness/reference.js';
 import type { BenchCase, Jax, Variant } from '../harness/types.js';
@@ -42,8 +43,10 @@ export function sdpaCase(
     // Two matmuls forward; four more backward (dv, dp, dq, dk), not counting the fused kernels' recompute.
     flops: (withBackward ? 12 : 4) * BH * l * l * d,
     quick,
-    async setup({ engine, tf, peerMaxSize }) {
-      const peers = l <= peerMaxSize;
+    async setup(env) {
+      const { engine, tf } = env;
+      const leftOut = peersLeftOut(env, l);
+      const peers = leftOut === undefined;
       const [qv, kv, vv, dyv] = [21, 22, 23, 24].map((seed) => randomValues(BH * l * d, seed));
       const lensv = randomInts(BH, Math.ceil(l / 2), l, 25);
       // Zeroes rows of dyv: before any library gets it.
@@ -109,7 +112,7 @@ export function sdpaCase(
             ? [{ name: 'tfjs', library: 'tfjs' as const, run: () => tf.tidy(() => void peer()) }]
             : []),
         ],
-        ...(peers ? {} : { peersLeftOut: `left out above --peer-max-size ${peerMaxSize}` }),
+        ...(leftOut ? { peersLeftOut: leftOut } : {}),
         async validate() {
           const want = await reference();
           for (const fused of [true, false]) {

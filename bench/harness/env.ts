@@ -106,3 +106,11 @@ export function destroyEnv(env: BenchEnv): void {
   env.tf.engine().reset();
   env.engine.destroy();
 }
+
+/**
+ * Why a case of main size `size` leaves the peers out (`--peer-max-size`: above env.peerMaxSize), or undefined when
+ * they run: for a case's CaseInstance.peersLeftOut.
+ */
+export function peersLeftOut(env: BenchEnv, size: number): string | undefined {
+  return size > env.peerMaxSize ? `left out above --peer-max-size ${env.peerMaxSize}` : undefined;
+}

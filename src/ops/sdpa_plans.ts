@@ -50,7 +50,8 @@ function namedRows(kernel: string, dm: Dims): number {
  * WG, or fewer (8, 16 or 32: few pipelines, whole SIMD groups) when the rows do not fill it. Where the device has
  * subgroups of NAMED_MIN_LANES to WG lanes: the kernel's `_named` variant where it has one and the head dims are at
  * most 4·NAMED_MAX_D4 (rows in named variables, the head dims as pipeline constants; src/ops/sdpa_path.ts has the
- * timings); else, with subgroups of KB lanes or more, its `_subgroup` variant (one lane loads each shared k / v row and subgroupShuffle hands it on), with
+ * timings); else, with subgroups of KB lanes or more, its `_subgroup` variant (one lane loads each shared k / v row
+ * and subgroupShuffle hands it on), with
  * WG a multiple of the largest subgroup so that subgroups are whole, and the head dims as pipeline constants, which
  * fix the trip count of its loops over them.
  */
@@ -80,7 +81,7 @@ function softwarePlan(kernel: string, rows: number, dm: Dims, engine?: Engine): 
     constants: {
       WG: wg,
       ...(variant ? heads : {}),
-      ...(named ? { ROWS: perThread, SHARE_LANES: sgMin >= 8 ? 8 : 4 } : {}),
+      ...(named ? { ROWS: perThread, SHARE_LANES: sgMin >= KB ? KB : NAMED_MIN_LANES } : {}),
     },
     rowsPerGroup: wg * perThread,
   };

@@ -71,11 +71,13 @@ function softwarePlan(kernel: string, rows: number, dm: Dims, engine?: Engine): 
     Math.max(heads.HEAD_D4, heads.HEAD_DV4) <= NAMED_MAX_D4;
   const variant = named ? '_named' : subgroups && `${kernel}_subgroup` in shaderSources ? '_subgroup' : '';
   const perThread = named ? namedRows(kernel, dm) : RM;
-  // The _named dk/dv kernel's key blocks cover at most half the keys, so that a block past every row's valid
-  // length is skipped (lavapipe, L = 128 with half the rows at 64, D = 64: 10.0 → 8.9 ms).
-  const fill = named && kernel === 'sdpa_backward_dkdv' ? Math.ceil(rows / 2) : rows;
   let wg = variant ? sgMax : 8;
-  while (wg < WG && wg * perThread < fill) wg *= 2;
+  // The _named dk/dv kernel's key blocks are one subgroup's keys (WG = sgMax), so that a block past every row's
+  // valid length is skipped: with 1-D lengths drawn from [L/2, L] about a quarter of the keys lie past their
+  // item's length, and blocks of 64 or 128 keys computed nearly all of them. Kernel alone on lavapipe, B·H = 32, D = 64,
+  // ms, blocks of 64 keys (WG = 32 or 64) → 16: L = 128 8.4 → 6.8, L = 512 106 → 94, L = 1024 375 → 354; D = 32,
+  // L = 1024 238 → 194. On SwiftShader (4 lanes, WG = 4) the same within the noise.
+  if (!(named && kernel === 'sdpa_backward_dkdv')) while (wg < WG && wg * perThread < rows) wg *= 2;
   return {
     kernel: kernel + variant,
     constants: {

@@ -7,7 +7,7 @@
 // Dispatch: (ceil(S / (WG·ROWS)), B) folded as the other sdpa kernels (src/ops/sdpa_plans.ts).
 enable subgroups;
 // #import pcg, hash_uniform from "lib/hash.wgsl"
-// #import Params, HEAD_D4, HEAD_DV4, rowLen, rowsNeeded from "lib/sdpa.wgsl"
+// #import Params, HEAD_D4, HEAD_DV4, rowLen, lenPerItem, rowsNeeded from "lib/sdpa.wgsl"
 // #import Row, rowLoad, rowShared, rowDot, rowAxpy, rowGet from "lib/sdpa_rows.wgsl"
 
 override WG: u32 = 64u;
@@ -86,15 +86,15 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   var k7 = keyLoad(b, j0 + lid.x + 7u * WG);
   let hseed = pcg(params.seed);
   // Lengths per batch item (or none): one read for all rows rather than one per row.
-  let perItem = params.lens_rows == 0u || params.lens_rows >= L;
+  let perItem = lenPerItem();
   let itemLen = rowLen(b, 0u);
   for (var i = lo; i < hi; i++) {
     let row = b * L + i;
     let st = stats[row];
     var len = itemLen;
     if (!perItem) { len = rowLen(b, i); }
-    let qr = Query(i, row, rowShared(0u, row * HEAD_D4, HEAD_D4, lane), rowShared(3u, row * HEAD_DV4, HEAD_DV4, lane), st.x,
-                   st.y, len, hseed);
+    let qr = Query(i, row, rowShared(0u, row * HEAD_D4, HEAD_D4, lane), rowShared(3u, row * HEAD_DV4, HEAD_DV4, lane),
+                   st.x, st.y, len, hseed);
     k0 = visit(k0, qr);
     if (ROWS > 1u) { k1 = visit(k1, qr); }
     if (ROWS > 2u) { k2 = visit(k2, qr); }

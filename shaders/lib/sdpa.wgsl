@@ -31,6 +31,12 @@ fn rowLen(b: u32, i: u32) -> i32 {
   return valid_len(b * params.l + i, params.lens_rows, params.s);
 }
 
+// Whether every query row of a batch item has the same valid length (no lengths, or one per item: lens_rows ≥ L), so
+// that rowLen(b, 0) serves them all.
+fn lenPerItem() -> bool {
+  return params.lens_rows == 0u || params.lens_rows >= params.l;
+}
+
 // Keys row i must visit: up to its last valid one (and the diagonal when CAUSAL), or `none` when it has no valid
 // key: all S in the forward (the uniform row), 0 for dq (a uniform row's dS is 0).
 fn keysNeeded(b: u32, i: u32, none: u32) -> u32 {

@@ -106,6 +106,17 @@ describe('fused = unfused, forward and the gradients of q, k, v', () => {
     await expectFusedEqualsUnfused({ b: 2, l: 530, s: 600, d: 8, options: { validLens: [600, 299] } });
   });
 
+  it("head dims past 64 with key blocks past an item's valid length (skipped by the dk/dv kernel) and length 0", async () => {
+    await expectFusedEqualsUnfused({
+      b: 3,
+      l: 20,
+      s: 200,
+      d: 100,
+      dv: 7,
+      options: { validLens: [200, 70, 0] },
+    });
+  });
+
   it('dropout: the same seed drops the same weights on both paths, with masks and causal', async () => {
     const options: SdpaOptions = { dropout: 0.3, seed: 1234, causal: true, validLens: [60, 0] };
     await expectFusedEqualsUnfused({ b: 2, l: 64, s: 64, d: 8, options });

@@ -48,11 +48,12 @@ function namedRows(kernel: string, dm: Dims): number {
 
 /**
  * WG, or fewer (8, 16 or 32: few pipelines, whole SIMD groups) when the rows do not fill it; the _named and
- * _subgroup dk/dv kernels one subgroup (see below). Where the device has subgroups of NAMED_MIN_LANES to WG lanes: the kernel's `_named` variant where it has one and the head dims are at
- * most 4·NAMED_MAX_D4 (rows in named variables, the head dims as pipeline constants; src/ops/sdpa_path.ts has the
- * timings); else, with subgroups of KB lanes or more, its `_subgroup` variant (one lane loads each shared k / v row
- * and subgroupShuffle hands it on), with WG a multiple of the largest subgroup so that subgroups are whole, and the
- * head dims as pipeline constants, which fix the trip count of its loops over them.
+ * _subgroup dk/dv kernels one subgroup (see below). Where the device has subgroups of NAMED_MIN_LANES to WG lanes:
+ * the kernel's `_named` variant where it has one and the head dims are at most 4·NAMED_MAX_D4 (rows in named
+ * variables, the head dims as pipeline constants; src/ops/sdpa_path.ts has the timings); else, with subgroups of KB
+ * lanes or more, its `_subgroup` variant (one lane loads each shared k / v row and subgroupShuffle hands it on),
+ * with WG a multiple of the largest subgroup so that subgroups are whole, and the head dims as pipeline constants,
+ * which fix the trip count of its loops over them.
  */
 function softwarePlan(kernel: string, rows: number, dm: Dims, engine?: Engine): SdpaPlan {
   const gpu = engine?.gpu;
@@ -74,9 +75,10 @@ function softwarePlan(kernel: string, rows: number, dm: Dims, engine?: Engine): 
   // The subgroup dk/dv kernels' key blocks are one subgroup's keys (WG = sgMax), so that a block past every row's
   // valid length is skipped: with 1-D lengths drawn from [L/2, L] about a quarter of the keys lie past their
   // item's length, and blocks of 64 to 512 keys computed nearly all of them. Kernel alone on lavapipe, B·H = 32,
-  // ms: _named (blocks of 64 keys → 16), D = 64: L = 128 8.4 → 6.8, L = 512 106 → 94, L = 1024 375 → 354; D = 32,
-  // L = 1024 238 → 194. _subgroup (blocks of up to 512 keys → 64), D = 128: L = 512 344 → 281, L = 1024 1309 → 1095;
-  // D = 96, L = 256 74 → 63. On SwiftShader (_named, 4 lanes, WG = 4) the same within the noise.
+  // ms: _named (blocks of 64 keys → 16), D = 64: L = 128 8.4 → 6.8, L = 512 106 → 94, L = 1024 375 → 354;
+  // D = 32, L = 1024 238 → 194. _subgroup (blocks of up to 512 keys → 64), D = 128: L = 512 344 → 281,
+  // L = 1024 1309 → 1095; D = 96, L = 256 74 → 63. On SwiftShader (_named, 4 lanes, WG = 4) the same within the
+  // noise.
   if (!(variant && kernel === 'sdpa_backward_dkdv')) while (wg < WG && wg * perThread < rows) wg *= 2;
   return {
     kernel: kernel + variant,

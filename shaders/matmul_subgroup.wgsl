@@ -6,7 +6,7 @@
 // Dispatch: (ceil(N / (4·WG)), ceil(M / (16·BLOCKS)), B), batches in chunks from z0; WG a multiple of the largest
 // subgroup size, so that subgroups are whole. A workgroup owns 16·BLOCKS whole rows of y; thread lid owns the vec4
 // column group lid. Each subgroup lane loads the a values of one k-block (16·BLOCKS rows × 4 k) and subgroupShuffle
-// hands them to the other lanes, so one load feeds the whole subgroup.
+// (subgroupBroadcast with LANES = 4) hands them to the other lanes, so one load feeds the whole subgroup.
 // Why this shape (lavapipe, Mesa 25, read off its machine code): every storage load inside a loop is a per-lane
 // gather of about 8 instructions per lane and component (bounds check, branch, insert), the uniform ones too, while
 // a multiply-add is 2 (lavapipe emits fma() as vmulps + vaddps). So loads per multiply-add decide the speed: a
@@ -22,6 +22,12 @@ override TRANS_B: bool = false;
 override WG: u32 = 64u;
 // 16-row blocks of y per workgroup: 1 or 4.
 override BLOCKS: u32 = 1u;
+// 0: a k-block's lanes are walked by a loop that hands their a values on with subgroupShuffle (any subgroup size).
+// 4: the walk is written out for 4 lanes, handing on with subgroupBroadcast from constant lanes (devices whose
+// subgroups have 4 lanes; lanes past 4 load copies). SwiftShader makes a constant-lane broadcast a splat and no
+// longer stores the accumulators at every lane: 1.4× at 512². On lavapipe the same written out for 8 lanes was
+// 1.4× slower (its code outgrew what the front end decodes), so it keeps the loop.
+override LANES: u32 = 0u;
 
 struct Params { m: u32, n: u32, k: u32, astride: u32, bstride: u32, z0: u32 }
 
@@ -95,26 +101,32 @@ fn aRows16(base: u32, row: u32, kc: u32, keep: bool) -> Rows16 {
                 zeroUnless(aQuad(base, row + 8u, kc), keep), zeroUnless(aQuad(base, row + 12u, kc), keep));
 }
 
+// Lane t's x, in every lane: a shuffle by the loop's t, or (LANES > 0, t a constant at every call) a broadcast from
+// a constant lane.
+fn fromLane(x: vec4f, t: u32) -> vec4f {
+  if (LANES == 0u) { return subgroupShuffle(x, t); }
+  switch t {
+    case 0u: { return subgroupBroadcast(x, 0u); }
+    case 1u: { return subgroupBroadcast(x, 1u); }
+    case 2u: { return subgroupBroadcast(x, 2u); }
+    default: { return subgroupBroadcast(x, 3u); }
+  }
+}
+
+fn maddQuad(acc: Quad, a: Quad, t: u32, bq: Quad) -> Quad {
+  return Quad(madd(acc.r0, fromLane(a.r0, t), bq), madd(acc.r1, fromLane(a.r1, t), bq),
+              madd(acc.r2, fromLane(a.r2, t), bq), madd(acc.r3, fromLane(a.r3, t), bq));
+}
+
 // acc + lane t's 16 rows of op(a) (its k-block) times op(b)'s 4 rows at that k-block (bq).
 fn madd16(acc: Rows16, a: Rows16, t: u32, bq: Quad) -> Rows16 {
-  var r = acc;
-  r.q0.r0 = madd(r.q0.r0, subgroupShuffle(a.q0.r0, t), bq);
-  r.q0.r1 = madd(r.q0.r1, subgroupShuffle(a.q0.r1, t), bq);
-  r.q0.r2 = madd(r.q0.r2, subgroupShuffle(a.q0.r2, t), bq);
-  r.q0.r3 = madd(r.q0.r3, subgroupShuffle(a.q0.r3, t), bq);
-  r.q1.r0 = madd(r.q1.r0, subgroupShuffle(a.q1.r0, t), bq);
-  r.q1.r1 = madd(r.q1.r1, subgroupShuffle(a.q1.r1, t), bq);
-  r.q1.r2 = madd(r.q1.r2, subgroupShuffle(a.q1.r2, t), bq);
-  r.q1.r3 = madd(r.q1.r3, subgroupShuffle(a.q1.r3, t), bq);
-  r.q2.r0 = madd(r.q2.r0, subgroupShuffle(a.q2.r0, t), bq);
-  r.q2.r1 = madd(r.q2.r1, subgroupShuffle(a.q2.r1, t), bq);
-  r.q2.r2 = madd(r.q2.r2, subgroupShuffle(a.q2.r2, t), bq);
-  r.q2.r3 = madd(r.q2.r3, subgroupShuffle(a.q2.r3, t), bq);
-  r.q3.r0 = madd(r.q3.r0, subgroupShuffle(a.q3.r0, t), bq);
-  r.q3.r1 = madd(r.q3.r1, subgroupShuffle(a.q3.r1, t), bq);
-  r.q3.r2 = madd(r.q3.r2, subgroupShuffle(a.q3.r2, t), bq);
-  r.q3.r3 = madd(r.q3.r3, subgroupShuffle(a.q3.r3, t), bq);
-  return r;
+  return Rows16(maddQuad(acc.q0, a.q0, t, bq), maddQuad(acc.q1, a.q1, t, bq), maddQuad(acc.q2, a.q2, t, bq),
+                maddQuad(acc.q3, a.q3, t, bq));
+}
+
+// acc + the k-blocks of lanes 0–3 (LANES = 4), op(b)'s rows at them in b0 … b3.
+fn madd16Lanes4(acc: Rows16, a: Rows16, b0: Quad, b1: Quad, b2: Quad, b3: Quad) -> Rows16 {
+  return madd16(madd16(madd16(madd16(acc, a, 0u, b0), a, 1u, b1), a, 2u, b2), a, 3u, b3);
 }
 
 fn storeQuad(z: u32, row: u32, c4: u32, q: Quad) {
@@ -147,9 +159,11 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   var acc1 = ZERO16;
   var acc2 = ZERO16;
   var acc3 = ZERO16;
-  for (var k40 = 0u; k40 < K4; k40 += sg) {
+  // k-blocks handed on per step: the subgroup's, or LANES.
+  let step = select(sg, LANES, LANES > 0u);
+  for (var k40 = 0u; k40 < K4; k40 += step) {
     // This lane's k-block: op(a)[row0 .. row0 + 16·BLOCKS − 1, 4·kl .. 4·kl + 3], zero past K.
-    let kl = k40 + lane;
+    let kl = k40 + lane % step;
     let kc = min(kl, K4 - 1u);
     let a0 = aRows16(abase, row0, kc, kl < K4);
     var a1 = ZERO16;
@@ -160,14 +174,27 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
       a2 = aRows16(abase, row0 + 32u, kc, kl < K4);
       a3 = aRows16(abase, row0 + 48u, kc, kl < K4);
     }
-    for (var t = 0u; t < sg; t++) {
-      // Past K the a values are zero, so any k-block in range will do for b.
-      let bq = bQuad(bbase, cb, min(k40 + t, K4 - 1u));
-      acc0 = madd16(acc0, a0, t, bq);
+    // Past K the a values are zero, so any k-block in range will do for b.
+    if (LANES == 4u) {
+      let b0 = bQuad(bbase, cb, min(k40, K4 - 1u));
+      let b1 = bQuad(bbase, cb, min(k40 + 1u, K4 - 1u));
+      let b2 = bQuad(bbase, cb, min(k40 + 2u, K4 - 1u));
+      let b3 = bQuad(bbase, cb, min(k40 + 3u, K4 - 1u));
+      acc0 = madd16Lanes4(acc0, a0, b0, b1, b2, b3);
       if (BLOCKS == 4u) {
-        acc1 = madd16(acc1, a1, t, bq);
-        acc2 = madd16(acc2, a2, t, bq);
-        acc3 = madd16(acc3, a3, t, bq);
+        acc1 = madd16Lanes4(acc1, a1, b0, b1, b2, b3);
+        acc2 = madd16Lanes4(acc2, a2, b0, b1, b2, b3);
+        acc3 = madd16Lanes4(acc3, a3, b0, b1, b2, b3);
+      }
+    } else {
+      for (var t = 0u; t < sg; t++) {
+        let bq = bQuad(bbase, cb, min(k40 + t, K4 - 1u));
+        acc0 = madd16(acc0, a0, t, bq);
+        if (BLOCKS == 4u) {
+          acc1 = madd16(acc1, a1, t, bq);
+          acc2 = madd16(acc2, a2, t, bq);
+          acc3 = madd16(acc3, a3, t, bq);
+        }
       }
     }
   }

@@ -65,3 +65,20 @@ export function expectClose(
       `${what}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} (atol ${atol}, rtol ${rtol})`,
     );
 }
+
+/**
+ * Makes the adapter report subgroups of `min` to `max` lanes until the returned function is called, so that the
+ * plans pick what they would on such a device (SwiftShader's 4 lanes on lavapipe's 8: the kernels written for 4 lanes
+ * run correctly on 8).
+ */
+export function reportSubgroupSizes(engine: Engine, min: number, max: number): () => void {
+  const adapter = engine.gpu!.adapter;
+  const own = Object.getOwnPropertyDescriptor(adapter, 'info');
+  const { vendor, architecture, device, description } = adapter.info;
+  const info = { vendor, architecture, device, description, subgroupMinSize: min, subgroupMaxSize: max };
+  Object.defineProperty(adapter, 'info', { value: info, configurable: true });
+  return () => {
+    if (own) Object.defineProperty(adapter, 'info', own);
+    else delete (adapter as { info?: unknown }).info;
+  };
+}

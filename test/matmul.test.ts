@@ -11,7 +11,7 @@ import type { KernelSet } from '../src/runtime/kernel_set.js';
 import { apply, runReference, type OpCase } from '../src/runtime/op.js';
 import { formatShape } from '../src/runtime/tensor.js';
 import { useEngine } from './engine_fixture.js';
-import { drawCase, expectClose, f32, finiteDifference, upload } from './helpers.js';
+import { drawCase, expectClose, f32, finiteDifference, reportSubgroupSizes, upload } from './helpers.js';
 
 const engine = useEngine();
 
@@ -172,6 +172,49 @@ async function checkForward(engine: Engine, c: OpCase<MatmulAttrs>, seed: number
     expectClose(await y.data(), expected, { what: `matmul ${label(c)}` });
   });
 }
+
+describe("matmul_subgroup written out for 4 lanes (LANES = 4: the adapter reports SwiftShader's 4-lane subgroups)", () => {
+  let restore = () => {};
+  beforeAll(() => {
+    restore = reportSubgroupSizes(engine(), 4, 4);
+  });
+  afterAll(() => restore());
+
+  // Multiples of 4 in K, N (and M with transA): 64-row tiles (M ≥ 64) and 16-row ones, K steps of 4 k-blocks
+  // left partly filled (K / 4 = 5, 1, 11), every transpose, shared operands (batch stride 0).
+  const cases = [
+    ...bools.flatMap((ta) => bools.map((tb) => mmDims(68, 36, 20, ta, tb))),
+    ...bools.flatMap((ta) => bools.map((tb) => mmDims(12, 8, 4, ta, tb))),
+    mmDims(72, 40, 44, false, false, 3, 0),
+    mmDims(72, 40, 44, true, true, 0, 3),
+    mmDims(24, 132, 28, false, true, 2, 2),
+  ];
+  cases.forEach((c, i) => {
+    it(`forward vs CPU reference: ${label(c)}`, async () => {
+      const spy = vi.spyOn(engine(), 'dispatch');
+      try {
+        await checkForward(engine(), c, 5000 + i);
+        const subgroups = engine().profile.subgroups;
+        expect(spy.mock.calls.map(([kernel]) => kernel)).toEqual([subgroups ? 'matmul_subgroup' : 'matmul']);
+        if (subgroups) expect(spy.mock.calls[0][1].constants?.LANES).toBe(4);
+      } finally {
+        spy.mockRestore();
+      }
+    });
+  });
+
+  it('keeps the loop (LANES = 0) where subgroups have 8 lanes', async () => {
+    const eight = reportSubgroupSizes(engine(), 8, 8);
+    const spy = vi.spyOn(engine(), 'dispatch');
+    try {
+      await checkForward(engine(), mmDims(68, 36, 20, false, false), 6000);
+      if (engine().profile.subgroups) expect(spy.mock.calls[0][1].constants?.LANES).toBe(0);
+    } finally {
+      spy.mockRestore();
+      eight();
+    }
+  });
+});
 
 describe('matmul, hardware kernel set (matmul_tiled.wgsl)', () => {
   let previous: KernelSet;

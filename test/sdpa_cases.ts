@@ -42,20 +42,3 @@ export const subgroupKernels = (engine: Engine) => subgroupsFrom(engine, 8);
 
 /** Whether the software plans take the _named attention kernels here for head dims up to 64 (4 to 64 lanes). */
 export const namedKernels = (engine: Engine) => subgroupsFrom(engine, 4);
-
-/**
- * Makes the adapter report subgroups of `min` to `max` lanes until the returned function is called, so that the
- * plans pick what they would on such a device (SwiftShader's 4 lanes on lavapipe's 8: the kernels that share rows
- * over 4 lanes run correctly on 8).
- */
-export function reportSubgroupSizes(engine: Engine, min: number, max: number): () => void {
-  const adapter = engine.gpu!.adapter;
-  const own = Object.getOwnPropertyDescriptor(adapter, 'info');
-  const { vendor, architecture, device, description } = adapter.info;
-  const info = { vendor, architecture, device, description, subgroupMinSize: min, subgroupMaxSize: max };
-  Object.defineProperty(adapter, 'info', { value: info, configurable: true });
-  return () => {
-    if (own) Object.defineProperty(adapter, 'info', own);
-    else delete (adapter as { info?: unknown }).info;
-  };
-}

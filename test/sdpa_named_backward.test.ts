@@ -9,8 +9,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useEngine } from './engine_fixture.js';
-import { label, namedKernels, reportSubgroupSizes, sdpaCase, subgroupKernels } from './sdpa_cases.js';
+import { label, namedKernels, sdpaCase, subgroupKernels } from './sdpa_cases.js';
 import { awkward, checkAutograd, checkKernels, rowLens } from './sdpa_backward_check.js';
+import { reportSubgroupSizes } from './helpers.js';
 
 const engine = useEngine('webgpu', { kernels: 'software' });
 let subgroups = false;

@@ -13,8 +13,8 @@ import { SDPA_UNFUSED_MAX_BYTES, preferFused } from '../src/ops/sdpa_path.js';
 import { backward } from '../src/ops/autograd.js';
 import type { KernelSet } from '../src/runtime/kernel_set.js';
 import { useEngine } from './engine_fixture.js';
-import { expectClose } from './helpers.js';
-import { namedKernels, reportSubgroupSizes, subgroupKernels } from './sdpa_cases.js';
+import { expectClose, reportSubgroupSizes } from './helpers.js';
+import { namedKernels, subgroupKernels } from './sdpa_cases.js';
 
 const engine = useEngine();
 let own: KernelSet;

@@ -12,8 +12,8 @@ import { sdpaForward } from '../src/ops/sdpa_fused.js';
 import type { SdpaAttrs } from '../src/ops/sdpa_reference.js';
 import { apply, runReference, type OpCase } from '../src/runtime/op.js';
 import { useEngine } from './engine_fixture.js';
-import { label, namedKernels, reportSubgroupSizes, sdpaCase, subgroupKernels } from './sdpa_cases.js';
-import { drawCase, expectClose, upload } from './helpers.js';
+import { label, namedKernels, sdpaCase, subgroupKernels } from './sdpa_cases.js';
+import { drawCase, expectClose, reportSubgroupSizes, upload } from './helpers.js';
 
 const engine = useEngine('webgpu', { kernels: 'software' });
 let subgroups = false;

@@ -14,6 +14,11 @@ enable subgroups;
 override WG: u32 = 64u;
 // Query rows per thread, 1 to 8 (src/ops/sdpa_plans.ts: namedRows).
 override ROWS: u32 = 4u;
+// true: a block's 4 keys are written out (blockShared, blockScores, blockAxpy), so that a query's scores and sums are
+// assigned once per block, not once per key: SwiftShader stores a variable assigned in a loop at every pass (kernel
+// alone, B·H = 32, D = 64: L = 128 44 → 22 ms, L = 512 676 → 310). false: a loop walks them one k or v row at a
+// time, which lavapipe runs faster (L = 512: 51 against 65 ms written out: 4 rows of 16 vec4 outgrow its registers).
+override KEYS_WRITTEN: bool = false;
 
 // q, k, v, lens: bindings 0–3 (lib/sdpa.wgsl).
 @group(0) @binding(4) var<storage, read_write> o: array<vec4f>;
@@ -46,6 +51,29 @@ fn withSlot(v: vec4f, t: u32, x: f32) -> vec4f {
 
 fn slot(v: vec4f, t: u32) -> f32 {
   return dot(select(vec4f(0.0), v, vec4u(0u, 1u, 2u, 3u) == vec4u(t)), vec4f(1.0));
+}
+
+// Keys j0 … j0 + 3 of operand `which` (1 k, 2 v) in batch item b, rows past n − 1 clamped onto it, each handed
+// round the subgroup by rowShared (KEYS_WRITTEN).
+struct Block { r0: Row, r1: Row, r2: Row, r3: Row }
+
+fn blockShared(which: u32, b: u32, j0: u32, n: u32, n4: u32, lane: u32) -> Block {
+  let base = b * params.s;
+  return Block(rowShared(which, (base + min(j0, n - 1u)) * n4, n4, lane),
+               rowShared(which, (base + min(j0 + 1u, n - 1u)) * n4, n4, lane),
+               rowShared(which, (base + min(j0 + 2u, n - 1u)) * n4, n4, lane),
+               rowShared(which, (base + min(j0 + 3u, n - 1u)) * n4, n4, lane));
+}
+
+// The query's raw scores against the block's 4 keys.
+fn blockScores(q: Row, k: Block) -> vec4f {
+  return vec4f(rowDot(q, k.r0, HEAD_D4), rowDot(q, k.r1, HEAD_D4), rowDot(q, k.r2, HEAD_D4), rowDot(q, k.r3, HEAD_D4));
+}
+
+// acc + the block's 4 v rows weighted by p.
+fn blockAxpy(acc: Row, p: vec4f, v: Block) -> Row {
+  return rowAxpy(rowAxpy(rowAxpy(rowAxpy(acc, p.x, v.r0, HEAD_DV4), p.y, v.r1, HEAD_DV4), p.z, v.r2, HEAD_DV4), p.w,
+                 v.r3, HEAD_DV4);
 }
 
 // The scaled and masked scores of keys j0 … j0 + 3 (those at or past n count as absent: weight 0), the new running
@@ -109,16 +137,28 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   var q7 = queryLoad(b, i0 + lid.x + 7u * WG);
   let hseed = pcg(params.seed);
   for (var j0 = 0u; j0 < n; j0 += 4u) {
-    for (var t = 0u; t < 4u; t++) {
-      let kj = rowShared(1u, (b * S + min(j0 + t, n - 1u)) * HEAD_D4, HEAD_D4, lane);
-      q0.s = withSlot(q0.s, t, rowDot(q0.q, kj, HEAD_D4));
-      if (ROWS > 1u) { q1.s = withSlot(q1.s, t, rowDot(q1.q, kj, HEAD_D4)); }
-      if (ROWS > 2u) { q2.s = withSlot(q2.s, t, rowDot(q2.q, kj, HEAD_D4)); }
-      if (ROWS > 3u) { q3.s = withSlot(q3.s, t, rowDot(q3.q, kj, HEAD_D4)); }
-      if (ROWS > 4u) { q4.s = withSlot(q4.s, t, rowDot(q4.q, kj, HEAD_D4)); }
-      if (ROWS > 5u) { q5.s = withSlot(q5.s, t, rowDot(q5.q, kj, HEAD_D4)); }
-      if (ROWS > 6u) { q6.s = withSlot(q6.s, t, rowDot(q6.q, kj, HEAD_D4)); }
-      if (ROWS > 7u) { q7.s = withSlot(q7.s, t, rowDot(q7.q, kj, HEAD_D4)); }
+    if (KEYS_WRITTEN) {
+      let kb = blockShared(1u, b, j0, n, HEAD_D4, lane);
+      q0.s = blockScores(q0.q, kb);
+      if (ROWS > 1u) { q1.s = blockScores(q1.q, kb); }
+      if (ROWS > 2u) { q2.s = blockScores(q2.q, kb); }
+      if (ROWS > 3u) { q3.s = blockScores(q3.q, kb); }
+      if (ROWS > 4u) { q4.s = blockScores(q4.q, kb); }
+      if (ROWS > 5u) { q5.s = blockScores(q5.q, kb); }
+      if (ROWS > 6u) { q6.s = blockScores(q6.q, kb); }
+      if (ROWS > 7u) { q7.s = blockScores(q7.q, kb); }
+    } else {
+      for (var t = 0u; t < 4u; t++) {
+        let kj = rowShared(1u, (b * S + min(j0 + t, n - 1u)) * HEAD_D4, HEAD_D4, lane);
+        q0.s = withSlot(q0.s, t, rowDot(q0.q, kj, HEAD_D4));
+        if (ROWS > 1u) { q1.s = withSlot(q1.s, t, rowDot(q1.q, kj, HEAD_D4)); }
+        if (ROWS > 2u) { q2.s = withSlot(q2.s, t, rowDot(q2.q, kj, HEAD_D4)); }
+        if (ROWS > 3u) { q3.s = withSlot(q3.s, t, rowDot(q3.q, kj, HEAD_D4)); }
+        if (ROWS > 4u) { q4.s = withSlot(q4.s, t, rowDot(q4.q, kj, HEAD_D4)); }
+        if (ROWS > 5u) { q5.s = withSlot(q5.s, t, rowDot(q5.q, kj, HEAD_D4)); }
+        if (ROWS > 6u) { q6.s = withSlot(q6.s, t, rowDot(q6.q, kj, HEAD_D4)); }
+        if (ROWS > 7u) { q7.s = withSlot(q7.s, t, rowDot(q7.q, kj, HEAD_D4)); }
+      }
     }
     q0 = softmaxStep(q0, j0, n, hseed);
     if (ROWS > 1u) { q1 = softmaxStep(q1, j0, n, hseed); }
@@ -128,16 +168,28 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
     if (ROWS > 5u) { q5 = softmaxStep(q5, j0, n, hseed); }
     if (ROWS > 6u) { q6 = softmaxStep(q6, j0, n, hseed); }
     if (ROWS > 7u) { q7 = softmaxStep(q7, j0, n, hseed); }
-    for (var t = 0u; t < 4u; t++) {
-      let vj = rowShared(2u, (b * S + min(j0 + t, n - 1u)) * HEAD_DV4, HEAD_DV4, lane);
-      q0.acc = rowAxpy(q0.acc, slot(q0.s, t), vj, HEAD_DV4);
-      if (ROWS > 1u) { q1.acc = rowAxpy(q1.acc, slot(q1.s, t), vj, HEAD_DV4); }
-      if (ROWS > 2u) { q2.acc = rowAxpy(q2.acc, slot(q2.s, t), vj, HEAD_DV4); }
-      if (ROWS > 3u) { q3.acc = rowAxpy(q3.acc, slot(q3.s, t), vj, HEAD_DV4); }
-      if (ROWS > 4u) { q4.acc = rowAxpy(q4.acc, slot(q4.s, t), vj, HEAD_DV4); }
-      if (ROWS > 5u) { q5.acc = rowAxpy(q5.acc, slot(q5.s, t), vj, HEAD_DV4); }
-      if (ROWS > 6u) { q6.acc = rowAxpy(q6.acc, slot(q6.s, t), vj, HEAD_DV4); }
-      if (ROWS > 7u) { q7.acc = rowAxpy(q7.acc, slot(q7.s, t), vj, HEAD_DV4); }
+    if (KEYS_WRITTEN) {
+      let vb = blockShared(2u, b, j0, n, HEAD_DV4, lane);
+      q0.acc = blockAxpy(q0.acc, q0.s, vb);
+      if (ROWS > 1u) { q1.acc = blockAxpy(q1.acc, q1.s, vb); }
+      if (ROWS > 2u) { q2.acc = blockAxpy(q2.acc, q2.s, vb); }
+      if (ROWS > 3u) { q3.acc = blockAxpy(q3.acc, q3.s, vb); }
+      if (ROWS > 4u) { q4.acc = blockAxpy(q4.acc, q4.s, vb); }
+      if (ROWS > 5u) { q5.acc = blockAxpy(q5.acc, q5.s, vb); }
+      if (ROWS > 6u) { q6.acc = blockAxpy(q6.acc, q6.s, vb); }
+      if (ROWS > 7u) { q7.acc = blockAxpy(q7.acc, q7.s, vb); }
+    } else {
+      for (var t = 0u; t < 4u; t++) {
+        let vj = rowShared(2u, (b * S + min(j0 + t, n - 1u)) * HEAD_DV4, HEAD_DV4, lane);
+        q0.acc = rowAxpy(q0.acc, slot(q0.s, t), vj, HEAD_DV4);
+        if (ROWS > 1u) { q1.acc = rowAxpy(q1.acc, slot(q1.s, t), vj, HEAD_DV4); }
+        if (ROWS > 2u) { q2.acc = rowAxpy(q2.acc, slot(q2.s, t), vj, HEAD_DV4); }
+        if (ROWS > 3u) { q3.acc = rowAxpy(q3.acc, slot(q3.s, t), vj, HEAD_DV4); }
+        if (ROWS > 4u) { q4.acc = rowAxpy(q4.acc, slot(q4.s, t), vj, HEAD_DV4); }
+        if (ROWS > 5u) { q5.acc = rowAxpy(q5.acc, slot(q5.s, t), vj, HEAD_DV4); }
+        if (ROWS > 6u) { q6.acc = rowAxpy(q6.acc, slot(q6.s, t), vj, HEAD_DV4); }
+        if (ROWS > 7u) { q7.acc = rowAxpy(q7.acc, slot(q7.s, t), vj, HEAD_DV4); }
+      }
     }
   }
   queryStore(q0);

@@ -23,14 +23,21 @@ beforeAll(() => {
   named = namedKernels(engine());
 });
 
-/** The kernel the plan should take for this case, and the lanes a _named one shares rows over. */
-function expected(c: OpCase<SdpaAttrs>, lanes: number): { kernel: string; share?: number } {
+/**
+ * The kernel the plan should take for this case, the lanes a _named one shares rows over, and whether it writes a
+ * block's keys out (KEYS_WRITTEN: where every subgroup has 4 lanes).
+ */
+function expected(
+  c: OpCase<SdpaAttrs>,
+  lanes: number,
+  keysWritten: number,
+): { kernel: string; share?: number; keysWritten?: number } {
   if (named && Math.max(c.inputs[0].shape[2], c.inputs[2].shape[2]) <= 64)
-    return { kernel: 'sdpa_forward_named', share: lanes };
+    return { kernel: 'sdpa_forward_named', share: lanes, keysWritten };
   return { kernel: subgroups ? 'sdpa_forward_subgroup' : 'sdpa_forward' };
 }
 
-async function check(c: OpCase<SdpaAttrs>, seed: number, lanes = 8): Promise<void> {
+async function check(c: OpCase<SdpaAttrs>, seed: number, lanes = 8, keysWritten = 0): Promise<void> {
   const { values, cpuIn } = drawCase(c, seed);
   const [o, lse] = runReference(sdpaForward, cpuIn, c.attrs);
   const spy = vi.spyOn(engine(), 'dispatch');
@@ -44,9 +51,10 @@ async function check(c: OpCase<SdpaAttrs>, seed: number, lanes = 8): Promise<voi
       expectClose(await outs[0].data(), o, { what: `${label(c)} o` });
       expectClose(await outs[1].data(), lse, { what: `${label(c)} lse` });
     });
-    const want = expected(c, lanes);
+    const want = expected(c, lanes, keysWritten);
     expect(spy.mock.calls.map(([kernel]) => kernel)).toEqual([want.kernel]);
     expect(spy.mock.calls[0][1].constants?.SHARE_LANES).toBe(want.share);
+    expect(spy.mock.calls[0][1].constants?.KEYS_WRITTEN).toBe(want.keysWritten);
   } finally {
     spy.mockRestore();
   }
@@ -79,23 +87,30 @@ describe('sdpa_forward, software kernel set with subgroups, vs the float64 refer
   });
 });
 
-describe('sdpa_forward_named with rows shared over 4 lanes (the adapter reports 4-lane subgroups), vs the float64 reference', () => {
-  let restore = () => {};
-  beforeAll(() => {
-    restore = reportSubgroupSizes(engine(), 4, 8);
-  });
-  afterAll(() => restore());
-  const cases = [
-    sdpaCase(
-      'L = 63, S = 65, D = 64, per-row lens with 0 and > S',
-      [2, 63, 65, 64, 64],
-      {},
-      rowLens(2, 63, 65),
-    ),
-    sdpaCase('D = 12 ≠ Dv = 20, per-batch lens with 0 and > S', [3, 17, 33, 12, 20], {}, [0, 40, 9]),
-    sdpaCase('dropout + causal, L > S', [2, 50, 37, 4, 4], { p: 0.6, seed: 99, causal: true }),
-  ];
-  cases.forEach((c, i) => {
-    it(`${label(c)}`, () => check(c, 7100 + i, 4), 180_000);
-  });
-});
+// Subgroups of 4 to 8 lanes: rows shared over 4, keys walked by a loop; of 4 lanes only (SwiftShader): keys written out.
+describe.each([
+  [4, 8, 0],
+  [4, 4, 1],
+])(
+  'sdpa_forward_named with rows shared over 4 lanes (the adapter reports subgroups of %i to %i lanes; KEYS_WRITTEN %i), vs the float64 reference',
+  (min, max, keysWritten) => {
+    let restore = () => {};
+    beforeAll(() => {
+      restore = reportSubgroupSizes(engine(), min, max);
+    });
+    afterAll(() => restore());
+    const cases = [
+      sdpaCase(
+        'L = 63, S = 65, D = 64, per-row lens with 0 and > S',
+        [2, 63, 65, 64, 64],
+        {},
+        rowLens(2, 63, 65),
+      ),
+      sdpaCase('D = 12 ≠ Dv = 20, per-batch lens with 0 and > S', [3, 17, 33, 12, 20], {}, [0, 40, 9]),
+      sdpaCase('dropout + causal, L > S', [2, 50, 37, 4, 4], { p: 0.6, seed: 99, causal: true }),
+    ];
+    cases.forEach((c, i) => {
+      it(`${label(c)}`, () => check(c, 7100 + i, 4, keysWritten), 180_000);
+    });
+  },
+);

@@ -86,6 +86,8 @@ function softwarePlan(kernel: string, rows: number, dm: Dims, engine?: Engine): 
       WG: wg,
       ...(variant ? heads : {}),
       ...(named ? { ROWS: perThread, SHARE_LANES: sgMin >= KB ? KB : NAMED_MIN_LANES } : {}),
+      // The _named forward writes a block's 4 keys out where every subgroup has 4 lanes (SwiftShader; see the WGSL).
+      ...(named && kernel === 'sdpa_forward' ? { KEYS_WRITTEN: sgMin === 4 && sgMax === 4 ? 1 : 0 } : {}),
     },
     rowsPerGroup: wg * perThread,
   };

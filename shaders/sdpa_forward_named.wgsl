@@ -53,16 +53,17 @@ fn slot(v: vec4f, t: u32) -> f32 {
   return dot(select(vec4f(0.0), v, vec4u(0u, 1u, 2u, 3u) == vec4u(t)), vec4f(1.0));
 }
 
-// Keys j0 … j0 + 3 of operand `which` (1 k, 2 v) in batch item b, rows past n − 1 clamped onto it, each handed
-// round the subgroup by rowShared (KEYS_WRITTEN).
+// Key j of operand `which` (1 k, 2 v) in batch item b, past n − 1 clamped onto it, handed round the subgroup.
+fn keyShared(which: u32, b: u32, j: u32, n: u32, n4: u32, lane: u32) -> Row {
+  return rowShared(which, (b * params.s + min(j, n - 1u)) * n4, n4, lane);
+}
+
+// Keys j0 … j0 + 3 (KEYS_WRITTEN).
 struct Block { r0: Row, r1: Row, r2: Row, r3: Row }
 
 fn blockShared(which: u32, b: u32, j0: u32, n: u32, n4: u32, lane: u32) -> Block {
-  let base = b * params.s;
-  return Block(rowShared(which, (base + min(j0, n - 1u)) * n4, n4, lane),
-               rowShared(which, (base + min(j0 + 1u, n - 1u)) * n4, n4, lane),
-               rowShared(which, (base + min(j0 + 2u, n - 1u)) * n4, n4, lane),
-               rowShared(which, (base + min(j0 + 3u, n - 1u)) * n4, n4, lane));
+  return Block(keyShared(which, b, j0, n, n4, lane), keyShared(which, b, j0 + 1u, n, n4, lane),
+               keyShared(which, b, j0 + 2u, n, n4, lane), keyShared(which, b, j0 + 3u, n, n4, lane));
 }
 
 // The query's raw scores against the block's 4 keys.
@@ -149,7 +150,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
       if (ROWS > 7u) { q7.s = blockScores(q7.q, kb); }
     } else {
       for (var t = 0u; t < 4u; t++) {
-        let kj = rowShared(1u, (b * S + min(j0 + t, n - 1u)) * HEAD_D4, HEAD_D4, lane);
+        let kj = keyShared(1u, b, j0 + t, n, HEAD_D4, lane);
         q0.s = withSlot(q0.s, t, rowDot(q0.q, kj, HEAD_D4));
         if (ROWS > 1u) { q1.s = withSlot(q1.s, t, rowDot(q1.q, kj, HEAD_D4)); }
         if (ROWS > 2u) { q2.s = withSlot(q2.s, t, rowDot(q2.q, kj, HEAD_D4)); }
@@ -180,7 +181,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
       if (ROWS > 7u) { q7.acc = blockAxpy(q7.acc, q7.s, vb); }
     } else {
       for (var t = 0u; t < 4u; t++) {
-        let vj = rowShared(2u, (b * S + min(j0 + t, n - 1u)) * HEAD_DV4, HEAD_DV4, lane);
+        let vj = keyShared(2u, b, j0 + t, n, HEAD_DV4, lane);
         q0.acc = rowAxpy(q0.acc, slot(q0.s, t), vj, HEAD_DV4);
         if (ROWS > 1u) { q1.acc = rowAxpy(q1.acc, slot(q1.s, t), vj, HEAD_DV4); }
         if (ROWS > 2u) { q2.acc = rowAxpy(q2.acc, slot(q2.s, t), vj, HEAD_DV4); }

@@ -5,6 +5,7 @@
  * gradient ever needs a transpose copy.
  */
 import { OpError, apply, type OpCase, type OpDef } from '../runtime/op.js';
+import { fourLaneSubgroups } from '../runtime/device.js';
 import type { Engine } from '../runtime/engine.js';
 import { shaderSources } from '../runtime/shaders.js';
 import type { Tensor } from '../runtime/tensor.js';
@@ -97,7 +98,6 @@ function plan(engine: Engine, d: Dims, attrs: MatmulAttrs): Plan {
  */
 function softwarePlan(engine: Engine, d: Dims, { transA }: MatmulAttrs): Plan {
   const gpu = engine.gpu;
-  const sgMin = gpu?.adapter.info?.subgroupMinSize ?? 0;
   const sgMax = gpu?.adapter.info?.subgroupMaxSize ?? 0;
   // The kernel steps through K in blocks of 4 and reads rows of op(b), y and (with transA) op(a)ᵀ as vec4.
   const vec4 = d.k % 4 === 0 && d.n % 4 === 0 && (!transA || d.m % 4 === 0);
@@ -109,8 +109,8 @@ function softwarePlan(engine: Engine, d: Dims, { transA }: MatmulAttrs): Plan {
     const blocks = d.m >= SG_BLOCKS * SG_ROWS ? SG_BLOCKS : 1;
     return {
       kernel: 'matmul_subgroup',
-      // LANES = 4 writes the walk over a k-block's lanes out where every subgroup has 4 lanes (SwiftShader).
-      constants: { WG: wg, BLOCKS: blocks, LANES: sgMin === 4 && sgMax === 4 ? 4 : 0 },
+      // LANES = 4 writes the walk over a k-block's lanes out (SwiftShader).
+      constants: { WG: wg, BLOCKS: blocks, LANES: fourLaneSubgroups(gpu) ? 4 : 0 },
       tiles: [4 * wg, blocks * SG_ROWS],
     };
   }

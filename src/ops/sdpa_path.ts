@@ -25,8 +25,9 @@ export const SDPA_UNFUSED_MAX_BYTES = 128 * 1024 * 1024;
  * unfused path (the plain fused kernels, rows in private arrays, lost to it: 0.5–0.94×). Measured with interleaved
  * medians (bench/RESULTS.md, 2026-12-05), B·H = 32, 1-D lens drawn from [L / 2, L], L 128–1024, D 32 and 64, fused /
  * unfused: lavapipe forward 1.7–3.3×, forward + backward 1.5–2.5×; SwiftShader (Chrome, 4-lane subgroups, after
- * its matmul got 1.4× faster) forward 2.5–3.9×, forward + backward 1.2–1.8×. Steady state only: lavapipe compiles each fused pipeline for 0.5 (forward) to
- * about 1 minute (backward) the first time; Mesa keeps them in its disk cache. Hardware: the tiled
+ * its matmul got 1.4× faster) forward 2.5–3.9×, forward + backward 1.2–1.8×. Steady state only: lavapipe compiles
+ * each fused pipeline for 0.5 (forward) to about 1 minute (backward) the first time; Mesa keeps them in its disk
+ * cache. Hardware: the tiled
  * FlashAttention-2 kernels read each k/v tile once per 16–64 query rows and write no (B, L, S) buffer; not timed
  * here (no GPU), so memory decides.
  */

@@ -5,6 +5,7 @@
  * (few bounds-checked loads, no barriers): the _named kernels hold them in named variables, the others in
  * private arrays; the hardware kernels stage k/v (or q/dy) tiles in workgroup memory (FlashAttention-2).
  */
+import { fourLaneSubgroups } from '../runtime/device.js';
 import type { Engine } from '../runtime/engine.js';
 import type { PerSet } from '../runtime/kernel_set.js';
 import { shaderSources } from '../runtime/shaders.js';
@@ -86,8 +87,8 @@ function softwarePlan(kernel: string, rows: number, dm: Dims, engine?: Engine): 
       WG: wg,
       ...(variant ? heads : {}),
       ...(named ? { ROWS: perThread, SHARE_LANES: sgMin >= KB ? KB : NAMED_MIN_LANES } : {}),
-      // The _named forward writes a block's 4 keys out where every subgroup has 4 lanes (SwiftShader; see the WGSL).
-      ...(named && kernel === 'sdpa_forward' ? { KEYS_WRITTEN: sgMin === 4 && sgMax === 4 ? 1 : 0 } : {}),
+      // The _named forward writes a block's 4 keys out (SwiftShader; see the WGSL).
+      ...(named && kernel === 'sdpa_forward' ? { KEYS_WRITTEN: fourLaneSubgroups(gpu) ? 1 : 0 } : {}),
     },
     rowsPerGroup: wg * perThread,
   };

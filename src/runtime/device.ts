@@ -69,6 +69,17 @@ async function nodeGpu(): Promise<globalThis.GPU> {
 }
 
 /**
+ * Whether every subgroup of the device has exactly 4 lanes (SwiftShader). There the software kernels write their
+ * short loops over a subgroup's lanes or a block's 4 keys out (matmul_subgroup.wgsl's LANES,
+ * sdpa_forward_named.wgsl's KEYS_WRITTEN): SwiftShader stores a variable assigned inside a loop at every pass, while
+ * lavapipe (8 lanes) runs the loops faster.
+ */
+export function fourLaneSubgroups(gpu: Gpu | null | undefined): boolean {
+  const info = gpu?.adapter.info;
+  return info?.subgroupMinSize === 4 && info?.subgroupMaxSize === 4;
+}
+
+/**
  * Requests a high-performance adapter and a device with the adapter's full limits (or WebGPU's defaults), with
  * `subgroups` where the adapter has it, and resolves the kernel set.
  *

@@ -9,12 +9,13 @@
 enable subgroups;
 // #import pcg, hash_uniform from "lib/hash.wgsl"
 // #import Params, HEAD_D4, HEAD_DV4, MASKED, NEG, rowLen, keysNeededMax from "lib/sdpa.wgsl"
-// #import Row, rowLoad, rowShared, rowDot, rowAxpy, rowGet from "lib/sdpa_rows.wgsl"
+// #import Row, rowLoad, rowSharedAt, rowDot, rowAxpy, rowGet from "lib/sdpa_rows.wgsl"
+// #import Block, blockShared, blockDots, blockAxpy from "lib/sdpa_rows.wgsl"
 
 override WG: u32 = 64u;
 // Query rows per thread, 1 to 8 (src/ops/sdpa_plans.ts: namedRows).
 override ROWS: u32 = 4u;
-// true: a block's 4 keys are written out (blockShared, blockScores, blockAxpy), so that a query's scores and sums are
+// true: a block's 4 keys are written out (lib/sdpa_rows.wgsl: Block), so that a query's scores and sums are
 // assigned once per block, not once per key: SwiftShader stores a variable assigned in a loop at every pass (kernel
 // alone, B·H = 32, D = 64: L = 128 44 → 22 ms, L = 512 676 → 310). false: a loop walks them one k or v row at a
 // time, which lavapipe runs faster (L = 512: 51 against 65 ms written out: 4 rows of 16 vec4 outgrow its registers).
@@ -51,30 +52,6 @@ fn withSlot(v: vec4f, t: u32, x: f32) -> vec4f {
 
 fn slot(v: vec4f, t: u32) -> f32 {
   return dot(select(vec4f(0.0), v, vec4u(0u, 1u, 2u, 3u) == vec4u(t)), vec4f(1.0));
-}
-
-// Key j of operand `which` (1 k, 2 v) in batch item b, past n − 1 clamped onto it, handed round the subgroup.
-fn keyShared(which: u32, b: u32, j: u32, n: u32, n4: u32, lane: u32) -> Row {
-  return rowShared(which, (b * params.s + min(j, n - 1u)) * n4, n4, lane);
-}
-
-// Keys j0 … j0 + 3 (KEYS_WRITTEN).
-struct Block { r0: Row, r1: Row, r2: Row, r3: Row }
-
-fn blockShared(which: u32, b: u32, j0: u32, n: u32, n4: u32, lane: u32) -> Block {
-  return Block(keyShared(which, b, j0, n, n4, lane), keyShared(which, b, j0 + 1u, n, n4, lane),
-               keyShared(which, b, j0 + 2u, n, n4, lane), keyShared(which, b, j0 + 3u, n, n4, lane));
-}
-
-// The query's raw scores against the block's 4 keys.
-fn blockScores(q: Row, k: Block) -> vec4f {
-  return vec4f(rowDot(q, k.r0, HEAD_D4), rowDot(q, k.r1, HEAD_D4), rowDot(q, k.r2, HEAD_D4), rowDot(q, k.r3, HEAD_D4));
-}
-
-// acc + the block's 4 v rows weighted by p.
-fn blockAxpy(acc: Row, p: vec4f, v: Block) -> Row {
-  return rowAxpy(rowAxpy(rowAxpy(rowAxpy(acc, p.x, v.r0, HEAD_DV4), p.y, v.r1, HEAD_DV4), p.z, v.r2, HEAD_DV4), p.w,
-                 v.r3, HEAD_DV4);
 }
 
 // The scaled and masked scores of keys j0 … j0 + 3 (those at or past n count as absent: weight 0), the new running
@@ -139,18 +116,18 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let hseed = pcg(params.seed);
   for (var j0 = 0u; j0 < n; j0 += 4u) {
     if (KEYS_WRITTEN) {
-      let kb = blockShared(1u, b, j0, n, HEAD_D4, lane);
-      q0.s = blockScores(q0.q, kb);
-      if (ROWS > 1u) { q1.s = blockScores(q1.q, kb); }
-      if (ROWS > 2u) { q2.s = blockScores(q2.q, kb); }
-      if (ROWS > 3u) { q3.s = blockScores(q3.q, kb); }
-      if (ROWS > 4u) { q4.s = blockScores(q4.q, kb); }
-      if (ROWS > 5u) { q5.s = blockScores(q5.q, kb); }
-      if (ROWS > 6u) { q6.s = blockScores(q6.q, kb); }
-      if (ROWS > 7u) { q7.s = blockScores(q7.q, kb); }
+      let kb = blockShared(1u, b * S, j0, n, HEAD_D4, lane);
+      q0.s = blockDots(q0.q, kb, HEAD_D4);
+      if (ROWS > 1u) { q1.s = blockDots(q1.q, kb, HEAD_D4); }
+      if (ROWS > 2u) { q2.s = blockDots(q2.q, kb, HEAD_D4); }
+      if (ROWS > 3u) { q3.s = blockDots(q3.q, kb, HEAD_D4); }
+      if (ROWS > 4u) { q4.s = blockDots(q4.q, kb, HEAD_D4); }
+      if (ROWS > 5u) { q5.s = blockDots(q5.q, kb, HEAD_D4); }
+      if (ROWS > 6u) { q6.s = blockDots(q6.q, kb, HEAD_D4); }
+      if (ROWS > 7u) { q7.s = blockDots(q7.q, kb, HEAD_D4); }
     } else {
       for (var t = 0u; t < 4u; t++) {
-        let kj = keyShared(1u, b, j0 + t, n, HEAD_D4, lane);
+        let kj = rowSharedAt(1u, b * S, j0 + t, n, HEAD_D4, lane);
         q0.s = withSlot(q0.s, t, rowDot(q0.q, kj, HEAD_D4));
         if (ROWS > 1u) { q1.s = withSlot(q1.s, t, rowDot(q1.q, kj, HEAD_D4)); }
         if (ROWS > 2u) { q2.s = withSlot(q2.s, t, rowDot(q2.q, kj, HEAD_D4)); }
@@ -170,18 +147,18 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
     if (ROWS > 6u) { q6 = softmaxStep(q6, j0, n, hseed); }
     if (ROWS > 7u) { q7 = softmaxStep(q7, j0, n, hseed); }
     if (KEYS_WRITTEN) {
-      let vb = blockShared(2u, b, j0, n, HEAD_DV4, lane);
-      q0.acc = blockAxpy(q0.acc, q0.s, vb);
-      if (ROWS > 1u) { q1.acc = blockAxpy(q1.acc, q1.s, vb); }
-      if (ROWS > 2u) { q2.acc = blockAxpy(q2.acc, q2.s, vb); }
-      if (ROWS > 3u) { q3.acc = blockAxpy(q3.acc, q3.s, vb); }
-      if (ROWS > 4u) { q4.acc = blockAxpy(q4.acc, q4.s, vb); }
-      if (ROWS > 5u) { q5.acc = blockAxpy(q5.acc, q5.s, vb); }
-      if (ROWS > 6u) { q6.acc = blockAxpy(q6.acc, q6.s, vb); }
-      if (ROWS > 7u) { q7.acc = blockAxpy(q7.acc, q7.s, vb); }
+      let vb = blockShared(2u, b * S, j0, n, HEAD_DV4, lane);
+      q0.acc = blockAxpy(q0.acc, q0.s, vb, HEAD_DV4);
+      if (ROWS > 1u) { q1.acc = blockAxpy(q1.acc, q1.s, vb, HEAD_DV4); }
+      if (ROWS > 2u) { q2.acc = blockAxpy(q2.acc, q2.s, vb, HEAD_DV4); }
+      if (ROWS > 3u) { q3.acc = blockAxpy(q3.acc, q3.s, vb, HEAD_DV4); }
+      if (ROWS > 4u) { q4.acc = blockAxpy(q4.acc, q4.s, vb, HEAD_DV4); }
+      if (ROWS > 5u) { q5.acc = blockAxpy(q5.acc, q5.s, vb, HEAD_DV4); }
+      if (ROWS > 6u) { q6.acc = blockAxpy(q6.acc, q6.s, vb, HEAD_DV4); }
+      if (ROWS > 7u) { q7.acc = blockAxpy(q7.acc, q7.s, vb, HEAD_DV4); }
     } else {
       for (var t = 0u; t < 4u; t++) {
-        let vj = keyShared(2u, b, j0 + t, n, HEAD_DV4, lane);
+        let vj = rowSharedAt(2u, b * S, j0 + t, n, HEAD_DV4, lane);
         q0.acc = rowAxpy(q0.acc, slot(q0.s, t), vj, HEAD_DV4);
         if (ROWS > 1u) { q1.acc = rowAxpy(q1.acc, slot(q1.s, t), vj, HEAD_DV4); }
         if (ROWS > 2u) { q2.acc = rowAxpy(q2.acc, slot(q2.s, t), vj, HEAD_DV4); }

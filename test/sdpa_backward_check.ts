@@ -38,10 +38,15 @@ export function reference(
 
 export const tolerance = { atol: 1e-4, rtol: 1e-3 };
 
-/** A kernel dispatched, with the lanes it shares rows over where it is a _named one (SHARE_LANES). */
+/**
+ * A kernel dispatched, and where it is a _named one the lanes it shares rows over (SHARE_LANES), its rows per thread
+ * (ROWS) and whether it writes a block's 4 keys or query rows out (KEYS_WRITTEN, QUERIES_WRITTEN).
+ */
 export interface Dispatched {
   kernel: string;
   shareLanes?: number;
+  rows?: number;
+  written?: number;
 }
 
 /**
@@ -75,7 +80,12 @@ export async function checkAutograd(
     ['dq', 'dk', 'dv'].forEach((what, i) =>
       expectClose(got[i], expected[i], { ...tolerance, what: `${label(c)} ${what}` }),
     );
-    return spy.mock.calls.map(([kernel, spec]) => ({ kernel, shareLanes: spec.constants?.SHARE_LANES }));
+    return spy.mock.calls.map(([kernel, spec]) => ({
+      kernel,
+      shareLanes: spec.constants?.SHARE_LANES,
+      rows: spec.constants?.ROWS,
+      written: spec.constants?.KEYS_WRITTEN ?? spec.constants?.QUERIES_WRITTEN,
+    }));
   } finally {
     spy.mockRestore();
   }

@@ -60,21 +60,43 @@ describe('sdpa backward, software kernel set: the _named dq and dk/dv kernels vs
   });
 });
 
-describe('sdpa forward + backward with rows shared over 4 lanes (the adapter reports 4-lane subgroups)', () => {
-  let restore = () => {};
-  beforeAll(() => {
-    restore = reportSubgroupSizes(engine(), 4, 8);
-  });
-  afterAll(() => restore());
-  const four = [cases[0], cases[7], cases[cases.length - 3], cases[cases.length - 2]];
-  four.forEach((c, i) => {
-    it(`through autograd: ${label(c)}`, async () => {
-      const dispatched = await checkAutograd(engine, c, 8500 + i);
-      const namedOnes = dispatched.filter((d) => d.kernel.endsWith('_named'));
-      expect(namedOnes.map((d) => d.kernel).sort()).toEqual(
-        named ? ['sdpa_backward_dkdv_named', 'sdpa_backward_dq_named', 'sdpa_forward_named'] : [],
-      );
-      for (const d of namedOnes) expect(d.shareLanes).toBe(4);
-    }, 300_000);
-  });
-});
+// Subgroups of 4 to 8 lanes: rows shared over 4, keys and query rows walked one at a time. Of 4 lanes only
+// (SwiftShader): blocks of 4 written out, 8 rows per thread. lavapipe takes one to two minutes to compile each of
+// those kernels at head dim 64, so the cases here keep the head dims small; the bench's Chrome cases, checked against
+// the CPU reference in CI (`npm run bench -- --quick`: D = 32 and 64), run them at 64.
+const smallHeads = [
+  sdpaCase('D = 12 ≠ Dv = 20, per-batch lens with 0 and > S', [3, 17, 33, 12, 20], {}, [0, 40, 9]),
+  sdpaCase('L = 63, S = 65, per-row lens', [2, 63, 65, 8, 8], {}, rowLens(2, 63, 65)),
+  sdpaCase('dropout + causal, L > S, several key groups', [2, 50, 37, 4, 4], {
+    p: 0.6,
+    seed: 99,
+    causal: true,
+  }),
+];
+describe.each([
+  [4, 8, 0, [cases[0], cases[7], cases[cases.length - 3], cases[cases.length - 2]]],
+  [4, 4, 1, smallHeads],
+] as const)(
+  'sdpa forward + backward with rows shared over 4 lanes (the adapter reports subgroups of %i to %i lanes; blocks written out: %i)',
+  (min, max, written, fourLaneCases) => {
+    let restore = () => {};
+    beforeAll(() => {
+      restore = reportSubgroupSizes(engine(), min, max);
+    });
+    afterAll(() => restore());
+    fourLaneCases.forEach((c, i) => {
+      it(`through autograd: ${label(c)}`, async () => {
+        const dispatched = await checkAutograd(engine, c, 8500 + 10 * written + i);
+        const namedOnes = dispatched.filter((d) => d.kernel.endsWith('_named'));
+        expect(namedOnes.map((d) => d.kernel).sort()).toEqual(
+          named ? ['sdpa_backward_dkdv_named', 'sdpa_backward_dq_named', 'sdpa_forward_named'] : [],
+        );
+        for (const d of namedOnes) {
+          expect(d.shareLanes).toBe(4);
+          expect(d.written).toBe(written);
+          if (written) expect(d.rows).toBe(8);
+        }
+      }, 300_000);
+    });
+  },
+);

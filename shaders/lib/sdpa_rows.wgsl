@@ -173,3 +173,30 @@ fn rowGet(r: Row, c: u32) -> vec4f {
     default: { return r.c15; }
   }
 }
+
+// Four consecutive rows of one operand (a block of 4 keys, or of 4 query rows), for the kernels that write a block's
+// rows out where every subgroup has 4 lanes (KEYS_WRITTEN, QUERIES_WRITTEN): SwiftShader stores a variable assigned
+// inside a loop at every pass, so a sum assigned once per block costs a quarter of one assigned once per row.
+struct Block { r0: Row, r1: Row, r2: Row, r3: Row }
+
+// Row first + min(j, n − 1) of operand `which` (first: b·S for k and v, b·L for q and dy), handed round the
+// subgroup by rowShared: rows past the last one needed repeat it, and the caller gives them weight 0.
+fn rowSharedAt(which: u32, first: u32, j: u32, n: u32, n4: u32, lane: u32) -> Row {
+  return rowShared(which, (first + min(j, n - 1u)) * n4, n4, lane);
+}
+
+// Rows j0 … j0 + 3 (rowSharedAt).
+fn blockShared(which: u32, first: u32, j0: u32, n: u32, n4: u32, lane: u32) -> Block {
+  return Block(rowSharedAt(which, first, j0, n, n4, lane), rowSharedAt(which, first, j0 + 1u, n, n4, lane),
+               rowSharedAt(which, first, j0 + 2u, n, n4, lane), rowSharedAt(which, first, j0 + 3u, n, n4, lane));
+}
+
+// a · each of the block's 4 rows, over the first n4 vec4.
+fn blockDots(a: Row, blk: Block, n4: u32) -> vec4f {
+  return vec4f(rowDot(a, blk.r0, n4), rowDot(a, blk.r1, n4), rowDot(a, blk.r2, n4), rowDot(a, blk.r3, n4));
+}
+
+// acc + Σ_t w[t] · row t of the block, over the first n4 vec4.
+fn blockAxpy(acc: Row, w: vec4f, blk: Block, n4: u32) -> Row {
+  return rowAxpy(rowAxpy(rowAxpy(rowAxpy(acc, w.x, blk.r0, n4), w.y, blk.r1, n4), w.z, blk.r2, n4), w.w, blk.r3, n4);
+}

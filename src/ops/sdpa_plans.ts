@@ -38,14 +38,24 @@ const NAMED_MIN_LANES = 4;
  * but each holds 3 (dq) or 4 (dk/dv) head-dim rows in named variables that spill. Best on lavapipe (B·H = 32, L = 256,
  * kernels timed alone, ms, ROWS = 1 / 2 / 3 / 4 / 8): dk/dv at D = 64 42 / 29 / 40 / 42 / 39, at D = 32 21 / 15 /
  * 21 / 16; dq at D = 64 (ROWS 4 / 8) 15 / 22, at D = 32 8.9 / 7.8; the forward at D = 64 (ROWS 2 / 4 / 8) 23 / 16 /
- * 14.5, at D = 32 15 / 8.8 / 8.9. On SwiftShader (Chrome) ROWS from 1 to 8 changed no kernel's time by more than
- * the noise (±3%).
+ * 14.5, at D = 32 15 / 8.8 / 8.9. On SwiftShader (Chrome, `fourLanes`) each block of 4 keys or query rows is written
+ * out, so a sum is assigned once per block, and there every kernel runs fastest at 8 (L = 256, D = 64, ROWS =
+ * 1 / 2 / 4 / 8, ms: forward 242 / 146 / 105 / 80, dq 237 / 147 / 109 / 82, dk/dv 303 / 202 / 137 / 124), though
+ * its compile time grows with ROWS (D = 64, ROWS 4 → 8, s: forward 1.7 → 3.8, dq 2.9 → 8.5, dk/dv 4.0 → 11.2).
  */
-function namedRows(kernel: string, dm: Dims): number {
+function namedRows(kernel: string, dm: Dims, fourLanes: boolean): number {
+  if (fourLanes) return 8;
   if (kernel === 'sdpa_backward_dkdv') return 2;
   if (kernel === 'sdpa_forward') return 8;
   return Math.max(dm.d, dm.dv) <= 32 ? 8 : 4;
 }
+
+/** Each _named kernel's override that writes a block of 4 keys (dk/dv: query rows) out. */
+const WRITTEN: Record<string, string> = {
+  sdpa_forward: 'KEYS_WRITTEN',
+  sdpa_backward_dq: 'KEYS_WRITTEN',
+  sdpa_backward_dkdv: 'QUERIES_WRITTEN',
+};
 
 /**
  * WG, or fewer (8, 16 or 32: few pipelines, whole SIMD groups) when the rows do not fill it; the _named and
@@ -71,7 +81,7 @@ function softwarePlan(kernel: string, rows: number, dm: Dims, engine?: Engine): 
     dm.dv % 4 === 0 &&
     Math.max(heads.HEAD_D4, heads.HEAD_DV4) <= NAMED_MAX_D4;
   const variant = named ? '_named' : subgroups && `${kernel}_subgroup` in shaderSources ? '_subgroup' : '';
-  const perThread = named ? namedRows(kernel, dm) : RM;
+  const perThread = named ? namedRows(kernel, dm, fourLaneSubgroups(gpu)) : RM;
   let wg = variant ? sgMax : 8;
   // The subgroup dk/dv kernels' key blocks are one subgroup's keys (WG = sgMax), so that a block past every row's
   // valid length is skipped: with 1-D lengths drawn from [L/2, L] about a quarter of the keys lie past their
@@ -87,8 +97,8 @@ function softwarePlan(kernel: string, rows: number, dm: Dims, engine?: Engine): 
       WG: wg,
       ...(variant ? heads : {}),
       ...(named ? { ROWS: perThread, SHARE_LANES: sgMin >= KB ? KB : NAMED_MIN_LANES } : {}),
-      // The _named forward writes a block's 4 keys out (SwiftShader; see the WGSL).
-      ...(named && kernel === 'sdpa_forward' ? { KEYS_WRITTEN: fourLaneSubgroups(gpu) ? 1 : 0 } : {}),
+      // The _named kernels write a block's 4 keys (dk/dv: query rows) out on SwiftShader (see the WGSL).
+      ...(named ? { [WRITTEN[kernel]]: fourLaneSubgroups(gpu) ? 1 : 0 } : {}),
     },
     rowsPerGroup: wg * perThread,
   };

@@ -24,12 +24,11 @@ export const SDPA_UNFUSED_MAX_BYTES = 128 * 1024 * 1024;
  * and for forward + backward where the _named dq and dk/dv kernels run too (head dims up to 64); elsewhere the
  * unfused path (the plain fused kernels, rows in private arrays, lost to it: 0.5–0.94×). Measured with interleaved
  * medians (bench/RESULTS.md, 2026-12-05), B·H = 32, 1-D lens drawn from [L / 2, L], L 128–1024, D 32 and 64, fused /
- * unfused: lavapipe forward 1.7–3.3×, forward + backward 1.5–2.5×; SwiftShader (Chrome, 4-lane subgroups, after
- * its matmul got 1.4× faster) forward 2.5–3.9×, forward + backward 1.2–1.8×. Steady state only: lavapipe compiles
- * each fused pipeline for 0.5 (forward) to about 1 minute (backward) the first time; Mesa keeps them in its disk
- * cache. Hardware: the tiled
- * FlashAttention-2 kernels read each k/v tile once per 16–64 query rows and write no (B, L, S) buffer; not timed
- * here (no GPU), so memory decides.
+ * unfused: lavapipe forward 1.7–3.3×, forward + backward 1.5–2.5×; SwiftShader (Chrome, 4-lane subgroups, blocks
+ * of 4 keys written out) forward 2.4–4.0×, forward + backward 1.7–2.7×. Steady state only: lavapipe compiles each
+ * fused pipeline for 0.5 (forward) to about 1 minute (backward) the first time, and Mesa keeps them in its disk
+ * cache; SwiftShader takes 2–11 s per fused pipeline at D = 64. Hardware: the tiled FlashAttention-2 kernels read
+ * each k/v tile once per 16–64 query rows and write no (B, L, S) buffer; not timed here (no GPU), so memory decides.
  */
 const fusedFaster: PerSet<(dm: Dims, engine: Engine, backward: boolean) => boolean> = {
   software: (dm, engine, backward) =>

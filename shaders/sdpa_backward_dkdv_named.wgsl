@@ -7,7 +7,7 @@
 // buffer, no workgroup memory, no barriers.
 // Dispatch: (ceil(S / (WG·ROWS)), B) folded as the other sdpa kernels (src/ops/sdpa_plans.ts).
 enable subgroups;
-// #import pcg, hash_uniform from "lib/hash.wgsl"
+// #import pcg, hash_uniform, hash_uniform4 from "lib/hash.wgsl"
 // #import Params, HEAD_D4, HEAD_DV4, rowLen, lenPerItem, rowsNeeded from "lib/sdpa.wgsl"
 // #import Row, rowLoad, rowShared, rowDot, rowAxpy, rowGet from "lib/sdpa_rows.wgsl"
 // #import Block, blockShared, blockDots, blockAxpy from "lib/sdpa_rows.wgsl"
@@ -94,9 +94,7 @@ fn visitBlock(st: Key, qs: Queries, qb: Block, dyb: Block, hseed: u32) -> Key {
   w = select(w, vec4f(1.0 / f32(params.s)), (qs.len <= vec4i(0)) & qs.present);
   var f = vec4f(1.0);
   if (DROPOUT) {
-    let rows = qs.row * params.s + vec4u(st.j);
-    let u = vec4f(hash_uniform(rows.x, hseed), hash_uniform(rows.y, hseed), hash_uniform(rows.z, hseed),
-                  hash_uniform(rows.w, hseed));
+    let u = hash_uniform4(qs.row * params.s + vec4u(st.j), hseed);
     f = select(vec4f(0.0), vec4f(params.drop_scale), u >= vec4f(params.p));
   }
   let dp = blockDots(st.v, dyb, HEAD_DV4);

@@ -7,7 +7,7 @@
 // no workgroup memory, no barriers.
 // Dispatch: (ceil(L / (WG·ROWS)), B) folded as the other sdpa kernels (src/ops/sdpa_plans.ts).
 enable subgroups;
-// #import pcg, hash_uniform from "lib/hash.wgsl"
+// #import pcg, hash_uniform, hash_uniform4 from "lib/hash.wgsl"
 // #import Params, HEAD_D4, HEAD_DV4, rowLen, keysNeededMax from "lib/sdpa.wgsl"
 // #import Row, rowLoad, rowShared, rowDot, rowAxpy, rowGet from "lib/sdpa_rows.wgsl"
 // #import Block, blockShared, blockDots, blockAxpy from "lib/sdpa_rows.wgsl"
@@ -68,9 +68,7 @@ fn visitBlock(qr: Query, j0: u32, n: u32, kb: Block, hseed: u32) -> Query {
   if (CAUSAL) { valid = valid & (j <= vec4u(qr.i)); }
   var g = qr.g;
   if (DROPOUT) {
-    let base = qr.row * params.s;
-    let u = vec4f(hash_uniform(base + j.x, hseed), hash_uniform(base + j.y, hseed), hash_uniform(base + j.z, hseed),
-                  hash_uniform(base + j.w, hseed));
+    let u = hash_uniform4(vec4u(qr.row * params.s) + j, hseed);
     g = select(vec4f(0.0), g * params.drop_scale, u >= vec4f(params.p));
   }
   let p = exp(blockDots(qr.q, kb, HEAD_D4) * params.scale - vec4f(qr.lse));

@@ -7,7 +7,7 @@
 // softmax rescales the sums once per 4 keys. No (B, L, S) buffer, no workgroup memory, no barriers.
 // Dispatch: (ceil(L / (WG·ROWS)), B) folded as the other sdpa kernels (src/ops/sdpa_plans.ts).
 enable subgroups;
-// #import pcg, hash_uniform from "lib/hash.wgsl"
+// #import pcg, hash_uniform, hash_uniform4 from "lib/hash.wgsl"
 // #import Params, HEAD_D4, HEAD_DV4, MASKED, NEG, rowLen, keysNeededMax from "lib/sdpa.wgsl"
 // #import Row, rowLoad, rowSharedAt, rowDot, rowAxpy, rowGet from "lib/sdpa_rows.wgsl"
 // #import Block, blockShared, blockDots, blockAxpy from "lib/sdpa_rows.wgsl"
@@ -72,9 +72,7 @@ fn softmaxStep(qr: Query, j0: u32, n: u32, hseed: u32) -> Query {
   r.l = qr.l * alpha + dot(p, vec4f(1.0));
   r.m = mt;
   if (DROPOUT) {
-    let base = qr.row * params.s;
-    let u = vec4f(hash_uniform(base + j.x, hseed), hash_uniform(base + j.y, hseed), hash_uniform(base + j.z, hseed),
-                  hash_uniform(base + j.w, hseed));
+    let u = hash_uniform4(vec4u(qr.row * params.s) + j, hseed);
     p = select(vec4f(0.0), p * params.drop_scale, u >= vec4f(params.p));
   }
   r.s = p;

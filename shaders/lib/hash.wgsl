@@ -11,3 +11,10 @@ fn pcg(v: u32) -> u32 {
 fn hash_uniform(idx: u32, hseed: u32) -> f32 {
   return f32(pcg(idx + hseed) >> 8u) / 16777216.0;
 }
+
+// hash_uniform at 4 flat indices at once: the draws of a block of 4 keys (or query rows) in the _named attention
+// kernels.
+fn hash_uniform4(idx: vec4u, hseed: u32) -> vec4f {
+  return vec4f(hash_uniform(idx.x, hseed), hash_uniform(idx.y, hseed), hash_uniform(idx.z, hseed),
+               hash_uniform(idx.w, hseed));
+}

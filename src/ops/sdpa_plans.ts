@@ -81,7 +81,8 @@ function softwarePlan(kernel: string, rows: number, dm: Dims, engine?: Engine): 
     dm.dv % 4 === 0 &&
     Math.max(heads.HEAD_D4, heads.HEAD_DV4) <= NAMED_MAX_D4;
   const variant = named ? '_named' : subgroups && `${kernel}_subgroup` in shaderSources ? '_subgroup' : '';
-  const perThread = named ? namedRows(kernel, dm, fourLaneSubgroups(gpu)) : RM;
+  const fourLanes = fourLaneSubgroups(gpu);
+  const perThread = named ? namedRows(kernel, dm, fourLanes) : RM;
   let wg = variant ? sgMax : 8;
   // The subgroup dk/dv kernels' key blocks are one subgroup's keys (WG = sgMax), so that a block past every row's
   // valid length is skipped: with 1-D lengths drawn from [L/2, L] about a quarter of the keys lie past their
@@ -98,7 +99,7 @@ function softwarePlan(kernel: string, rows: number, dm: Dims, engine?: Engine): 
       ...(variant ? heads : {}),
       ...(named ? { ROWS: perThread, SHARE_LANES: sgMin >= KB ? KB : NAMED_MIN_LANES } : {}),
       // The _named kernels write a block's 4 keys (dk/dv: query rows) out on SwiftShader (see the WGSL).
-      ...(named ? { [WRITTEN[kernel]]: fourLaneSubgroups(gpu) ? 1 : 0 } : {}),
+      ...(named ? { [WRITTEN[kernel]]: fourLanes ? 1 : 0 } : {}),
     },
     rowsPerGroup: wg * perThread,
   };

@@ -70,9 +70,9 @@ async function nodeGpu(): Promise<globalThis.GPU> {
 
 /**
  * Whether every subgroup of the device has exactly 4 lanes (SwiftShader). There the software kernels write their
- * short loops over a subgroup's lanes or a block's 4 keys out (matmul_subgroup.wgsl's LANES,
- * sdpa_forward_named.wgsl's KEYS_WRITTEN): SwiftShader stores a variable assigned inside a loop at every pass, while
- * lavapipe (8 lanes) runs the loops faster.
+ * short loops over a subgroup's lanes or a block's 4 keys (or query rows) out (matmul_subgroup.wgsl's LANES, the
+ * _named attention kernels' KEYS_WRITTEN and QUERIES_WRITTEN, with 8 rows per thread): SwiftShader stores a variable
+ * assigned inside a loop at every pass, while lavapipe (8 lanes) runs the loops faster.
  */
 export function fourLaneSubgroups(gpu: Gpu | null | undefined): boolean {
   const info = gpu?.adapter.info;

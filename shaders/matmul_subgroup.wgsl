@@ -15,7 +15,10 @@
 // 2048²; 128 rows fell back to 29). src/ops/matmul.ts takes BLOCKS = 4 where M fills it. The blocks are written
 // out by hand, not as arrays indexed by loop counters, which SwiftShader keeps in memory (see matmul.wgsl). No
 // workgroup memory, no barriers. Backward: composed from matmul with the transpose flags in src/ops/matmul.ts.
+// Large 2-D products without transposes run matmul_texture.wgsl on lavapipe instead (operands copied into
+// textures, whose fetches cost a quarter of these gathers).
 enable subgroups;
+// #import Quad, madd, Rows16, ZERO16, store, storeQuad, store16 from "lib/matmul_quads.wgsl"
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -35,9 +38,6 @@ struct Params { m: u32, n: u32, k: u32, astride: u32, bstride: u32, z0: u32 }
 @group(0) @binding(1) var<storage, read> b: array<vec4f>;
 @group(0) @binding(2) var<storage, read_write> y: array<vec4f>;
 @group(0) @binding(3) var<uniform> params: Params;
-
-// A 4×4 block as four vec4 rows.
-struct Quad { r0: vec4f, r1: vec4f, r2: vec4f, r3: vec4f }
 
 fn transpose4(c0: vec4f, c1: vec4f, c2: vec4f, c3: vec4f) -> Quad {
   return Quad(vec4f(c0.x, c1.x, c2.x, c3.x), vec4f(c0.y, c1.y, c2.y, c3.y), vec4f(c0.z, c1.z, c2.z, c3.z),
@@ -73,27 +73,10 @@ fn bQuad(base: u32, c4: u32, k4: u32) -> Quad {
               b[base + (4u * k4 + 3u) * N4 + c4]);
 }
 
-// acc + a row's 4 k (av) times the matching 4 rows of op(b) (bq).
-fn madd(acc: vec4f, av: vec4f, bq: Quad) -> vec4f {
-  return fma(vec4f(av.w), bq.r3, fma(vec4f(av.z), bq.r2, fma(vec4f(av.y), bq.r1, fma(vec4f(av.x), bq.r0, acc))));
-}
-
 fn zeroUnless(q: Quad, keep: bool) -> Quad {
   let z = vec4f(0.0);
   return Quad(select(z, q.r0, keep), select(z, q.r1, keep), select(z, q.r2, keep), select(z, q.r3, keep));
 }
-
-fn store(z: u32, row: u32, c4: u32, v: vec4f) {
-  if (row < params.m) { y[(z * params.m + row) * (params.n / 4u) + c4] = v; }
-}
-
-// 16 rows of a 4-column group of y (rows 4·g + i in qg.ri), or of op(a)'s k-block.
-struct Rows16 { q0: Quad, q1: Quad, q2: Quad, q3: Quad }
-
-const ZERO16 = Rows16(Quad(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0)),
-                      Quad(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0)),
-                      Quad(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0)),
-                      Quad(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0)));
 
 // op(a)[row .. row + 15, 4·kc .. 4·kc + 3], zero unless `keep`.
 fn aRows16(base: u32, row: u32, kc: u32, keep: bool) -> Rows16 {
@@ -127,20 +110,6 @@ fn madd16(acc: Rows16, a: Rows16, t: u32, bq: Quad) -> Rows16 {
 // acc + the k-blocks of lanes 0–3 (LANES = 4), op(b)'s rows at them in b0 … b3.
 fn madd16Lanes4(acc: Rows16, a: Rows16, b0: Quad, b1: Quad, b2: Quad, b3: Quad) -> Rows16 {
   return madd16(madd16(madd16(madd16(acc, a, 0u, b0), a, 1u, b1), a, 2u, b2), a, 3u, b3);
-}
-
-fn storeQuad(z: u32, row: u32, c4: u32, q: Quad) {
-  store(z, row, c4, q.r0);
-  store(z, row + 1u, c4, q.r1);
-  store(z, row + 2u, c4, q.r2);
-  store(z, row + 3u, c4, q.r3);
-}
-
-fn store16(z: u32, row: u32, c4: u32, acc: Rows16) {
-  storeQuad(z, row, c4, acc.q0);
-  storeQuad(z, row + 4u, c4, acc.q1);
-  storeQuad(z, row + 8u, c4, acc.q2);
-  storeQuad(z, row + 12u, c4, acc.q3);
 }
 
 @compute @workgroup_size(WG)

@@ -1,12 +1,13 @@
 /**
  * Batched matrix product with the transposes folded in (`torch.matmul` / `torch.bmm` on `a.mT`, `b.mT`): in the
- * software kernel set shaders/matmul.wgsl (or matmul_subgroup.wgsl), in the hardware set shaders/matmul_tiled.wgsl
- * (64×64 tiles staged through workgroup memory). Its backward is the same op with other transpose flags, so no
- * gradient ever needs a transpose copy.
+ * software kernel set shaders/matmul.wgsl, matmul_subgroup.wgsl or (large 2-D products on lavapipe, operands copied
+ * into textures) matmul_texture.wgsl, in the hardware set shaders/matmul_tiled.wgsl (64×64 tiles staged through
+ * workgroup memory). Its backward is the same op with other transpose flags, so no gradient ever needs a transpose
+ * copy.
  */
 import { OpError, apply, type OpCase, type OpDef } from '../runtime/op.js';
-import { fourLaneSubgroups } from '../runtime/device.js';
-import type { Engine } from '../runtime/engine.js';
+import { fourLaneSubgroups, readOnlyStorageTextures } from '../runtime/device.js';
+import type { Engine, TextureCopy } from '../runtime/engine.js';
 import { shaderSources } from '../runtime/shaders.js';
 import type { Tensor } from '../runtime/tensor.js';
 import { sumToShape } from './reduce.js';
@@ -31,6 +32,15 @@ const SG_BLOCKS = 4;
 const SG_WG = 64;
 /** matmul_tiled.wgsl: the side of the square tile of y one workgroup computes (fixed in the WGSL). */
 const TILE = 64;
+/** matmul_texture.wgsl: rows of y per workgroup, and subgroups (panels of 8·SG columns) per workgroup at most. */
+const TEX_ROWS = 32;
+const TEX_PANELS = 8;
+/**
+ * matmul_texture.wgsl runs where M fills its row tile and M·N·K reaches 128³: there it beat matmul_subgroup.wgsl at
+ * every size measured (lavapipe, one process, square, ms: 128² 0.39 vs 0.46, 256² 0.85 vs 1.29, 512² 6.7 vs 10.4,
+ * 1024² 43 vs 77); below, the copies would be most of the work.
+ */
+const TEX_MIN_WORK = 128 ** 3;
 
 interface Dims {
   batch: number;
@@ -77,6 +87,72 @@ interface Plan {
   constants: Record<string, number>;
   /** The (N, M) extent of y one workgroup computes. */
   tiles: [number, number];
+}
+
+/** matmul_texture.wgsl's launch: the subgroup size and the workgroup size it was compiled for. */
+interface TexturePlan {
+  sg: number;
+  wg: number;
+}
+
+/**
+ * Where matmul_texture.wgsl takes the product: the software set on a device with read-only storage textures and
+ * one subgroup size of 8 or more (lavapipe; SwiftShader's 4-lane subgroups keep matmul_subgroup.wgsl), a 2-D
+ * product without transposes (a batch of 1; the backward's transposed products stay in matmul_subgroup.wgsl), K a
+ * multiple of 4·SG and of 64 and N of 64 (copies want rows of a multiple of 256 bytes), the textures within the
+ * device's limits, M ≥ 32 and M·N·K ≥ {@link TEX_MIN_WORK}, and no graph capture recording (a replay encodes no
+ * copies). Null elsewhere.
+ */
+function texturePlan(engine: Engine, d: Dims, { transA, transB }: MatmulAttrs): TexturePlan | null {
+  const gpu = engine.gpu;
+  if (!gpu || engine.profile.kernels !== 'software' || engine.capturing) return null;
+  if (!('matmul_texture' in shaderSources) || !gpu.device.features.has('subgroups')) return null;
+  if (!readOnlyStorageTextures(gpu)) return null;
+  const sg = gpu.adapter.info?.subgroupMaxSize ?? 0;
+  if (sg < 8 || sg > 64 || gpu.adapter.info?.subgroupMinSize !== sg) return null;
+  if (transA || transB || d.batch !== 1 || d.m < TEX_ROWS || d.m * d.n * d.k < TEX_MIN_WORK) return null;
+  if (d.k % 64 !== 0 || d.k % (4 * sg) !== 0 || d.n % 64 !== 0) return null;
+  const { maxTextureDimension2D: max2d, maxTextureArrayLayers: maxLayers } = gpu.device.limits;
+  const panels = Math.ceil(d.n / (8 * sg));
+  if (d.k / 4 > max2d || d.m > max2d || d.k > max2d || 2 * sg > max2d || panels > maxLayers) return null;
+  return { sg, wg: sg * Math.min(TEX_PANELS, panels) };
+}
+
+/**
+ * y = a·b through matmul_texture.wgsl: a copied as it lies into one texture, b in panels of 8·SG columns, one
+ * array layer each (a copy per panel), then one dispatch.
+ */
+function dispatchTexture(
+  engine: Engine,
+  a: Tensor,
+  b: Tensor,
+  y: Tensor,
+  d: Dims,
+  { sg, wg }: TexturePlan,
+): void {
+  const panels = Math.ceil(d.n / (8 * sg));
+  const at = engine.scratchTexture('matmul a', [d.k / 4, d.m, 1]);
+  const bt = engine.scratchTexture('matmul b', [2 * sg, d.k, panels]);
+  const copies: TextureCopy[] = [
+    { source: a, offset: 0, bytesPerRow: d.k * 4, texture: at, origin: [0, 0, 0], size: [d.k / 4, d.m, 1] },
+  ];
+  for (let s = 0; s < panels; s++)
+    copies.push({
+      source: b,
+      offset: 32 * sg * s,
+      bytesPerRow: d.n * 4,
+      texture: bt,
+      origin: [0, 0, s],
+      size: [Math.min(2 * sg, d.n / 4 - 2 * sg * s), d.k, 1],
+    });
+  engine.dispatch('matmul_texture', {
+    bindings: { y },
+    textures: { at, bt },
+    copies,
+    params: { m: d.m, n: d.n, k: d.k },
+    constants: { WG: wg, SG: sg },
+    groups: [Math.ceil(d.m / TEX_ROWS), Math.ceil(panels / (wg / sg))],
+  });
 }
 
 /**
@@ -181,6 +257,8 @@ export const matmulOp: OpDef<MatmulAttrs, Dims> = {
     return { outputs: [{ shape: d.out }], plan: d };
   },
   gpu(engine, [a, b], [y], attrs, d) {
+    const tex = texturePlan(engine, d, attrs);
+    if (tex) return dispatchTexture(engine, a, b, y, d, tex);
     const { kernel, constants, tiles } = plan(engine, d, attrs);
     for (let z0 = 0; z0 < d.batch; z0 += engine.maxWorkgroups)
       engine.dispatch(kernel, {

@@ -80,6 +80,14 @@ export function fourLaneSubgroups(gpu: Gpu | null | undefined): boolean {
 }
 
 /**
+ * Whether the device's WGSL offers read-only storage textures (`texture_storage_2d<rgba32float, read>`, the
+ * `readonly_and_readwrite_storage_textures` language feature), which matmul_texture.wgsl reads its operands from.
+ */
+export function readOnlyStorageTextures(gpu: Gpu | null | undefined): boolean {
+  return !!gpu?.instance.wgslLanguageFeatures?.has('readonly_and_readwrite_storage_textures');
+}
+
+/**
  * Requests a high-performance adapter and a device with the adapter's full limits (or WebGPU's defaults), with
  * `subgroups` where the adapter has it, and resolves the kernel set.
  *

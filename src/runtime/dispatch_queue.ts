@@ -8,6 +8,7 @@ import { FLAG_BYTES } from './device_checks.js';
 import type { GpuErrorScopes } from './gpu_errors.js';
 import type { BindingInfo, Constants, Kernel, ParamValues } from './kernel.js';
 import type { BufferPool } from './pool.js';
+import { ScratchTextures } from './scratch_textures.js';
 import type { Tensor } from './tensor.js';
 
 /** One recorded kernel launch: the node of the dispatch graph. */
@@ -16,6 +17,33 @@ export interface DispatchNode {
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
   workgroups: [number, number, number];
+  /** Buffer-to-texture copies encoded just before the dispatch (outside the compute pass). */
+  copies?: GPUCopy[];
+}
+
+/** One `copyBufferToTexture`, resolved to the source tensor's buffer. */
+interface GPUCopy {
+  source: GPUTexelCopyBufferInfo;
+  destination: GPUTexelCopyTextureInfo;
+  size: [number, number, number];
+}
+
+/**
+ * A copy of rows of a tensor into a texture, run just before the dispatch that reads it (WebGPU's
+ * `copyBufferToTexture`: `bytesPerRow` a multiple of 256, `offset` of 16 for `rgba32float`).
+ */
+export interface TextureCopy {
+  source: Tensor;
+  /** Bytes into the tensor where the first row starts. */
+  offset: number;
+  bytesPerRow: number;
+  /** Rows per array layer (when `size[2]` > 1). */
+  rowsPerImage?: number;
+  texture: GPUTexture;
+  /** Texel, row and array layer where the copy lands. */
+  origin: [number, number, number];
+  /** Texels per row, rows, layers. */
+  size: [number, number, number];
 }
 
 /**
@@ -35,6 +63,10 @@ export type DispatchSpec = Work & {
    * does not read or write with these params (the engine binds a small cached dummy: WebGPU needs every binding).
    */
   bindings: Record<string, Tensor | null>;
+  /** Textures by binding name, for a kernel that declares storage textures. */
+  textures?: Record<string, GPUTexture>;
+  /** Copies into those textures, run before the dispatch. */
+  copies?: TextureCopy[];
   params?: ParamValues;
   constants?: Constants;
   /**
@@ -71,12 +103,16 @@ export class DispatchQueue {
   private dummies: Partial<Record<'read-only-storage' | 'storage', GPUBuffer>> = {};
   /** Dispatches submitted so far. */
   submitted = 0;
+  /** Scratch textures that dispatches read copied operands from (see {@link ScratchTextures}). */
+  readonly textures: ScratchTextures;
 
   constructor(
     private readonly device: GPUDevice,
     private readonly pool: BufferPool,
     private readonly gpuErrors: GpuErrorScopes,
-  ) {}
+  ) {
+    this.textures = new ScratchTextures(device);
+  }
 
   /** Dispatches recorded and not submitted. */
   get length(): number {
@@ -118,6 +154,14 @@ export class DispatchQueue {
       if (t.disposed) throw new Error(`${kernelName}: binding "${b.name}" is a disposed tensor`);
       entries.push({ binding: b.binding, resource: { buffer: t.buffer, size: Math.max(4, t.numel() * 4) } });
     }
+    for (const b of kernel.textureBindings) {
+      const tex = spec.textures?.[b.name];
+      if (!tex) throw new Error(`${kernelName}: missing texture "${b.name}"`);
+      entries.push({ binding: b.binding, resource: tex.createView({ dimension: b.texture!.viewDimension }) });
+    }
+    for (const name of Object.keys(spec.textures ?? {}))
+      if (!kernel.textureBindings.some((b) => b.name === name))
+        throw new Error(`${kernelName}: unknown texture "${name}"`);
     for (const name of Object.keys(spec.bindings))
       if (!kernel.tensorBindings.some((b) => b.name === name))
         throw new Error(
@@ -142,8 +186,23 @@ export class DispatchQueue {
       bindGroup: this.device.createBindGroup({ label: kernelName, layout: kernel.layout, entries }),
       workgroups: [x, y, z],
     };
+    if (spec.copies?.length) node.copies = spec.copies.map((c) => this.copy(kernelName, c));
     this.pending.push(node);
     return { node, entries, ub };
+  }
+
+  private copy(kernelName: string, c: TextureCopy): GPUCopy {
+    if (c.source.disposed) throw new Error(`${kernelName}: a texture copy reads a disposed tensor`);
+    return {
+      source: {
+        buffer: c.source.buffer,
+        offset: c.offset,
+        bytesPerRow: c.bytesPerRow,
+        ...(c.rowsPerImage ? { rowsPerImage: c.rowsPerImage } : {}),
+      },
+      destination: { texture: c.texture, origin: c.origin },
+      size: c.size,
+    };
   }
 
   /** The grid for `spec`'s work (see {@link Work}). */
@@ -178,14 +237,22 @@ export class DispatchQueue {
     if (this.pending.length === 0) return;
     this.gpuErrors.enter();
     const encoder = this.device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
+    let pass: GPUComputePassEncoder | null = null;
     for (const node of this.pending) {
+      if (node.copies) {
+        // Copies cannot be encoded inside a compute pass: close it, copy, open the next one.
+        pass?.end();
+        pass = null;
+        for (const c of node.copies) encoder.copyBufferToTexture(c.source, c.destination, c.size);
+      }
+      pass ??= encoder.beginComputePass();
       pass.setPipeline(node.pipeline);
       pass.setBindGroup(0, node.bindGroup);
       pass.dispatchWorkgroups(...node.workgroups);
     }
-    pass.end();
+    pass?.end();
     this.device.queue.submit([encoder.finish()]);
+    this.textures.submitted();
     this.gpuErrors.close('at a submit');
     this.submitted += this.pending.length;
     this.pending = [];
@@ -200,9 +267,10 @@ export class DispatchQueue {
     this.uniformsInFlight = [];
   }
 
-  /** Frees the dummies. */
+  /** Frees the dummies and the scratch textures. */
   destroy(): void {
     for (const d of Object.values(this.dummies)) d.destroy();
     this.dummies = {};
+    this.textures.destroy();
   }
 }

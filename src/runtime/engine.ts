@@ -15,15 +15,18 @@ import { BufferPool, type PoolStats } from './pool.js';
 import { checkInt32 } from './int32.js';
 import { Scopes } from './scopes.js';
 import { Readback } from './readback.js';
+import type { TextureSize } from './scratch_textures.js';
 import { shaderSources } from './shaders.js';
 import { Storage, Tensor, formatShape, numel, type DType, type TypedArray } from './tensor.js';
 
 export type Backend = 'webgpu' | 'cpu';
-export type { DispatchNode, DispatchSpec, Work } from './dispatch_queue.js';
+export type { DispatchNode, DispatchSpec, TextureCopy, Work } from './dispatch_queue.js';
 
 export interface MemoryStats extends PoolStats {
   /** Tensors created and not disposed. */
   tensors: number;
+  /** Bytes of the scratch textures operands are copied into (matmul on lavapipe; grown to the largest use). */
+  textureBytes: number;
 }
 
 /** Submit after this many recorded dispatches so a long graph does not hold every uniform buffer. */
@@ -143,11 +146,17 @@ export class Engine {
     return k;
   }
 
-  /** The kernels in `shaders/` this device can compile: those whose `enable` directives name features it has. */
+  /**
+   * The kernels in `shaders/` this device can compile: those whose `enable` directives name features it has and
+   * whose `requires` directives name WGSL language features it knows.
+   */
   supportedKernels(): string[] {
     const has = (list: string) => list.split(',').every((f) => this.device.features.has(f.trim()));
+    const language = this.gpu?.instance.wgslLanguageFeatures;
+    const knows = (list: string) => list.split(',').every((f) => !!language?.has(f.trim()));
     return Object.entries(shaderSources)
       .filter(([, source]) => [...source.matchAll(/^\s*enable\s+([\w\s,]+);/gm)].every((m) => has(m[1])))
+      .filter(([, source]) => [...source.matchAll(/^\s*requires\s+([\w\s,]+);/gm)].every((m) => knows(m[1])))
       .map(([name]) => name);
   }
 
@@ -279,7 +288,7 @@ export class Engine {
   memoryStats(): MemoryStats {
     this.flush();
     const pool = this.pool?.stats() ?? { buffers: 0, bytes: 0, inUse: 0, inUseBytes: 0, peakBytes: 0 };
-    return { ...pool, tensors: this.live.size };
+    return { ...pool, tensors: this.live.size, textureBytes: this.queue?.textures.bytes ?? 0 };
   }
 
   /**
@@ -321,6 +330,9 @@ export class Engine {
     this.checkLost();
     this.gpuErrors?.enter(kernelName);
     const kernel = this.kernel(kernelName);
+    // A replay encodes only the dispatches (src/runtime/capture.ts); ops ask `capturing` and take a copy-free kernel.
+    if (this.recorder && spec.copies?.length)
+      throw new Error(`${kernelName}: a captured graph cannot replay texture copies`);
     const recorded = this.queue!.record(kernel, spec, () => this.readback!.flagBinding());
     if (!recorded) return;
     this.recorder?.record(recorded.node, kernel, recorded.entries, recorded.ub, spec.stepParams);
@@ -330,6 +342,19 @@ export class Engine {
   /** WebGPU's `maxComputeWorkgroupsPerDimension` on this device. */
   get maxWorkgroups(): number {
     return this.queue!.maxWorkgroups;
+  }
+
+  /** Whether a graph capture is recording (its replays run dispatches only, no texture copies). */
+  get capturing(): boolean {
+    return this.recorder !== null;
+  }
+
+  /**
+   * @internal a scratch `rgba32float` storage texture of at least `size` (texels, rows, layers) for `slot`, reused by
+   * later dispatches (src/runtime/scratch_textures.ts).
+   */
+  scratchTexture(slot: string, size: TextureSize): GPUTexture {
+    return this.queue!.textures.get(slot, size);
   }
 
   /** @internal a captured graph whose kernels check values was replayed: read the flags at the next readback. */

@@ -18,8 +18,16 @@ interface ParamMember {
 export interface BindingInfo {
   name: string;
   binding: number;
-  type: 'read-only-storage' | 'storage' | 'uniform';
+  type: 'read-only-storage' | 'storage' | 'uniform' | 'storage-texture';
+  /** For a storage texture: how the kernel reads it (only read-only ones so far) and its reflected type. */
+  texture?: { access: GPUStorageTextureAccess; format: GPUTextureFormat; viewDimension: '2d' | '2d-array' };
 }
+
+/** Storage-texture types a kernel may declare, and the view each binds. */
+const TEXTURE_VIEWS: Record<string, '2d' | '2d-array'> = {
+  texture_storage_2d: '2d',
+  texture_storage_2d_array: '2d-array',
+};
 
 export type ParamValues = Record<string, number | ArrayLike<number>>;
 export type Constants = Record<string, number>;
@@ -72,6 +80,23 @@ export class Kernel {
     for (const v of reflect.storage) {
       if (v.group !== 0) throw new Error(`kernel "${name}": binding "${v.name}" must be in @group(0)`);
       const access = String(v.access);
+      const typeName = String(v.type?.name ?? '');
+      if (typeName.startsWith('texture_storage')) {
+        const format = (v.type as { format?: { name: string } }).format?.name;
+        const viewDimension = TEXTURE_VIEWS[typeName];
+        if (access !== 'read' || format !== 'rgba32float' || !viewDimension)
+          throw new Error(
+            `kernel "${name}": storage texture "${v.name}" must be a read-only rgba32float texture_storage_2d or ` +
+              `texture_storage_2d_array, got ${typeName}<${format}, ${access}>`,
+          );
+        this.bindings.push({
+          name: v.name,
+          binding: v.binding,
+          type: 'storage-texture',
+          texture: { access: 'read-only', format, viewDimension },
+        });
+        continue;
+      }
       this.bindings.push({
         name: v.name,
         binding: v.binding,
@@ -108,19 +133,28 @@ export class Kernel {
     this.bindings.sort((a, b) => a.binding - b.binding);
     this.layout = device.createBindGroupLayout({
       label: name,
-      entries: this.bindings.map((b) => ({
-        binding: b.binding,
-        visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: b.type },
-      })),
+      entries: this.bindings.map((b) =>
+        b.texture
+          ? { binding: b.binding, visibility: GPUShaderStage.COMPUTE, storageTexture: b.texture }
+          : {
+              binding: b.binding,
+              visibility: GPUShaderStage.COMPUTE,
+              buffer: { type: b.type as GPUBufferBindingType },
+            },
+      ),
     });
     this.pipelineLayout = device.createPipelineLayout({ label: name, bindGroupLayouts: [this.layout] });
     this.module = device.createShaderModule({ label: name, code: source });
   }
 
-  /** The names the caller must bind (tensors), in binding order; `params` excluded. */
+  /** The names the caller must bind (tensors), in binding order; `params` and textures excluded. */
   get tensorBindings(): BindingInfo[] {
-    return this.bindings.filter((b) => b.type !== 'uniform');
+    return this.bindings.filter((b) => b.type !== 'uniform' && b.type !== 'storage-texture');
+  }
+
+  /** The storage textures the caller must bind, in binding order. */
+  get textureBindings(): BindingInfo[] {
+    return this.bindings.filter((b) => b.type === 'storage-texture');
   }
 
   /**

@@ -3,6 +3,7 @@
  * `node`. Dependencies and node:* stay external; the Dawn binding (`webgpu`) is imported at run time from a
  * variable in src/runtime/device.ts, so it is never bundled. Prints the browser entry's size with its chunks.
  */
+import { readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { gzipSync } from 'node:zlib';
 import { defineConfig, type Plugin } from 'vite';
@@ -25,6 +26,28 @@ export function keepSharedDataUrls(): Plugin {
     transform(code, id) {
       if (!id.endsWith('/src/data/fra_eng_file.ts')) return null;
       return { code: code.replace(/import\.meta\.url\)/g, '/* @vite-ignore */ import.meta.url)'), map: null };
+    },
+  };
+}
+
+/**
+ * The shaders' comments (the why of each kernel, a third of their bytes) stay in `shaders/`: the package ships each
+ * `.wgsl` with its comments emptied, line by line so that compile errors still name the file's own lines, and the
+ * `// #import` directives that src/runtime/wgsl_compose.ts reads kept. That keeps an app bundling the package under
+ * bundlers' 500 kB chunk warning.
+ */
+export function compactWgsl(): Plugin {
+  return {
+    name: 'compact-wgsl',
+    enforce: 'pre',
+    load(id) {
+      const [file, query] = id.split('?');
+      if (!file.endsWith('.wgsl') || query !== 'raw') return null;
+      const text = readFileSync(file, 'utf8')
+        .split('\n')
+        .map((line) => (/^\s*\/\/\s*#import\b/.test(line) ? line : line.replace(/\s*\/\/.*$/, '')))
+        .join('\n');
+      return `export default ${JSON.stringify(text)};`;
     },
   };
 }
@@ -83,5 +106,5 @@ export default defineConfig({
       external: (id) => external.some((e) => id === e || id.startsWith(`${e}/`)),
     },
   },
-  plugins: [keepSharedDataUrls(), browserSize()],
+  plugins: [keepSharedDataUrls(), compactWgsl(), browserSize()],
 });

@@ -25,7 +25,10 @@ export type { DispatchNode, DispatchSpec, TextureCopy, Work } from './dispatch_q
 export interface MemoryStats extends PoolStats {
   /** Tensors created and not disposed. */
   tensors: number;
-  /** Bytes of the scratch textures operands are copied into (matmul on lavapipe; grown to the largest use). */
+  /**
+   * Bytes of the scratch textures operands are copied into (matmul_texture on lavapipe): each grows to the largest
+   * product it served and is kept for the next one until `destroy()`.
+   */
   textureBytes: number;
 }
 

@@ -202,6 +202,28 @@ describe('matmul_texture (operands copied into storage textures)', () => {
     expect(after.inUse).toBe(before.inUse);
     engine().tidy(() => [a, b].forEach((t) => t.dispose()));
   });
+
+  it('frees its scratch textures on pool.trim(), also with a product recorded and not yet submitted', async () => {
+    const [m, k, n] = [64, 128, 256];
+    const rng = new Random(5);
+    const av = randn(m * k, rng);
+    const bv = randn(k * n, rng);
+    await engine().tidyAsync(async () => {
+      const a = engine().fromArray(av, [m, k]);
+      const b = engine().fromArray(bv, [k, n]);
+      await matmul(a, b).data();
+      engine().pool!.trim();
+      expect(engine().memoryStats().textureBytes).toBe(0);
+      // Recorded, then trimmed before its submit: its textures go only after that submit, and it still computes.
+      const y = matmul(a, b);
+      engine().pool!.trim();
+      expectClose(await y.data(), reference(av, bv, m, k, n), { what: 'product recorded before a trim' });
+      expect(engine().memoryStats().textureBytes).toBe(0);
+      // The next product creates the slots afresh.
+      expectClose(await matmul(a, b).data(), reference(av, bv, m, k, n), { what: 'product after a trim' });
+      if (textureDevice()) expect(engine().memoryStats().textureBytes).toBeGreaterThan(0);
+    });
+  });
 });
 
 describe('storage textures in a kernel', () => {

@@ -112,6 +112,7 @@ export class DispatchQueue {
     private readonly gpuErrors: GpuErrorScopes,
   ) {
     this.textures = new ScratchTextures(device);
+    pool.onTrim(() => this.textures.release(this.pending.length === 0));
   }
 
   /** Dispatches recorded and not submitted. */

@@ -27,7 +27,7 @@ export interface MemoryStats extends PoolStats {
   tensors: number;
   /**
    * Bytes of the scratch textures operands are copied into (matmul_texture on lavapipe): each grows to the largest
-   * product it served and is kept for the next one until `destroy()`.
+   * product it served and is kept for the next one until `pool.trim()` or `destroy()`.
    */
   textureBytes: number;
 }

@@ -100,8 +100,17 @@ export class BufferPool {
     if (this.parked.delete(buf)) this.release(buf);
   }
 
-  /** Destroys the free buffers (not the ones in use). */
+  /** Called by {@link trim} after the free buffers go: other caches of GPU memory that trimming frees too. */
+  private readonly trimHooks: (() => void)[] = [];
+
+  /** Registers `fn` to run on every {@link trim} (the dispatch queue's scratch textures). */
+  onTrim(fn: () => void): void {
+    this.trimHooks.push(fn);
+  }
+
+  /** Destroys the free buffers (not the ones in use), and whatever the {@link onTrim} hooks free. */
   trim(): void {
+    for (const fn of this.trimHooks) fn();
     for (const list of this.free.values())
       for (const b of list.splice(0)) {
         this.totalBytes -= this.sizes.get(b)!;

@@ -3,7 +3,7 @@
  * lavapipe a texel fetch costs a quarter of a storage-buffer gather). One texture per named slot, grown to the
  * largest size asked of it and reused by every later dispatch: the copies and dispatches of one submit run in order,
  * so the next product overwriting a slot cannot disturb the previous one's reads. A texture outgrown is destroyed
- * after the submit that may still read it.
+ * after the submit that may still read it; `engine.pool.trim()` empties the slots.
  */
 export type TextureSize = [width: number, height: number, layers: number];
 
@@ -47,6 +47,16 @@ export class ScratchTextures {
   submitted(): void {
     for (const t of this.outgrown) t.destroy();
     this.outgrown = [];
+  }
+
+  /**
+   * Empties every slot: its texture is destroyed now when `idle` (no recorded dispatch may read it), else after the
+   * next submit. The next `get` creates the slot afresh.
+   */
+  release(idle: boolean): void {
+    for (const { texture } of this.slots.values()) this.outgrown.push(texture);
+    this.slots.clear();
+    if (idle) this.submitted();
   }
 
   /** Destroys every texture (engine teardown). */

@@ -89,10 +89,14 @@ interface Plan {
   tiles: [number, number];
 }
 
-/** matmul_texture.wgsl's launch: the subgroup size and the workgroup size it was compiled for. */
+/**
+ * matmul_texture.wgsl's launch: the subgroup size, the workgroup size it was compiled for, and b's panels of 8·SG
+ * columns (texture array layers).
+ */
 interface TexturePlan {
   sg: number;
   wg: number;
+  panels: number;
 }
 
 /**
@@ -115,7 +119,7 @@ function texturePlan(engine: Engine, d: Dims, { transA, transB }: MatmulAttrs): 
   const { maxTextureDimension2D: max2d, maxTextureArrayLayers: maxLayers } = gpu.device.limits;
   const panels = Math.ceil(d.n / (8 * sg));
   if (d.k / 4 > max2d || d.m > max2d || d.k > max2d || 2 * sg > max2d || panels > maxLayers) return null;
-  return { sg, wg: sg * Math.min(TEX_PANELS, panels) };
+  return { sg, wg: sg * Math.min(TEX_PANELS, panels), panels };
 }
 
 /**
@@ -128,9 +132,8 @@ function dispatchTexture(
   b: Tensor,
   y: Tensor,
   d: Dims,
-  { sg, wg }: TexturePlan,
+  { sg, wg, panels }: TexturePlan,
 ): void {
-  const panels = Math.ceil(d.n / (8 * sg));
   const at = engine.scratchTexture('matmul a', [d.k / 4, d.m, 1]);
   const bt = engine.scratchTexture('matmul b', [2 * sg, d.k, panels]);
   const copies: TextureCopy[] = [

@@ -154,12 +154,17 @@ export class Engine {
    * whose `requires` directives name WGSL language features it knows.
    */
   supportedKernels(): string[] {
-    const has = (list: string) => list.split(',').every((f) => this.device.features.has(f.trim()));
+    // Every name listed by every `directive` line of `source` is in `known`.
+    const listed = (source: string, directive: string, known: ReadonlySet<string> | undefined) =>
+      [...source.matchAll(new RegExp(`^\\s*${directive}\\s+([\\w\\s,]+);`, 'gm'))].every((m) =>
+        m[1].split(',').every((f) => !!known?.has(f.trim())),
+      );
     const language = this.gpu?.instance.wgslLanguageFeatures;
-    const knows = (list: string) => list.split(',').every((f) => !!language?.has(f.trim()));
     return Object.entries(shaderSources)
-      .filter(([, source]) => [...source.matchAll(/^\s*enable\s+([\w\s,]+);/gm)].every((m) => has(m[1])))
-      .filter(([, source]) => [...source.matchAll(/^\s*requires\s+([\w\s,]+);/gm)].every((m) => knows(m[1])))
+      .filter(
+        ([, source]) =>
+          listed(source, 'enable', this.device.features) && listed(source, 'requires', language),
+      )
       .map(([name]) => name);
   }
 

@@ -100,7 +100,7 @@ export class BufferPool {
     if (this.parked.delete(buf)) this.release(buf);
   }
 
-  /** Called by {@link trim} after the free buffers go: other caches of GPU memory that trimming frees too. */
+  /** Called by {@link trim} before the free buffers go: other caches of GPU memory that trimming frees too. */
   private readonly trimHooks: (() => void)[] = [];
 
   /** Registers `fn` to run on every {@link trim} (the dispatch queue's scratch textures). */
